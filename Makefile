@@ -1,0 +1,30 @@
+# The two commands of the README. Each builds .venv on first use: torch is pinned to the CPU build
+# that lies on this disk *before* the package is installed, so pyproject's `torch>=2.4` is already met
+# and pip does not pull a multi-GB CUDA build.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.sciml-installed
+
+.PHONY: demo test test-slow lint clean
+
+$(STAMP): pyproject.toml setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev,molecular]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/sciml demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check sciml solvers datasets tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""Data sets, installed as ``sciml.datasets``."""

@@ -1,0 +1,1 @@
+"""Classical numerical solvers (numpy/scipy/numba), installed as ``sciml.solvers``."""
