@@ -14,7 +14,15 @@ from typing import Any, Generic, TypeVar
 
 from sciml.errors import ConfigError
 
-__all__ = ["Registry", "config_from_dict", "config_to_dict", "MODELS", "DATASETS", "TASKS"]
+__all__ = [
+    "Registry",
+    "config_from_dict",
+    "config_to_dict",
+    "config_class_from_signature",
+    "MODELS",
+    "DATASETS",
+    "TASKS",
+]
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -184,13 +192,16 @@ class Registry(Generic[T]):
             return None
         return config_from_dict(cfg, values, where or self.kind)
 
-    def build(self, name: str, values: Mapping[str, Any] | None = None, **extra: Any) -> T:
+    def build(self, name: str, values: Mapping[str, Any] | None = None, *, where: str = "",
+              **extra: Any) -> T:
         """Build ``name`` from config values; ``extra`` are keyword arguments known only at run time
-        (e.g. the number of nodes of a data set)."""
+        (e.g. the number of nodes of a data set); ``where`` prefixes key names in errors."""
         obj, cfg = self.get(name)
         if cfg is None:
+            if values:
+                raise ConfigError(f"{self.kind} {name!r} takes no configuration, got {dict(values)}")
             return obj(**extra)
-        return obj(config_from_dict(cfg, values, self.kind), **extra)
+        return obj(config_from_dict(cfg, values, where or self.kind), **extra)
 
     def __contains__(self, name: str) -> bool:
         return name in self._entries
@@ -199,3 +210,25 @@ class Registry(Generic[T]):
 MODELS: Registry = Registry("model")
 DATASETS: Registry = Registry("dataset")
 TASKS: Registry = Registry("task")
+
+
+def config_class_from_signature(fn: Callable[..., Any], name: str | None = None) -> type:
+    """A frozen dataclass whose fields are the keyword parameters of ``fn`` (with their defaults
+    and annotations), so that a plain loader function gets a typed, key-checked config."""
+    import inspect
+
+    sig = inspect.signature(fn)
+    hints = typing.get_type_hints(fn)
+    fields = []
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        ann = hints.get(p.name, Any)
+        if p.default is inspect.Parameter.empty:
+            fields.append((p.name, ann))
+        elif isinstance(p.default, (list, dict, set)):
+            fields.append((p.name, ann, dataclasses.field(default_factory=lambda d=p.default: d)))
+        else:
+            fields.append((p.name, ann, dataclasses.field(default=p.default)))
+    cls_name = name or "".join(w.title() for w in fn.__name__.split("_")) + "Config"
+    return dataclasses.make_dataclass(cls_name, fields, frozen=True)

@@ -1,5 +1,83 @@
-"""Graphs, grids, meshes, spatiotemporal series, and their storage."""
+"""Graphs, grids, meshes, spatiotemporal series, and their storage.
+
+``Graph``, ``Batch``, ``Mesh`` and ``MeshGraph`` load torch_geometric (seconds of import time), so
+they are imported on first use; everything else loads eagerly.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from sciml.data._atomic import atomic_torch_save, atomic_write
+from sciml.data._grid import Boundary, Grid
+from sciml.data._scalers import (
+    AbstractScaler,
+    IdentityScaler,
+    MinMaxScaler,
+    RobustScaler,
+    StandardScaler,
+    make_scaler,
+)
+from sciml.data._spatiotemporal import SpatioTemporal
+from sciml.data._storage import (
+    DownloadError,
+    cache_dir,
+    content_hash,
+    download,
+    ensure_file,
+    file_sha256,
+    read_hdf5,
+    read_netcdf,
+    write_hdf5,
+    write_netcdf,
+)
+from sciml.data._windows import TemporalSplit, Windows, temporal_split
 
-__all__ = ["atomic_write", "atomic_torch_save"]
+__all__ = [
+    "Graph",
+    "Batch",
+    "Grid",
+    "Boundary",
+    "Mesh",
+    "MeshGraph",
+    "SpatioTemporal",
+    "Windows",
+    "TemporalSplit",
+    "temporal_split",
+    "AbstractScaler",
+    "StandardScaler",
+    "MinMaxScaler",
+    "RobustScaler",
+    "IdentityScaler",
+    "make_scaler",
+    "cache_dir",
+    "content_hash",
+    "file_sha256",
+    "write_hdf5",
+    "read_hdf5",
+    "write_netcdf",
+    "read_netcdf",
+    "download",
+    "ensure_file",
+    "DownloadError",
+    "atomic_write",
+    "atomic_torch_save",
+]
+
+_LAZY = {"Graph": "_graph", "Batch": "_graph", "Mesh": "_mesh", "MeshGraph": "_mesh"}
+
+if TYPE_CHECKING:
+    from sciml.data._graph import Batch, Graph
+    from sciml.data._mesh import Mesh, MeshGraph
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"sciml.data.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sciml.data' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
