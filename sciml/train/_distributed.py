@@ -1,0 +1,117 @@
+"""DistributedDataParallel plumbing: the torchrun environment, the process group, collectives."""
+
+from __future__ import annotations
+
+import atexit
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from sciml.errors import ConfigError
+
+__all__ = ["DistEnv", "dist_env", "init_distributed", "resolve_device", "all_reduce_sum",
+           "all_gather_objects", "barrier"]
+
+
+@dataclass(frozen=True)
+class DistEnv:
+    """Rank, world size and local rank of this process (``1`` process when not under torchrun)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {name}={raw!r} is not an integer") from None
+
+
+def dist_env() -> DistEnv:
+    """Read ``WORLD_SIZE`` / ``RANK`` / ``LOCAL_RANK`` (set by torchrun); defaults: one process."""
+    world = _env_int("WORLD_SIZE", 1)
+    rank = _env_int("RANK", 0)
+    local = _env_int("LOCAL_RANK", rank)
+    if world < 1 or not 0 <= rank < world or local < 0:
+        raise ConfigError(f"inconsistent torchrun environment: WORLD_SIZE={world}, RANK={rank}, "
+                          f"LOCAL_RANK={local} (need 0 <= RANK < WORLD_SIZE)")
+    return DistEnv(rank=rank, world_size=world, local_rank=local)
+
+
+def resolve_device(device: str, env: DistEnv) -> torch.device:
+    """``"auto"`` → CUDA if available else CPU; under torchrun, CUDA means ``cuda:LOCAL_RANK``."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"trainer.device={device!r} but CUDA is not available; use 'auto' "
+                              "or 'cpu'")
+        if dev.index is None:
+            dev = torch.device("cuda", env.local_rank if env.distributed else 0)
+    return dev
+
+
+_INITIALISED_HERE = False
+
+
+def _destroy() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def init_distributed(env: DistEnv, device: torch.device) -> None:
+    """Join the process group (NCCL on CUDA, gloo on CPU) unless one process or already joined.
+
+    The group stays for the life of the process (fit and evaluate both use it) and is destroyed
+    at exit.
+    """
+    global _INITIALISED_HERE
+    if not env.distributed or dist.is_initialized():
+        return
+    if not dist.is_available():
+        raise ConfigError(f"WORLD_SIZE={env.world_size} but torch.distributed is not available")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(backend=backend, rank=env.rank, world_size=env.world_size)
+    if not _INITIALISED_HERE:
+        atexit.register(_destroy)
+        _INITIALISED_HERE = True
+
+
+def all_reduce_sum(t: torch.Tensor, env: DistEnv) -> torch.Tensor:
+    """Sum ``t`` over ranks in place (a no-op for one process); returns ``t``."""
+    if env.distributed:
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t
+
+
+def all_gather_objects(obj: Any, env: DistEnv) -> list[Any]:
+    """The picklable ``obj`` of every rank, in rank order (``[obj]`` for one process)."""
+    if not env.distributed:
+        return [obj]
+    out: list[Any] = [None] * env.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def barrier(env: DistEnv) -> None:
+    if env.distributed:
+        dist.barrier()

@@ -1,0 +1,207 @@
+"""Optimizers and learning-rate schedules built from plain configuration dictionaries."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+from torch.optim import lr_scheduler as lrs
+
+from sciml.errors import ConfigError
+
+__all__ = ["OPTIMIZERS", "SCHEDULERS", "Schedule", "WarmupCosine", "build_optimizer",
+           "build_schedule", "check_optimizer_config", "check_scheduler_config"]
+
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+}
+
+
+class WarmupCosine:
+    """Learning-rate factor: linear warm-up, then cosine decay to ``min_factor``.
+
+    ``f(i) = (i + 1) / warmup`` for ``i < warmup``; afterwards, with
+    ``p = clip((i - warmup) / (total - warmup), 0, 1)``,
+    ``f(i) = min_factor + (1 - min_factor) (1 + cos(pi p)) / 2``
+    (Loshchilov & Hutter, SGDR, ICLR 2017, with the warm-up of Goyal et al., 2017).
+    Its attributes are plain numbers, so the scheduler's state saves with ``weights_only``.
+    """
+
+    def __init__(self, warmup: int, total: int, min_factor: float = 0.0) -> None:
+        if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+            raise ConfigError(f"scheduler.warmup must be an integer >= 0, got {warmup!r}")
+        if isinstance(total, bool) or not isinstance(total, int) or total < 1:
+            raise ConfigError(f"scheduler.total must be an integer >= 1, got {total!r}")
+        if not 0.0 <= float(min_factor) <= 1.0:
+            raise ConfigError(f"scheduler.min_factor must lie in [0, 1], got {min_factor!r}")
+        self.warmup = warmup
+        self.total = total
+        self.min_factor = float(min_factor)
+
+    def __call__(self, i: int) -> float:
+        if i < self.warmup:
+            return (i + 1) / self.warmup
+        p = min(max((i - self.warmup) / max(1, self.total - self.warmup), 0.0), 1.0)
+        return self.min_factor + (1.0 - self.min_factor) * 0.5 * (1.0 + math.cos(math.pi * p))
+
+
+# name -> (constructor, required kwargs, kwargs the Trainer fills in / forbids, default interval)
+SCHEDULERS: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...], str]] = {
+    "step": (lrs.StepLR, ("step_size",), (), "epoch"),
+    "multistep": (lrs.MultiStepLR, ("milestones",), (), "epoch"),
+    "cosine": (lrs.CosineAnnealingLR, (), (), "epoch"),
+    "exponential": (lrs.ExponentialLR, ("gamma",), (), "epoch"),
+    "plateau": (lrs.ReduceLROnPlateau, (), (), "epoch"),
+    "onecycle": (lrs.OneCycleLR, (), ("epochs", "steps_per_epoch"), "step"),
+    "warmup_cosine": (WarmupCosine, (), (), "step"),
+}
+_INTERVALS = ("epoch", "step")
+_NEVER = {"optimizer", "params", "verbose", "last_epoch", "self", "lr_lambda"}
+
+
+def _kwargs_of(ctor: Any, forbidden: tuple[str, ...] = ()) -> list[str]:
+    params = inspect.signature(ctor).parameters
+    return sorted(n for n, p in params.items()
+                  if n not in _NEVER and n not in forbidden
+                  and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+
+
+def check_optimizer_config(cfg: Any) -> dict:
+    """Validate ``{"name": ..., **kwargs}`` of an optimizer; return a copy.
+
+    Raises:
+        ConfigError: unknown name or keyword, listing the valid ones.
+    """
+    if not isinstance(cfg, Mapping) or "name" not in cfg:
+        raise ConfigError(f"trainer.optimizer must be a mapping with a 'name' (one of "
+                          f"{sorted(OPTIMIZERS)}), got {cfg!r}")
+    cfg = dict(cfg)
+    name = cfg["name"]
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"unknown optimizer {name!r}; valid optimizers: "
+                          + ", ".join(sorted(OPTIMIZERS)))
+    valid = _kwargs_of(OPTIMIZERS[name])
+    unknown = sorted(set(cfg) - {"name"} - set(valid))
+    if unknown:
+        raise ConfigError(f"unknown key trainer.optimizer.{unknown[0]} for optimizer {name!r}; "
+                          "valid keys: name, " + ", ".join(valid))
+    return cfg
+
+
+def check_scheduler_config(cfg: Any) -> dict:
+    """Validate ``{"name": ..., "interval": epoch|step, **kwargs}`` of a schedule; return a copy.
+
+    Raises:
+        ConfigError: unknown name, interval or keyword (listing the valid ones), or a
+            missing required keyword.
+    """
+    if not isinstance(cfg, Mapping) or "name" not in cfg:
+        raise ConfigError(f"trainer.scheduler must be null or a mapping with a 'name' (one of "
+                          f"{sorted(SCHEDULERS)}), got {cfg!r}")
+    cfg = dict(cfg)
+    name = cfg["name"]
+    if name not in SCHEDULERS:
+        raise ConfigError(f"unknown scheduler {name!r}; valid schedulers: "
+                          + ", ".join(sorted(SCHEDULERS)))
+    ctor, required, forbidden, default_interval = SCHEDULERS[name]
+    valid = _kwargs_of(ctor, forbidden)
+    unknown = sorted(set(cfg) - {"name", "interval"} - set(valid))
+    if unknown:
+        raise ConfigError(f"unknown key trainer.scheduler.{unknown[0]} for scheduler {name!r}; "
+                          "valid keys: name, interval, " + ", ".join(valid))
+    missing = [k for k in required if k not in cfg]
+    if missing:
+        raise ConfigError(f"scheduler {name!r} needs trainer.scheduler.{missing[0]}")
+    cfg.setdefault("interval", default_interval)
+    if cfg["interval"] not in _INTERVALS:
+        raise ConfigError(f"trainer.scheduler.interval must be one of {list(_INTERVALS)}, "
+                          f"got {cfg['interval']!r}")
+    if name == "plateau" and cfg["interval"] != "epoch":
+        raise ConfigError("scheduler 'plateau' steps on the monitored metric once per epoch: "
+                          "trainer.scheduler.interval must be 'epoch'")
+    return cfg
+
+
+def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Mapping) -> torch.optim.Optimizer:
+    """The torch optimizer named by ``cfg["name"]`` with the other keys as keyword arguments."""
+    cfg = check_optimizer_config(cfg)
+    kwargs = {k: v for k, v in cfg.items() if k != "name"}
+    if "betas" in kwargs:  # YAML gives a list
+        kwargs["betas"] = tuple(kwargs["betas"])
+    try:
+        return OPTIMIZERS[cfg["name"]](params, **kwargs)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"trainer.optimizer {cfg!r}: {e}") from e
+
+
+class Schedule:
+    """A torch LR scheduler and when to step it: after each optimizer step or each epoch.
+
+    ``plateau`` steps once per epoch with the monitored metric.
+    """
+
+    def __init__(self, scheduler: Any, interval: str, name: str) -> None:
+        self.scheduler = scheduler
+        self.interval = interval
+        self.name = name
+
+    def after_step(self) -> None:
+        if self.interval == "step":
+            self.scheduler.step()
+
+    def after_epoch(self, metric: float | None) -> None:
+        if self.name == "plateau":
+            if metric is not None and math.isfinite(metric):
+                self.scheduler.step(metric)
+        elif self.interval == "epoch":
+            self.scheduler.step()
+
+    def state_dict(self) -> dict:
+        return self.scheduler.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.scheduler.load_state_dict(state)
+
+
+def build_schedule(optimizer: torch.optim.Optimizer, cfg: Mapping | None, mode: str,
+                   total_epochs: int, total_steps: int) -> Schedule | None:
+    """Build the schedule of ``cfg`` (see :func:`check_scheduler_config`) or ``None``.
+
+    Args:
+        optimizer: The optimizer whose learning rate is scheduled.
+        cfg: Scheduler configuration or ``None``.
+        mode: The Trainer's ``"min"``/``"max"``, default mode of ``plateau``.
+        total_epochs: Epochs the run will take, default horizon of epoch-interval schedules.
+        total_steps: Optimizer steps the run will take, default horizon of step-interval ones.
+    """
+    if cfg is None:
+        return None
+    cfg = check_scheduler_config(cfg)
+    name, interval = cfg["name"], cfg["interval"]
+    kwargs = {k: v for k, v in cfg.items() if k not in ("name", "interval")}
+    horizon = total_steps if interval == "step" else total_epochs
+    ctor = SCHEDULERS[name][0]
+    try:
+        if name == "cosine":
+            kwargs.setdefault("T_max", horizon)
+        elif name == "plateau":
+            kwargs.setdefault("mode", mode)
+        elif name == "onecycle":
+            kwargs.setdefault("total_steps", horizon)
+            kwargs.setdefault("max_lr", [g["lr"] for g in optimizer.param_groups])
+        if name == "warmup_cosine":
+            kwargs.setdefault("warmup", 0)
+            kwargs.setdefault("total", horizon)
+            scheduler = lrs.LambdaLR(optimizer, WarmupCosine(**kwargs))
+        else:
+            scheduler = ctor(optimizer, **kwargs)
+    except (TypeError, ValueError) as e:
+        if isinstance(e, ConfigError):
+            raise
+        raise ConfigError(f"trainer.scheduler {dict(cfg)!r}: {e}") from e
+    return Schedule(scheduler, interval, name)

@@ -1,0 +1,53 @@
+"""The unit the Trainer fits: a model together with its training loss and evaluation metrics."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import torch
+from torch import Tensor
+
+__all__ = ["AbstractTask"]
+
+
+class AbstractTask(torch.nn.Module, abc.ABC):
+    """A model together with its training loss and evaluation metrics.
+
+    Subclasses implement:
+
+    - ``forward(batch)``: the scalar training loss, the **mean** over the batch's samples
+      (DistributedDataParallel calls ``forward``; the Trainer rescales it so that ranks with
+      unequal slices of a global batch give the gradient of one process).
+    - ``metrics(batch)``: per metric name a pair ``(sum, count)`` over the batch; the Trainer sums
+      both over batches and ranks and divides, so means are exact for any batch sizes.
+      ``"loss"`` should be one of them (it becomes ``val/loss``).
+    - ``predict(batch)``: the model's output for a batch (used by the command line, not by the
+      training loop).
+
+    Args:
+        model: The model; stored as ``self.model``. Its ``checkpoint()`` dict (for a registered
+            :class:`sciml.models.AbstractModel`) or ``state_dict`` goes into Trainer checkpoints.
+            A subclass may instead assign ``self.model`` itself.
+    """
+
+    model: torch.nn.Module
+
+    def __init__(self, model: torch.nn.Module | None = None) -> None:
+        super().__init__()
+        if model is not None:
+            if not isinstance(model, torch.nn.Module):
+                raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+            self.model = model
+
+    @abc.abstractmethod
+    def forward(self, batch: Any) -> Tensor:
+        """The scalar training loss of ``batch`` (mean over its samples)."""
+
+    @abc.abstractmethod
+    def metrics(self, batch: Any) -> dict[str, tuple[Tensor, Tensor]]:
+        """Per metric name, ``(sum over the batch, number of terms summed)``."""
+
+    @abc.abstractmethod
+    def predict(self, batch: Any) -> Any:
+        """The model's prediction for ``batch``."""

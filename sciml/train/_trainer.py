@@ -1,0 +1,390 @@
+"""The Trainer: deterministic, exactly resumable, DistributedDataParallel-aware fitting."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import Dataset, default_collate
+
+from sciml.errors import ConfigError, DataError, NonFiniteError
+from sciml.registry import config_from_dict, config_to_dict
+from sciml.train import _checkpoint as ck
+from sciml.train._batches import (
+    epoch_order,
+    epoch_seed,
+    global_batches,
+    make_loader,
+    move_to,
+    rank_slice,
+)
+from sciml.train._config import TrainerConfig
+from sciml.train._distributed import (
+    DistEnv,
+    all_gather_objects,
+    all_reduce_sum,
+    dist_env,
+    init_distributed,
+    resolve_device,
+)
+from sciml.train._evaluate import check_dataset, evaluate_metrics
+from sciml.train._logging import Progress, RunLogger
+from sciml.train._optim import Schedule, build_optimizer, build_schedule
+from sciml.train._state import RunState, check_task, determinism
+from sciml.train._task import AbstractTask
+
+__all__ = ["Trainer", "FitResult"]
+
+
+@dataclass
+class FitResult:
+    """Outcome of :meth:`Trainer.fit`.
+
+    Attributes:
+        metrics: Metrics of the last epoch (``train/loss``, ``val/...``, ``lr``).
+        best_checkpoint: ``run_dir/checkpoints/best.pt`` if written, else ``None``.
+        last_checkpoint: ``run_dir/checkpoints/last.pt`` if written, else ``None``.
+        history: One dict per completed epoch (the rows of ``metrics.csv``).
+        epochs_run: Epochs completed by the run (including those before a resume).
+        steps: Optimizer steps taken by the run (including those before a resume).
+        stopped_early: Whether early stopping ended the run.
+    """
+
+    metrics: dict[str, float]
+    best_checkpoint: Path | None
+    last_checkpoint: Path | None
+    history: list[dict]
+    epochs_run: int
+    steps: int
+    stopped_early: bool
+
+
+class Trainer:
+    """Fits an :class:`AbstractTask` on map-style datasets; see :class:`TrainerConfig`.
+
+    ``Trainer(max_epochs=5, run_dir="runs/x")`` builds the config from keyword overrides (an
+    unknown key is a :class:`~sciml.errors.ConfigError` listing the valid ones). With a
+    ``run_dir`` the run writes ``checkpoints/{last,best}.pt``, ``metrics.csv``, ``config.yaml``
+    and TensorBoard events in ``tb/``; without one it writes nothing.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) each rank trains on ``global_batch[rank::world_size]``
+    of every global batch under DistributedDataParallel, with the loss scaled by
+    ``local / global * world_size`` so that the averaged gradient equals that of one process on
+    the whole global batch; only rank 0 writes files and shows the bar.
+    """
+
+    def __init__(self, config: TrainerConfig | None = None,
+                 run_dir: str | os.PathLike | None = None, **overrides: Any) -> None:
+        if config is None:
+            config = config_from_dict(TrainerConfig, overrides, "trainer")
+        elif not isinstance(config, TrainerConfig):
+            raise TypeError(f"config must be a TrainerConfig or None, got {type(config).__name__}")
+        elif overrides:
+            config = config_from_dict(TrainerConfig, {**config_to_dict(config), **overrides},
+                                      "trainer")
+        self.config = config
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+
+    # ------------------------------------------------------------------ public
+    def fit(self, task: AbstractTask, train: Dataset, val: Dataset | None = None,
+            collate_fn: Callable | None = None, resume: bool = True) -> FitResult:
+        """Train ``task`` on ``train``, validating on ``val`` after each epoch.
+
+        Args:
+            task: The model with its loss (``forward``) and metrics.
+            train: Map-style training set; epoch ``e`` visits it in the order of
+                ``randperm(n, generator=manual_seed(seed * 1000003 + e))``.
+            val: Optional map-style validation set (metrics prefixed ``val/``).
+            collate_fn: Makes a batch from a list of samples; default ``default_collate``.
+            resume: Continue from ``run_dir/checkpoints/last.pt`` if it exists (model, optimizer,
+                scheduler, RNG and position within the epoch are restored). ``False`` starts
+                afresh: an earlier run's ``best.pt`` and ``metrics.csv`` there are replaced.
+
+        Returns:
+            The :class:`FitResult`.
+        """
+        cfg = self.config
+        check_task(task)
+        n = check_dataset(train, "train")
+        if val is not None:
+            check_dataset(val, "val")
+        plateau = cfg.scheduler is not None and cfg.scheduler["name"] == "plateau"
+        if (cfg.early_stopping_patience or plateau) and val is None \
+                and cfg.monitor.startswith("val/"):
+            raise ConfigError(f"trainer.monitor={cfg.monitor!r} needs a validation set (for "
+                              "early stopping / the plateau scheduler); pass val= or monitor "
+                              "'train/loss'")
+        collate = collate_fn or default_collate
+        env = dist_env()
+        device = resolve_device(cfg.device, env)
+        init_distributed(env, device)
+        with determinism(cfg.deterministic, device):
+            task.to(device)
+            ck.seed_everything(cfg.seed + env.rank)
+            params = [p for p in task.parameters() if p.requires_grad]
+            if not params:
+                raise ValueError(f"{type(task).__name__} has no trainable parameters")
+            optimizer = build_optimizer(params, cfg.optimizer)
+            per_epoch = math.ceil(n / cfg.batch_size)
+            total_steps = cfg.max_epochs * per_epoch
+            if cfg.max_steps is not None:
+                total_steps = min(total_steps, cfg.max_steps)
+            schedule = build_schedule(optimizer, cfg.scheduler, cfg.mode,
+                                      math.ceil(total_steps / per_epoch), total_steps)
+            state, rng = RunState(), None
+            last = self._ckpt_path("last")
+            resumed = resume and last is not None and last.is_file()
+            if resumed:
+                state, rng = self._restore(last, task, optimizer, schedule, env)
+            elif env.is_main and self.run_dir is not None:  # starting afresh in an old folder
+                self._ckpt_path("best").unlink(missing_ok=True)
+            model = task
+            if env.distributed:
+                model = DistributedDataParallel(
+                    task, device_ids=[device.index] if device.type == "cuda" else None)
+            logger = RunLogger(self.run_dir, env.is_main, cfg.tensorboard,
+                               purge_step=state.step)
+            bar = Progress(cfg.progress and env.is_main, total_steps, min(state.step, total_steps))
+            try:
+                logger.write_config(config_to_dict(cfg))
+                logger.write_history(state.history)
+                if rng is not None:  # last, so that nothing above consumes random numbers
+                    ck.restore_rng(rng)
+                self._loop(task, model, optimizer, schedule, train, val, collate, state, env,
+                           device, logger, bar)
+            finally:
+                bar.close()
+                logger.close()
+        best = self._ckpt_path("best")
+        metrics = {k: v for k, v in (state.history[-1] if state.history else {}).items()
+                   if k not in ("epoch", "step", "seconds")}
+        return FitResult(metrics=metrics,
+                         best_checkpoint=best if best is not None and best.is_file() else None,
+                         last_checkpoint=last if last is not None and last.is_file() else None,
+                         history=list(state.history), epochs_run=state.epoch, steps=state.step,
+                         stopped_early=state.stopped_early)
+
+    def evaluate(self, task: AbstractTask, dataset: Dataset, collate_fn: Callable | None = None,
+                 prefix: str = "test") -> dict[str, float]:
+        """Exact means of ``task.metrics`` over ``dataset``, as ``{f"{prefix}/{name}": value}``.
+
+        Batches of ``eval_batch_size`` (or ``batch_size``) in data set order; under torchrun the
+        ranks share each batch and their sums and counts are added before dividing.
+        """
+        check_task(task)
+        env = dist_env()
+        device = resolve_device(self.config.device, env)
+        init_distributed(env, device)
+        task.to(device)
+        with determinism(self.config.deterministic, device):
+            return self._evaluate(task, dataset, collate_fn or default_collate, env, device,
+                                  prefix)
+
+    # ------------------------------------------------------------------ internals
+    def _ckpt_path(self, which: str) -> Path | None:
+        return None if self.run_dir is None else self.run_dir / "checkpoints" / f"{which}.pt"
+
+    def _evaluate(self, task: AbstractTask, dataset: Dataset, collate: Callable, env: DistEnv,
+                  device: torch.device, prefix: str) -> dict[str, float]:
+        bs = self.config.eval_batch_size or self.config.batch_size
+        return evaluate_metrics(task, dataset, collate, bs, env, device, self.config.num_workers,
+                                prefix)
+
+    def _loop(self, task: AbstractTask, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+              schedule: Schedule | None, train: Dataset, val: Dataset | None, collate: Callable,
+              state: RunState, env: DistEnv, device: torch.device, logger: RunLogger,
+              bar: Progress) -> None:
+        cfg = self.config
+        n = len(train)
+        while state.epoch < cfg.max_epochs and not state.stopped_early:
+            steps_left = math.inf if cfg.max_steps is None else cfg.max_steps - state.step
+            if state.batch_in_epoch == 0 and steps_left <= 0:
+                break
+            e = state.epoch
+            todo = global_batches(epoch_order(n, cfg.seed, e), cfg.batch_size)
+            todo = todo[state.batch_in_epoch:]
+            if steps_left < len(todo):
+                todo = todo[:int(steps_left)]
+            # a rank with no sample in a short last batch runs one with weight 0, so that it
+            # still joins DistributedDataParallel's gradient all-reduce
+            local = [rank_slice(gb, env.rank, env.world_size) or gb[:1] for gb in todo]
+            loader = make_loader(train, local, collate, cfg.num_workers, device.type == "cuda",
+                                 seed=epoch_seed(cfg.seed, e))
+            bar.set_epoch(e, cfg.max_epochs)
+            task.train()
+            t0 = time.perf_counter()
+            for gb, batch in zip(todo, loader, strict=True):
+                n_local = len(rank_slice(gb, env.rank, env.world_size))
+                loss_sum, count = self._step(task, model, optimizer, move_to(batch, device), gb,
+                                             n_local, state, env)
+                state.step += 1
+                state.batch_in_epoch += 1
+                state.loss_sum += loss_sum
+                state.loss_count += count
+                lr = optimizer.param_groups[0]["lr"]
+                if schedule is not None:
+                    schedule.after_step()
+                bar.update(loss_sum / count)
+                logger.log_step(state.step, loss_sum / count, lr)
+                every = cfg.checkpoint_every_steps
+                if every is not None and state.step % every == 0:
+                    now = time.perf_counter()
+                    state.seconds += now - t0
+                    t0 = now
+                    self._save(["last"], task, optimizer, schedule, state, env)
+            state.seconds += time.perf_counter() - t0
+            self._end_epoch(task, optimizer, schedule, val, collate, state, env, device, logger,
+                            bar)
+
+    def _step(self, task: AbstractTask, model: torch.nn.Module,
+              optimizer: torch.optim.Optimizer, batch: Any, gb: list[int], n_local: int,
+              state: RunState, env: DistEnv) -> tuple[float, float]:
+        """One optimizer step; returns the global batch's (loss sum, sample count)."""
+        cfg = self.config
+        optimizer.zero_grad(set_to_none=True)
+        loss = model(batch)
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            raise TypeError(f"{type(task).__name__}.forward must return a scalar loss tensor, got "
+                            f"{getattr(loss, 'shape', type(loss).__name__)}")
+        loss = loss.reshape(())
+        with torch.no_grad():
+            stats = torch.zeros(3, dtype=torch.float64, device=loss.device)
+            if n_local > 0:
+                value = loss.detach().to(torch.float64)
+                stats[0] = value * n_local
+                stats[1] = n_local
+                stats[2] = (~torch.isfinite(value)).to(torch.float64)
+            all_reduce_sum(stats, env)
+        loss_sum, count, bad = stats.tolist()
+        if cfg.detect_nonfinite and bad > 0:
+            raise NonFiniteError(
+                f"non-finite training loss ({loss_sum / count}) at epoch {state.epoch} "
+                f"(0-based), step {state.step} (batch {state.batch_in_epoch} of the epoch); "
+                f"dataset indices of the batch: {gb}. No optimizer step was taken; the last "
+                "checkpoint is the last good state")
+        # DDP averages gradients over ranks: scale each rank's mean loss so that the average
+        # is the gradient of the mean over the whole global batch, however it was split.
+        scale = n_local * env.world_size / len(gb)
+        (loss if scale == 1.0 else loss * scale).backward()
+        grads = [p.grad for p in task.parameters() if p.grad is not None]
+        norm = None
+        if cfg.grad_clip is not None:
+            norm = torch.nn.utils.clip_grad_norm_(
+                [p for p in task.parameters() if p.grad is not None], cfg.grad_clip)
+        elif cfg.detect_nonfinite and grads:
+            norm = torch.nn.utils.get_total_norm(grads)
+        if cfg.detect_nonfinite and norm is not None and not bool(torch.isfinite(norm)):
+            raise NonFiniteError(
+                f"non-finite gradient norm ({float(norm)}) at epoch {state.epoch} (0-based), "
+                f"step {state.step} (batch {state.batch_in_epoch} of the epoch); dataset "
+                f"indices of the batch: {gb}. No optimizer step was taken")
+        optimizer.step()
+        return loss_sum, count
+
+    def _end_epoch(self, task: AbstractTask, optimizer: torch.optim.Optimizer,
+                   schedule: Schedule | None, val: Dataset | None, collate: Callable,
+                   state: RunState, env: DistEnv, device: torch.device, logger: RunLogger,
+                   bar: Progress) -> None:
+        cfg = self.config
+        metrics = {"train/loss": state.loss_sum / state.loss_count if state.loss_count
+                   else math.nan}
+        if val is not None:
+            metrics.update(self._evaluate(task, val, collate, env, device, "val"))
+        value = metrics.get(cfg.monitor)
+        plateau = schedule is not None and schedule.name == "plateau"
+        if value is None and (cfg.early_stopping_patience or plateau):
+            raise ConfigError(f"trainer.monitor={cfg.monitor!r} is not a metric of this run; "
+                              f"available: {', '.join(sorted(metrics))}")
+        improved = False
+        if value is not None:
+            best = state.best_metric
+            improved = math.isfinite(value) and (
+                best is None or (value < best if cfg.mode == "min" else value > best))
+            if improved:
+                state.best_metric, state.bad_epochs = value, 0
+            else:
+                state.bad_epochs += 1
+        lr = optimizer.param_groups[0]["lr"]  # before an epoch-interval schedule steps
+        if schedule is not None:
+            schedule.after_epoch(value)
+        row = {"epoch": state.epoch + 1, "step": state.step, **metrics, "lr": lr,
+               "seconds": state.seconds}
+        state.history.append(row)
+        state.epoch += 1
+        state.batch_in_epoch = 0
+        state.loss_sum = state.loss_count = state.seconds = 0.0
+        if cfg.early_stopping_patience is not None and \
+                state.bad_epochs >= cfg.early_stopping_patience:
+            state.stopped_early = True
+        self._save(["last", "best"] if improved else ["last"], task, optimizer, schedule,
+                   state, env)
+        logger.write_history(state.history)
+        logger.log_epoch(row)
+        bar.end_epoch(cfg.monitor, value)
+
+    def _save(self, which: list[str], task: AbstractTask, optimizer: torch.optim.Optimizer,
+              schedule: Schedule | None, state: RunState, env: DistEnv) -> None:
+        if self.run_dir is None:
+            return
+        rng_ranks = all_gather_objects(ck.capture_rng(), env)  # every rank joins
+        if not env.is_main:
+            return
+        payload = {
+            "model": ck.model_checkpoint(task.model),
+            "task_state": task.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": schedule.state_dict() if schedule is not None else None,
+            "rng": rng_ranks[0],
+            "rng_ranks": rng_ranks if env.distributed else [],
+            "epoch": state.epoch,
+            "step": state.step,
+            "batch_in_epoch": state.batch_in_epoch,
+            "best_metric": state.best_metric,
+            "bad_epochs": state.bad_epochs,
+            "stopped_early": state.stopped_early,
+            "history": [dict(r) for r in state.history],
+            "epoch_progress": {"loss_sum": state.loss_sum, "loss_count": state.loss_count,
+                               "seconds": state.seconds},
+            "trainer_config": config_to_dict(self.config),
+        }
+        for name in which:
+            ck.save_checkpoint(payload, self._ckpt_path(name))
+
+    def _restore(self, path: Path, task: AbstractTask, optimizer: torch.optim.Optimizer,
+                 schedule: Schedule | None, env: DistEnv) -> tuple[RunState, dict]:
+        ckpt = ck.load_checkpoint(path)
+        old = ckpt["trainer_config"]
+        for key in ("batch_size", "seed"):
+            if old.get(key) != getattr(self.config, key) and ckpt["batch_in_epoch"] > 0:
+                warnings.warn(f"resuming {path} mid-epoch with trainer.{key}="
+                              f"{getattr(self.config, key)!r} (checkpoint: {old.get(key)!r}): the "
+                              "rest of the epoch visits a different data order", stacklevel=3)
+        try:
+            task.load_state_dict(ckpt["task_state"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            if schedule is not None and ckpt["scheduler"] is not None:
+                schedule.load_state_dict(ckpt["scheduler"])
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise DataError(f"{path} does not fit this task / optimizer / scheduler "
+                            f"({e.__class__.__name__}: {e}); pass resume=False or another "
+                            "run_dir to start afresh") from e
+        progress = ckpt.get("epoch_progress", {})
+        state = RunState(epoch=ckpt["epoch"], step=ckpt["step"],
+                       batch_in_epoch=ckpt["batch_in_epoch"], best_metric=ckpt["best_metric"],
+                       bad_epochs=ckpt["bad_epochs"],
+                       stopped_early=bool(ckpt.get("stopped_early", False)),
+                       history=[dict(r) for r in ckpt["history"]],
+                       loss_sum=float(progress.get("loss_sum", 0.0)),
+                       loss_count=float(progress.get("loss_count", 0.0)),
+                       seconds=float(progress.get("seconds", 0.0)))
+        ranks = ckpt.get("rng_ranks") or []
+        rng = ranks[env.rank] if len(ranks) == env.world_size else ckpt["rng"]
+        return state, rng
