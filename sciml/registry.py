@@ -54,7 +54,7 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
                 raise ConfigError(f"{where}: expected {len(args)} values, got {value!r}")
-            return tuple(_coerce(v, a, where) for v, a in zip(value, args))
+            return tuple(_coerce(v, a, where) for v, a in zip(value, args, strict=True))
         inner = args[0] if args else Any
         out = [_coerce(v, inner, where) for v in value]
         return tuple(out) if origin is tuple else out
@@ -125,7 +125,8 @@ def config_from_dict(cls: type[C], values: Mapping[str, Any] | None, where: str 
     for key, value in values.items():
         kwargs[key] = _coerce(value, hints.get(key, Any), f"{prefix}{key}")
     missing = [
-        n for n, f in fields.items()
+        n
+        for n, f in fields.items()
         if n not in kwargs
         and f.default is dataclasses.MISSING
         and f.default_factory is dataclasses.MISSING
@@ -188,18 +189,23 @@ class Registry(Generic[T]):
         _, cfg = self.get(name)
         if cfg is None:
             if values:
-                raise ConfigError(f"{self.kind} {name!r} takes no configuration, got {dict(values)}")
+                raise ConfigError(
+                    f"{self.kind} {name!r} takes no configuration, got {dict(values)}"
+                )
             return None
         return config_from_dict(cfg, values, where or self.kind)
 
-    def build(self, name: str, values: Mapping[str, Any] | None = None, *, where: str = "",
-              **extra: Any) -> T:
+    def build(
+        self, name: str, values: Mapping[str, Any] | None = None, *, where: str = "", **extra: Any
+    ) -> T:
         """Build ``name`` from config values; ``extra`` are keyword arguments known only at run time
         (e.g. the number of nodes of a data set); ``where`` prefixes key names in errors."""
         obj, cfg = self.get(name)
         if cfg is None:
             if values:
-                raise ConfigError(f"{self.kind} {name!r} takes no configuration, got {dict(values)}")
+                raise ConfigError(
+                    f"{self.kind} {name!r} takes no configuration, got {dict(values)}"
+                )
             return obj(**extra)
         return obj(config_from_dict(cfg, values, where or self.kind), **extra)
 

@@ -3,3 +3,44 @@
 from sciml.models._base import AbstractModel, load_model, model_from_checkpoint
 
 __all__ = ["AbstractModel", "load_model", "model_from_checkpoint"]
+
+# Spatiotemporal forecasters (stgnn).
+from sciml.models.stgnn import (  # noqa: E402
+    AGCRN,
+    DCRNN,
+    STCN,
+    AbstractForecaster,
+    AGCRNConfig,
+    DCRNNConfig,
+    GraphWaveNet,
+    GraphWaveNetConfig,
+    NodeGRU,
+    NodeGRUConfig,
+    Persistence,
+    PersistenceConfig,
+    SeasonalNaive,
+    SeasonalNaiveConfig,
+    STCNConfig,
+    TimeThenSpace,
+    TimeThenSpaceConfig,
+)
+
+__all__ += [
+    "AbstractForecaster",
+    "TimeThenSpace",
+    "TimeThenSpaceConfig",
+    "DCRNN",
+    "DCRNNConfig",
+    "GraphWaveNet",
+    "GraphWaveNetConfig",
+    "AGCRN",
+    "AGCRNConfig",
+    "STCN",
+    "STCNConfig",
+    "Persistence",
+    "PersistenceConfig",
+    "SeasonalNaive",
+    "SeasonalNaiveConfig",
+    "NodeGRU",
+    "NodeGRUConfig",
+]

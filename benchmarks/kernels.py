@@ -1,0 +1,202 @@
+"""Benchmark sciml.kernels against PyG's scatter, plain torch and scipy's cKDTree.
+
+Measures, in one run: scatter and gather_scatter (forward, forward+backward) against
+``torch_geometric.utils.scatter`` and ``index_add_``; radius_graph (open and periodic) against
+``scipy.spatial.cKDTree`` at fixed density, checking that the edge sets agree. Prints a table of
+median times and ratios and appends it, with the machine description, to benchmarks/RESULTS.md.
+
+    python benchmarks/kernels.py            # full sizes (a few minutes on 2 cores)
+    python benchmarks/kernels.py --quick    # small sizes, seconds
+"""
+
+# The timed closures run inside the loop iteration that defines them.
+# ruff: noqa: B023
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.spatial import cKDTree
+from torch_geometric.utils import scatter as pyg_scatter
+
+from sciml.kernels import gather_scatter, radius_graph, scatter
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timeit(fn, repeats: int) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` runs after one warm-up run."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _fwd_bwd(make, leaves):
+    def run():
+        for t in leaves:
+            t.grad = None
+        make().sum().backward()
+    return run
+
+
+def bench_scatter(sizes, channels, repeats, rows):
+    for e in sizes:
+        n = max(1, e // 10)
+        src = torch.randn(e, channels, requires_grad=True)
+        index = torch.randint(0, n, (e,))
+        for reduce in ("sum", "mean", "max"):
+            cands = {
+                "sciml": lambda r=reduce: scatter(src, index, 0, n, r),
+                "pyg": lambda r=reduce: pyg_scatter(src, index, 0, n, reduce=r),
+            }
+            if reduce == "sum":
+                cands["index_add_"] = lambda: src.new_zeros(n, channels).index_add_(0, index, src)
+            for mode in ("fwd", "fwd+bwd"):
+                res = {}
+                for name, f in cands.items():
+                    fn = (lambda f=f: f()) if mode == "fwd" else _fwd_bwd(f, [src])
+                    with torch.set_grad_enabled(mode != "fwd"):
+                        res[name] = timeit(fn, repeats)
+                rows.append((f"scatter {reduce}", f"E={e:.0e} C={channels}", mode, res, "pyg"))
+
+
+def bench_gather_scatter(sizes, channels, repeats, rows):
+    for e in sizes:
+        n = max(1, e // 10)
+        x = torch.randn(n, channels, requires_grad=True)
+        w = torch.rand(e, requires_grad=True)
+        ei = torch.randint(0, n, (2, e))
+        cands = {
+            "sciml": lambda: gather_scatter(x, ei, w),
+            "pyg": lambda: pyg_scatter(x[ei[0]] * w[:, None], ei[1], 0, n, reduce="sum"),
+            "index_add_": lambda: x.new_zeros(n, channels).index_add_(
+                0, ei[1], x.index_select(0, ei[0]) * w[:, None]),
+        }
+        for mode in ("fwd", "fwd+bwd"):
+            res = {}
+            for name, f in cands.items():
+                fn = (lambda f=f: f()) if mode == "fwd" else _fwd_bwd(f, [x, w])
+                with torch.set_grad_enabled(mode != "fwd"):
+                    res[name] = timeit(fn, repeats)
+            rows.append(("gather_scatter sum, w (E,)", f"E={e:.0e} C={channels}", mode, res,
+                         "pyg"))
+
+
+def _pair_keys(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    return np.sort(lo.astype(np.int64) * n + hi)
+
+
+def bench_radius(sizes, neighbours, repeats, rows, checks):
+    r = (3.0 * neighbours / (4.0 * math.pi)) ** (1.0 / 3.0)  # unit density
+    rng = np.random.default_rng(0)
+    for n in sizes:
+        box = n ** (1.0 / 3.0)
+        pos_np = rng.random((n, 3)) * box
+        pos = torch.from_numpy(pos_np)
+        cell = torch.eye(3, dtype=torch.float64) * box
+        for periodic in (False, True):
+            if periodic:
+                ours = lambda: radius_graph(pos, r, cell=cell)[0]  # noqa: E731
+
+                def ref():
+                    return cKDTree(pos_np, boxsize=box).query_pairs(r, output_type="ndarray")
+            else:
+                ours = lambda: radius_graph(pos, r)  # noqa: E731
+
+                def ref():
+                    return cKDTree(pos_np).query_pairs(r, output_type="ndarray")
+            reps = repeats if n <= 100_000 else max(1, repeats // 2)
+            res = {"sciml": timeit(ours, reps), "cKDTree": timeit(ref, reps)}
+            ei = ours().numpy()
+            pairs = ref()
+            same = (ei.shape[1] == 2 * len(pairs)
+                    and np.array_equal(_pair_keys(ei[0], ei[1], n)[::2],
+                                       _pair_keys(pairs[:, 0], pairs[:, 1], n)))
+            checks.append((n, periodic, same))
+            label = "radius_graph periodic" if periodic else "radius_graph open"
+            rows.append((label, f"N={n:.0e} ~{neighbours} nb", "build", res, "cKDTree"))
+
+
+def render(rows, checks, args) -> str:
+    names = ["sciml", "pyg", "index_add_", "cKDTree"]
+    lines = ["| op | size | pass | " + " | ".join(f"{n} (ms)" for n in names)
+             + " | sciml speed-up vs anchor |",
+             "|---|---|---|" + "---|" * len(names) + "---|"]
+    for op, size, mode, res, anchor in rows:
+        cells = [f"{res[n] * 1e3:.1f}" if n in res else "" for n in names]
+        lines.append(f"| {op} | {size} | {mode} | " + " | ".join(cells)
+                     + f" | {res[anchor] / res['sciml']:.2f}x vs {anchor} |")
+    lines.append("")
+    for n, periodic, same in checks:
+        kind = "periodic" if periodic else "open"
+        lines.append(f"- radius_graph {kind} N={n}: edge set equals cKDTree's: {same}")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    dev = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() \
+        or platform.machine()
+    return (f"- commit: {commit}\n- date: {datetime.datetime.now().isoformat(timespec='seconds')}\n"
+            f"- machine: {platform.platform()}, {__import__('os').cpu_count()} CPUs, device: "
+            f"{dev}\n- torch {torch.__version__}, torch.get_num_threads() = "
+            f"{torch.get_num_threads()}")
+
+
+def warm_up() -> None:
+    """Compile the numba kernels (float32 and float64) before anything is timed."""
+    for dt in (torch.float32, torch.float64):
+        x = torch.randn(10, 4, dtype=dt, requires_grad=True)
+        w = torch.rand(20, dtype=dt, requires_grad=True)
+        gather_scatter(x, torch.randint(0, 10, (2, 20)), w).sum().backward()
+    p = torch.rand(50, 3, dtype=torch.float64)
+    radius_graph(p, 0.3)
+    radius_graph(p, 0.3, cell=torch.eye(3, dtype=torch.float64))
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+    ap.add_argument("--repeats", type=int, default=5, help="timed repeats (median)")
+    ap.add_argument("--channels", type=int, default=64)
+    ap.add_argument("--no-write", action="store_true", help="do not append to RESULTS.md")
+    args = ap.parse_args(argv)
+    edges = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+    points = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000]
+    warm_up()
+    rows, checks = [], []
+    bench_scatter(edges, args.channels, args.repeats, rows)
+    bench_gather_scatter(edges, args.channels, args.repeats, rows)
+    bench_radius(points, 20, args.repeats, rows, checks)
+    table = render(rows, checks, args)
+    cmd = "python benchmarks/kernels.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    section = (f"\n## sciml.kernels ({'quick' if args.quick else 'full'})\n\n"
+               f"- command: `{cmd.strip()}`\n{machine()}\n- times: median of {args.repeats} "
+               f"runs after a warm-up; speed-up = anchor time / sciml time (>1: sciml faster)."
+               f"\n\n{table}\n")
+    print(section)
+    if not args.no_write:
+        with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as fh:
+            fh.write(section)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Layers: the message-passing base, graph utilities, graph and temporal convolutions, graph
+recurrent cells and MLPs. Every layer works on node features with leading batch/time dims
+(..., N, C) unless its docstring says otherwise."""
+
+from sciml.nn._adaptive_graph_conv import AdaptiveGraphConv
+from sciml.nn._dense_graph_conv import DenseGraphConv, adaptive_adjacency, dense_propagate
+from sciml.nn._diffusion_conv import DiffusionConv, diffusion_supports
+from sciml.nn._graph import (
+    add_self_loops,
+    check_edge_index,
+    degree,
+    dense_to_sparse,
+    normalize_adjacency,
+    remove_self_loops,
+    sparse_to_dense,
+    transpose,
+)
+from sciml.nn._graph_conv import GraphConv
+from sciml.nn._graph_gru import AbstractGraphGRUCell, AGCRNCell, DCGRUCell, GCGRUCell
+from sciml.nn._message_passing import REDUCTIONS, AbstractMessagePassing, propagate
+from sciml.nn._mlp import ACTIVATIONS, MLP, make_activation
+from sciml.nn._temporal_conv import GatedTemporalConv, TemporalConv
+
+__all__ = [
+    "AbstractMessagePassing",
+    "propagate",
+    "REDUCTIONS",
+    "check_edge_index",
+    "degree",
+    "add_self_loops",
+    "remove_self_loops",
+    "transpose",
+    "normalize_adjacency",
+    "dense_to_sparse",
+    "sparse_to_dense",
+    "DiffusionConv",
+    "diffusion_supports",
+    "GraphConv",
+    "DenseGraphConv",
+    "dense_propagate",
+    "adaptive_adjacency",
+    "AdaptiveGraphConv",
+    "AbstractGraphGRUCell",
+    "GCGRUCell",
+    "DCGRUCell",
+    "AGCRNCell",
+    "TemporalConv",
+    "GatedTemporalConv",
+    "MLP",
+    "ACTIVATIONS",
+    "make_activation",
+]

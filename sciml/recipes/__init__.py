@@ -1,0 +1,1 @@
+"""Ready task recipes (YAML): data + model + training + evaluation. ``sciml list`` shows them."""

@@ -1,0 +1,105 @@
+"""Reading forecast inputs from CSV and writing forecasts as CSV and NetCDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+
+from sciml.data import atomic_write, write_netcdf
+from sciml.errors import DataError
+
+__all__ = ["read_input_csv", "write_forecasts"]
+
+_TIME_COLUMNS = ("date", "time", "datetime", "timestamp")
+
+
+def read_input_csv(
+    path: Path, node_ids: list[str] | None, window: int, freq: str | None
+) -> tuple[torch.Tensor, pd.DatetimeIndex | None]:
+    """Read the last ``window`` rows of a CSV of sensors (columns) over time (rows).
+
+    The header names the sensors (the training series' node ids, in any order; extra columns are
+    an error). An optional first column ``date``/``time`` holds timestamps.
+
+    Returns:
+        The input ``(window, n)`` in the training node order, and the timestamps (or None).
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"no input file at {path}")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
+        raise DataError(f"{path}: malformed CSV ({e})") from e
+    index = None
+    first = str(frame.columns[0]).strip().lower() if len(frame.columns) else ""
+    if first in _TIME_COLUMNS:
+        try:
+            index = pd.DatetimeIndex(pd.to_datetime(frame.iloc[:, 0]))
+        except (ValueError, TypeError) as e:
+            raise DataError(f"{path}: column {frame.columns[0]!r} is not a date/time ({e})") from e
+        frame = frame.iloc[:, 1:]
+    columns = [str(c).strip() for c in frame.columns]
+    expected = list(node_ids) if node_ids is not None else columns
+    if node_ids is not None:
+        missing = [c for c in expected if c not in columns]
+        extra = [c for c in columns if c not in expected]
+        if missing or extra:
+            raise DataError(
+                f"{path}: sensor columns do not match the trained model "
+                f"(missing: {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+                f"unknown: {extra[:5]}{'...' if len(extra) > 5 else ''})"
+            )
+        frame.columns = columns
+        frame = frame[expected]
+    if len(frame) < window:
+        raise DataError(f"{path}: {len(frame)} rows, but the model needs a window of {window}")
+    frame = frame.iloc[-window:]
+    values = frame.apply(pd.to_numeric, errors="coerce")
+    bad = values.isna().to_numpy() & ~frame.isna().to_numpy()
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise DataError(
+            f"{path}: line {frame.index[r] + 2}, column {frame.columns[c]!r}: "
+            f"{frame.iloc[r, c]!r} is not a number"
+        )
+    if values.isna().any().any():
+        r, c = np.argwhere(values.isna().to_numpy())[0]
+        raise DataError(f"{path}: line {frame.index[r] + 2}, column {frame.columns[c]!r} is empty")
+    if index is not None:
+        index = index[-window:]
+    return torch.tensor(values.to_numpy(np.float32)), index
+
+
+def write_forecasts(
+    out_dir: Path,
+    pred: np.ndarray,
+    node_ids: list[str] | None,
+    input_index: pd.DatetimeIndex | None,
+    freq: str | None,
+    horizon: int,
+) -> list[Path]:
+    """Write ``pred`` (horizon, n) as ``forecast.csv`` and ``forecast.nc`` in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nodes = list(node_ids) if node_ids is not None else [str(i) for i in range(pred.shape[1])]
+    steps = np.arange(1, horizon + 1)
+    frame = pd.DataFrame(pred, columns=nodes)
+    frame.insert(0, "step", steps)
+    if input_index is not None and freq is not None:
+        times = pd.date_range(input_index[-1], periods=horizon + 1, freq=freq)[1:]
+        frame.insert(0, "time", times)
+    csv = out_dir / "forecast.csv"
+    with atomic_write(csv) as tmp:
+        frame.to_csv(tmp, index=False)
+    ds = xr.Dataset(
+        {"forecast": (("step", "node"), pred.astype(np.float32))},
+        coords={"step": steps, "node": nodes},
+    )
+    if "time" in frame:
+        ds = ds.assign_coords(time=("step", frame["time"].to_numpy()))
+    nc = out_dir / "forecast.nc"
+    write_netcdf(nc, ds, params={"horizon": horizon, "freq": freq})
+    return [csv, nc]

@@ -1,0 +1,235 @@
+"""The forecasting job: recipe → data, scaler, model, Trainer → run folder with report and plots."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sciml.data import SpatioTemporal, make_scaler, temporal_split
+from sciml.errors import ConfigError, DataError
+from sciml.registry import DATASETS, MODELS, TASKS, config_from_dict
+from sciml.tasks._forecasting import ForecastingTask, with_rmse
+from sciml.tasks._job import AbstractJob, write_json, write_yaml
+from sciml.train import Trainer, TrainerConfig
+
+__all__ = [
+    "node_names",
+    "ForecastingJob",
+    "ForecastingDataConfig",
+    "ForecastingEvalConfig",
+    "prepare_forecasting",
+]
+
+
+@dataclass(frozen=True)
+class ForecastingDataConfig:
+    """Which series, how it is windowed, split and scaled."""
+
+    name: str = "gpvar"
+    options: dict = field(default_factory=dict)  # keyword arguments of the data set's loader
+    window: int = 12
+    horizon: int = 12
+    delay: int = 0
+    stride: int = 1
+    val: float = 0.1
+    test: float = 0.2
+    scaler: str = "standard"
+    scaler_axis: str = "node"
+    covariates: tuple[str, ...] = ()  # datetime encodings: time_of_day, day_of_week
+
+
+@dataclass(frozen=True)
+class ForecastingEvalConfig:
+    """What is reported after training."""
+
+    steps: tuple[int, ...] = (3, 6, 12)  # 15, 30, 60 minutes for 5-minute data
+    plot_nodes: tuple[int, ...] = (0, 1, 2)
+    baselines: tuple[str, ...] = ("persistence",)  # parameter-free baselines evaluated alongside
+
+
+@dataclass
+class PreparedForecasting:
+    series: SpatioTemporal
+    train: Any
+    val: Any
+    test: Any
+    train_end: int
+    scaler: Any
+    exog_size: int
+
+
+def load_series(cfg: ForecastingDataConfig) -> SpatioTemporal:
+    """Load the registered data set ``cfg.name`` with its (key-checked) options."""
+    series = DATASETS.build(cfg.name, cfg.options, where="data.options")
+    if not isinstance(series, SpatioTemporal):
+        raise ConfigError(f"data set {cfg.name!r} is not a spatiotemporal series")
+    if cfg.covariates:
+        series = series.with_covariates(**series.datetime_covariates(kinds=tuple(cfg.covariates)))
+    return series
+
+
+def prepare_forecasting(
+    cfg: ForecastingDataConfig, series: SpatioTemporal | None = None
+) -> PreparedForecasting:
+    """Window the series, split it in time and fit the scaler on the training steps only."""
+    series = load_series(cfg) if series is None else series
+    windows = series.windows(cfg.window, cfg.horizon, delay=cfg.delay, stride=cfg.stride)
+    split = temporal_split(windows, val=cfg.val, test=cfg.test)
+    scaler = make_scaler(cfg.scaler)
+    scaler.fit(
+        series.values[: split.train_end], series.mask[: split.train_end], axis=cfg.scaler_axis
+    )
+    exog = sum(v.shape[-1] for v in series.covariates.values())
+    return PreparedForecasting(
+        series,
+        windows.subset(split.train),
+        windows.subset(split.val),
+        windows.subset(split.test),
+        split.train_end,
+        scaler,
+        exog,
+    )
+
+
+def node_names(series: SpatioTemporal) -> list[str]:
+    """The series' node ids, or ``"0" .. "n-1"`` where it has none (CSV column names)."""
+    if series.node_ids is not None:
+        return [str(v) for v in series.node_ids]
+    return [str(i) for i in range(series.n_nodes)]
+
+
+def _model_config(recipe: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    model = dict(recipe.get("model") or {})
+    if "name" not in model:
+        raise ConfigError(
+            "recipe key model.name is missing; valid models: " + ", ".join(MODELS.names())
+        )
+    return model.pop("name"), model
+
+
+@TASKS.register("forecasting", help="spatiotemporal forecasting on a graph of sensors")
+class ForecastingJob(AbstractJob):
+    """Forecasting recipes: ``data`` (ForecastingDataConfig), ``model`` (name + its config),
+    ``train`` (TrainerConfig), ``eval`` (ForecastingEvalConfig)."""
+
+    def __init__(self, recipe: dict[str, Any]) -> None:
+        super().__init__(recipe)
+        unknown = sorted(set(recipe) - {"task", *self.sections})
+        if unknown:
+            raise ConfigError(
+                f"unknown recipe key {unknown[0]}; valid keys: task, " + ", ".join(self.sections)
+            )
+        self.data_cfg = config_from_dict(ForecastingDataConfig, recipe.get("data"), "data")
+        self.eval_cfg = config_from_dict(ForecastingEvalConfig, recipe.get("eval"), "eval")
+        self.train_cfg = config_from_dict(TrainerConfig, recipe.get("train"), "train")
+        self.model_name, self.model_values = _model_config(recipe)
+        MODELS.config(self.model_name, self.model_values, where="model")  # check keys early
+
+    def build_task(
+        self,
+        prep: PreparedForecasting,
+        model_name: str | None = None,
+        model_values: dict | None = None,
+    ) -> ForecastingTask:
+        s = prep.series
+        model = MODELS.build(
+            model_name or self.model_name,
+            self.model_values if model_values is None else model_values,
+            n_nodes=s.n_nodes,
+            input_size=s.n_channels,
+            output_size=s.n_channels,
+            window=self.data_cfg.window,
+            horizon=self.data_cfg.horizon,
+            exog_size=prep.exog_size,
+        )
+        return ForecastingTask(
+            model,
+            prep.scaler,
+            s.n_nodes,
+            s.n_channels,
+            s.edge_index,
+            s.edge_weight,
+            target_channels=s.n_channels,
+            steps=self.eval_cfg.steps,
+        )
+
+    def fit(self, run_dir: Path, resume: bool = True, progress: bool = True) -> dict[str, float]:
+        run_dir = Path(run_dir)
+        write_yaml(run_dir / "recipe.yaml", self.recipe)
+        prep = prepare_forecasting(self.data_cfg)
+        torch.manual_seed(self.train_cfg.seed)
+        task = self.build_task(prep)
+        cfg = dataclasses.replace(self.train_cfg, progress=progress and self.train_cfg.progress)
+        trainer = Trainer(cfg, run_dir=run_dir)
+        result = trainer.fit(task, prep.train, prep.val, resume=resume)
+        report = self._evaluate(run_dir, prep, task, trainer)
+        report["epochs"] = result.epochs_run
+        report["stopped_early"] = result.stopped_early
+        write_json(run_dir / "report.json", report)
+        return report
+
+    def _load_best(self, run_dir: Path, task: ForecastingTask) -> None:
+        path = run_dir / "checkpoints" / "best.pt"
+        if not path.is_file():
+            path = run_dir / "checkpoints" / "last.pt"
+        if not path.is_file():
+            raise DataError(f"{run_dir}: no checkpoint in {run_dir / 'checkpoints'}")
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        # The task state holds the model and the scaler fitted at training time.
+        task.load_state_dict(ckpt["task_state"])
+
+    def _evaluate(
+        self, run_dir: Path, prep: PreparedForecasting, task: ForecastingTask, trainer: Trainer
+    ) -> dict[str, Any]:
+        self._load_best(run_dir, task)
+        metrics = with_rmse(trainer.evaluate(task, prep.test, prefix="test"))
+        report: dict[str, Any] = {
+            "model": self.model_name,
+            "data": self.data_cfg.name,
+            "test": metrics,
+        }
+        for name in self.eval_cfg.baselines:
+            base = self.build_task(prep, name, {})
+            report[f"baseline_{name}"] = with_rmse(trainer.evaluate(base, prep.test, prefix="test"))
+        from sciml.tasks._forecasting_plots import plot_forecasts
+
+        plot_forecasts(
+            task,
+            prep.test,
+            run_dir / "forecast.png",
+            nodes=self.eval_cfg.plot_nodes,
+            node_ids=prep.series.node_ids,
+        )
+        write_json(run_dir / "report.json", report)
+        return report
+
+    def evaluate(self, run_dir: Path) -> dict[str, Any]:
+        prep = prepare_forecasting(self.data_cfg)
+        task = self.build_task(prep)
+        trainer = Trainer(dataclasses.replace(self.train_cfg, progress=False, tensorboard=False))
+        return self._evaluate(Path(run_dir), prep, task, trainer)
+
+    def predict(self, run_dir: Path, input_path: Path, output: Path | None) -> list[Path]:
+        from sciml.tasks._forecasting_io import read_input_csv, write_forecasts
+
+        run_dir = Path(run_dir)
+        prep = prepare_forecasting(self.data_cfg)
+        task = self.build_task(prep)
+        self._load_best(run_dir, task)
+        task.eval()
+        s = prep.series
+        node_ids = node_names(s)
+        x, index = read_input_csv(Path(input_path), node_ids, self.data_cfg.window, s.freq)
+        if prep.exog_size:
+            raise ConfigError(
+                "predict from CSV does not support covariates yet; "
+                "use a recipe without data.covariates"
+            )
+        with torch.no_grad():
+            pred = task.forecast(x[None, :, :, None])[0, :, :, 0]  # (h, n)
+        out = Path(output) if output is not None else run_dir / "predictions"
+        return write_forecasts(out, pred.numpy(), node_ids, index, s.freq, self.data_cfg.horizon)

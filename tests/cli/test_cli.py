@@ -1,0 +1,88 @@
+"""The `sciml` command: listing, errors as one line, and a fit → eval → predict round trip."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from sciml.cli import main
+
+QUICK = ["--set", "train.max_epochs=2", "--set", "data.options.n_steps=400",
+         "--set", "data.options.n_nodes=12", "--set", "train.batch_size=32", "--quiet"]
+
+
+def test_list_shows_recipes_models_datasets(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("los-dcrnn", "gpvar-tts", "dcrnn", "persistence", "gpvar", "los"):
+        assert name in out
+
+
+def test_console_entry_point_unknown_recipe_is_one_line():
+    proc = subprocess.run([sys.executable, "-m", "sciml", "fit", "no-such-recipe"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "unknown recipe 'no-such-recipe'" in lines[0] and "los-dcrnn" in lines[0]
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("model.hiden_size=3", "unknown key model.hiden_size"),
+    ("train.max_epoch=3", "unknown key train.max_epoch"),
+    ("data.options.nodes=3", "unknown key data.options.nodes"),
+    ("model.name=transformerx", "unknown model 'transformerx'"),
+    ("colour=red", "unknown recipe key colour"),
+])
+def test_unknown_keys_are_errors_naming_them(override, expected, capsys, tmp_path):
+    code = main(["fit", "gpvar-tts", "--set", override, "--run-dir", str(tmp_path / "r")])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "r" / "checkpoints").exists()
+
+
+def test_fit_eval_predict_round_trip(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["fit", "gpvar-tts", "--run-dir", str(run), *QUICK]) == 0
+    out = capsys.readouterr().out
+    assert "test/mae" in out
+    for name in ("recipe.yaml", "report.json", "metrics.csv", "forecast.png",
+                 "checkpoints/best.pt", "checkpoints/last.pt"):
+        assert (run / name).is_file(), name
+    assert main(["eval", str(run)]) == 0
+    assert "test/mae@3" in capsys.readouterr().out
+
+    # A CSV of the last 12 steps of the generated series, sensors as columns.
+    from sciml.tasks import ForecastingJob
+    from sciml.tasks._forecasting_job import load_series, node_names
+    from sciml.tasks._job import read_yaml
+
+    job = ForecastingJob(read_yaml(run / "recipe.yaml"))
+    series = load_series(job.data_cfg)
+    names = node_names(series)
+    frame = pd.DataFrame(series.values[-12:, :, 0].numpy(), columns=names)
+    csv = tmp_path / "input.csv"
+    frame.to_csv(csv, index=False)
+    assert main(["predict", str(run), "--input", str(csv), "--output", str(tmp_path / "p")]) == 0
+    pred = pd.read_csv(tmp_path / "p" / "forecast.csv")
+    assert list(pred.columns[1:]) == names
+    assert len(pred) == job.data_cfg.horizon
+    assert (tmp_path / "p" / "forecast.nc").is_file()
+
+    # Malformed input: text in a numeric column → one-line error naming file, line and column.
+    frame = frame.astype(object)
+    frame.iloc[5, 2] = "abc"
+    frame.to_csv(csv, index=False)
+    assert main(["predict", str(run), "--input", str(csv), "--output", str(tmp_path / "q")]) == 2
+    err = capsys.readouterr().err
+    assert "input.csv" in err and "line 7" in err and names[2] in err
+    assert not (tmp_path / "q" / "forecast.csv").exists()
+
+    # Same folder, different recipe → refused rather than mixing two runs.
+    assert main(["fit", "gpvar-tts", "--run-dir", str(run), *QUICK,
+                 "--set", "model.hidden_size=8"]) == 2
+    assert "different recipe" in capsys.readouterr().err

@@ -1,0 +1,236 @@
+"""Spatiotemporal forecasters: shapes, gradients, permutation equivariance, checkpoints, errors."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+
+import numba
+import pytest
+import torch
+
+import sciml.models  # noqa: F401  (registers the models)
+from sciml.errors import ConfigError
+from sciml.models import AbstractForecaster, load_model
+from sciml.registry import MODELS
+
+B, T, N, F, H = 2, 12, 5, 1, 12
+
+# Tiny sizes so that every test is fast.
+TINY = {
+    "time_then_space": {"hidden_size": 8},
+    "dcrnn": {"hidden_size": 8, "n_layers": 2, "k": 1},
+    "graph_wavenet": {"residual_channels": 8, "dilation_channels": 8, "skip_channels": 16,
+                      "end_channels": 16, "dilations": [1, 2, 1, 2], "dropout": 0.0},
+    "agcrn": {"hidden_size": 8, "n_layers": 2, "embedding_size": 4},
+    "stcn": {"hidden_size": 8, "ff_size": 16},
+    "node_gru": {"hidden_size": 8},
+    "persistence": {},
+    "seasonal_naive": {"season": 4},
+}
+FORECASTERS = sorted(TINY)
+LEARNED = [m for m in FORECASTERS if m not in ("persistence", "seasonal_naive")]
+NEEDS_GRAPH = ["time_then_space", "dcrnn", "stcn"]
+# Models without per-node parameters: permuting nodes and edges permutes the output.
+EQUIVARIANT = ["time_then_space", "dcrnn", "stcn", "node_gru", "persistence", "seasonal_naive"]
+
+
+def build(name: str, dtype=torch.float64, **sizes) -> AbstractForecaster:
+    kw = {"n_nodes": N, "input_size": F, "output_size": F, "window": T, "horizon": H}
+    kw.update(sizes)
+    cfg = dict(TINY[name])
+    cfg.update(kw.pop("cfg", {}))
+    return MODELS.build(name, cfg, **kw).to(dtype)
+
+
+@pytest.fixture(autouse=True)
+def _single_thread() -> Iterator[None]:
+    """Tiny tensors: threads only add overhead (several times on a busy 2-core machine)."""
+    torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)
+    yield
+    torch.set_num_threads(torch_threads)
+    numba.set_num_threads(numba_threads)
+
+
+@pytest.fixture
+def graph() -> tuple[torch.Tensor, torch.Tensor]:
+    ei = torch.tensor([[0, 1, 2, 3, 4, 0, 2, 3], [1, 2, 3, 4, 0, 2, 4, 1]])
+    return ei, torch.rand(ei.shape[1], dtype=torch.float64) + 0.1
+
+
+@pytest.fixture
+def x() -> torch.Tensor:
+    return torch.randn(B, T, N, F, dtype=torch.float64)
+
+
+def test_all_registered():
+    for name in FORECASTERS:
+        assert name in MODELS
+
+
+@pytest.mark.parametrize("name", FORECASTERS)
+def test_output_shape(name, graph, x):
+    out = build(name)(x, *graph)
+    assert out.shape == (B, H, N, F)
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", LEARNED)
+def test_gradients_reach_all_parameters(name, graph, x):
+    model = build(name)
+    model(x, *graph).square().mean().backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None, f"{name}: no gradient for {pname}"
+        assert p.grad.abs().sum() > 0, f"{name}: zero gradient for {pname}"
+
+
+@pytest.mark.parametrize("name", EQUIVARIANT + ["graph_wavenet"])
+def test_permutation_equivariance(name, graph, x):
+    # graph_wavenet is tested with the adaptive adjacency off (its node embeddings bind
+    # parameters to node identities); agcrn and adaptive graph_wavenet below.
+    model = build(name, cfg={"adaptive": False} if name == "graph_wavenet" else {}).eval()
+    ei, ew = graph
+    perm = torch.randperm(N)
+    inv = torch.argsort(perm)
+    with torch.no_grad():
+        out = model(x, ei, ew)
+        out_p = model(x[:, :, perm], inv[ei], ew)
+    torch.testing.assert_close(out_p, out[:, :, perm])
+
+
+@pytest.mark.parametrize("name", ["agcrn", "graph_wavenet"])
+def test_node_embedding_models_equivariant_with_permuted_embeddings(name, graph, x):
+    """Node embeddings tie parameters to node ids, so equivariance holds only when the
+    embeddings are permuted along with the nodes; with them unpermuted the output changes."""
+    model = build(name).eval()
+    ei, ew = graph
+    perm = torch.randperm(N)
+    inv = torch.argsort(perm)
+    permuted = copy.deepcopy(model)
+    with torch.no_grad():
+        for pname, p in permuted.named_parameters():
+            if "embedding" in pname:
+                p.copy_(p[perm])
+        out = model(x, ei, ew)
+        out_p = permuted(x[:, :, perm], inv[ei], ew)
+        out_fixed = model(x[:, :, perm], inv[ei], ew)
+    torch.testing.assert_close(out_p, out[:, :, perm])
+    assert not torch.allclose(out_fixed, out[:, :, perm])
+
+
+@pytest.mark.parametrize("name", FORECASTERS)
+def test_checkpoint_round_trip(name, graph, x, tmp_path):
+    model = build(name, exog_size=2).eval()
+    u = torch.randn(B, T, N, 2, dtype=torch.float64)
+    path = tmp_path / f"{name}.pt"
+    model.save(path)
+    loaded = load_model(path).to(torch.float64).eval()
+    assert type(loaded) is type(model) and loaded.config == model.config
+    assert loaded.sizes == model.sizes
+    sd, sd2 = model.state_dict(), loaded.state_dict()
+    assert sd.keys() == sd2.keys()
+    for key in sd:
+        torch.testing.assert_close(sd[key], sd2[key])
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x, *graph, u=u), model(x, *graph, u=u))
+
+
+def test_graph_wavenet_and_agcrn_run_without_graph(graph, x):
+    gwn = build("graph_wavenet")
+    out = gwn(x)
+    assert out.shape == (B, H, N, F)
+    assert not torch.allclose(out, gwn(x, *graph))  # the given graph is used when present
+    assert build("agcrn")(x).shape == (B, H, N, F)
+    assert build("node_gru")(x).shape == (B, H, N, F)
+
+
+@pytest.mark.parametrize("name", NEEDS_GRAPH + ["graph_wavenet"])
+def test_missing_graph_is_a_clear_error(name, x):
+    model = build(name, cfg={"adaptive": False} if name == "graph_wavenet" else {})
+    with pytest.raises(ValueError, match=f"{name} needs a graph") as err:
+        model(x)
+    for ok in ("agcrn", "node_gru", "persistence"):
+        assert ok in str(err.value)
+
+
+def test_exogenous_covariates(graph, x):
+    model = build("time_then_space", exog_size=3)
+    u = torch.randn(B, T, N, 3, dtype=torch.float64)
+    out = model(x, *graph, u=u)
+    assert not torch.allclose(out, model(x, *graph, u=torch.zeros_like(u)))
+    with pytest.raises(ValueError, match="exog_size=3 but got u=None"):
+        model(x, *graph)
+    with pytest.raises(ValueError, match=r"u must have shape"):
+        model(x, *graph, u=u[..., :2])
+    with pytest.raises(ValueError, match="exog_size=0 but got covariates"):
+        build("time_then_space")(x, *graph, u=u)
+
+
+@pytest.mark.parametrize("name", ["dcrnn", "node_gru"])
+def test_bad_x_is_a_clear_error(name, graph, x):
+    model = build(name)
+    with pytest.raises(ValueError, match=r"\(B, T, N, F\) \(4 dims\)"):
+        model(x[0], *graph)
+    with pytest.raises(ValueError, match=f"T={T}"):
+        model(x[:, :-1], *graph)
+    with pytest.raises(ValueError, match=f"F={F}"):
+        model(torch.cat([x, x], -1), *graph)
+    with pytest.raises(TypeError, match="floating-point"):
+        model(x.long(), *graph)
+    with pytest.raises(TypeError, match="edge_index must have dtype"):
+        model(x, graph[0].double(), graph[1])
+    with pytest.raises(ValueError, match="edge_weight must have shape"):
+        model(x, graph[0], graph[1][:-1])
+
+
+def test_node_embedding_model_needs_its_node_count(graph):
+    with pytest.raises(ValueError, match="n_nodes=5, got x with 4 nodes"):
+        build("agcrn")(torch.randn(B, T, 4, F, dtype=torch.float64))
+
+
+def test_bad_config_and_sizes():
+    with pytest.raises(ConfigError, match="unknown key model.hidden"):
+        MODELS.build("dcrnn", {"hidden": 3}, n_nodes=N, input_size=F, output_size=F,
+                     window=T, horizon=H)
+    with pytest.raises(ConfigError, match="k must be >= 1"):
+        MODELS.build("dcrnn", {"k": 0}, n_nodes=N, input_size=F, output_size=F,
+                     window=T, horizon=H)
+    with pytest.raises(ConfigError, match="needs window >= season.*window=12 < season=24"):
+        build("seasonal_naive", cfg={"season": 24})
+    with pytest.raises(ValueError, match="horizon must be a positive integer"):
+        build("node_gru", horizon=0)
+    with pytest.raises(ValueError, match="output_size"):
+        build("node_gru", output_size=2)
+
+
+def test_persistence_and_seasonal_naive_values(x):
+    x2 = torch.cat([x, torch.randn_like(x)], -1)  # a covariate channel after the target
+    pers = build("persistence", input_size=2, output_size=1)(x2)
+    torch.testing.assert_close(pers, x2[:, -1:, :, :1].expand(B, H, N, 1))
+    season = 5
+    model = build("seasonal_naive", cfg={"season": season}, horizon=7)
+    out = model(x)
+    for h in range(1, 8):  # forecast for step T - 1 + h (0-based) = value one or more seasons ago
+        lag = season * ((h + season - 1) // season)
+        torch.testing.assert_close(out[:, h - 1], x[:, T - 1 + h - lag])
+    assert list(model.parameters()) == []
+
+
+def test_layer_sizes_in_repr():
+    text = repr(build("dcrnn"))
+    assert "DCGRUCell(1, 8, k=1)" in text and "DCGRUCell(8, 8, k=1)" in text
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", FORECASTERS)
+def test_cuda_matches_cpu(name, graph, x):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    model = build(name, dtype=torch.float32).eval()
+    ei, ew = graph
+    with torch.no_grad():
+        cpu = model(x.float(), ei, ew.float())
+        gpu = model.cuda()(x.float().cuda(), ei.cuda(), ew.float().cuda())
+    torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-4, atol=1e-5)
