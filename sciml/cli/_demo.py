@@ -14,9 +14,9 @@ __all__ = ["DEMOS", "run_demo"]
 # (title, recipe, overrides for the demo, extra overrides for --quick)
 DEMOS: list[tuple[str, str, list[str], list[str]]] = [
     (
-        "Spatiotemporal forecasting: DCRNN on generated GPVAR data (graph polynomial VAR)",
-        "gpvar-dcrnn",
-        ["train.max_epochs=8"],
+        "Spatiotemporal forecasting: time-then-space GNN on generated GPVAR data",
+        "gpvar-tts",
+        ["train.max_epochs=15"],
         ["train.max_epochs=1", "data.options.n_steps=600"],
     ),
 ]

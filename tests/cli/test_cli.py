@@ -86,3 +86,22 @@ def test_fit_eval_predict_round_trip(tmp_path, capsys):
     assert main(["fit", "gpvar-tts", "--run-dir", str(run), *QUICK,
                  "--set", "model.hidden_size=8"]) == 2
     assert "different recipe" in capsys.readouterr().err
+
+
+def test_horizon_longer_than_series_is_one_line_error(tmp_path, capsys):
+    code = main(["fit", "gpvar-tts", "--run-dir", str(tmp_path / "r"), *QUICK,
+                 "--set", "data.horizon=5000"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "horizon" in err and "5000" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r" / "checkpoints").exists()
+
+
+def test_diverging_loss_is_reported_not_trained_on(tmp_path, capsys):
+    code = main(["fit", "gpvar-tts", "--run-dir", str(tmp_path / "r"), *QUICK,
+                 "--set", "train.optimizer={name: sgd, lr: 1.0e+30}"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert ("nan" in err.lower() or "non-finite" in err.lower()) and "epoch" in err
+    leftovers = [p.name for p in (tmp_path / "r").rglob("*") if p.name.endswith(".tmp")]
+    assert not leftovers

@@ -8,17 +8,25 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from sciml.models.stgnn._base import AbstractForecaster
-from sciml.nn import MLP, DiffusionConv, make_activation
+from sciml.nn import MLP, DiffusionConv, GraphConv, make_activation, normalize_adjacency
 from sciml.registry import MODELS
 
-__all__ = ["TimeThenSpace", "TimeThenSpaceConfig"]
+__all__ = ["TimeThenSpace", "TimeThenSpaceConfig", "TTS_GRAPH_CONVS"]
+
+TTS_GRAPH_CONVS = ("diffusion", "mean")
 
 
 @dataclasses.dataclass(frozen=True)
 class TimeThenSpaceConfig:
     """Args: hidden_size: width of the encoder, GRU and graph layers; rnn_layers: stacked GRU
-    layers; graph_layers: diffusion convolutions on the final state; k: diffusion steps per
-    direction; decoder_layers: hidden layers of the MLP read-out; activation; dropout."""
+    layers; graph_layers: graph convolutions on the final state; k: diffusion steps per
+    direction (``graph_conv="diffusion"`` only); decoder_layers: hidden layers of the MLP
+    read-out; activation; dropout; graph_conv: ``"diffusion"`` (bidirectional
+    :class:`~sciml.nn.DiffusionConv`) or ``"mean"`` (:class:`~sciml.nn.GraphConv` on the
+    weighted mean of the in-neighbours, :math:`D_{in}^{-1} A^T`, plus a root weight and a bias:
+    the decoder of tsl's ``RNNEncGCNDecModel``); residual: add each graph layer's output to its
+    input (``h + phi(conv(h))``) instead of replacing it (``phi(conv(h))``);
+    decoder_hidden_size: width of the read-out's hidden layers (default ``2 * hidden_size``)."""
 
     hidden_size: int = 32
     rnn_layers: int = 1
@@ -27,6 +35,9 @@ class TimeThenSpaceConfig:
     decoder_layers: int = 1
     activation: str = "relu"
     dropout: float = 0.0
+    graph_conv: str = "diffusion"
+    residual: bool = True
+    decoder_hidden_size: int | None = None
 
     def __post_init__(self) -> None:
         for key in ("hidden_size", "rnn_layers", "k"):
@@ -34,6 +45,16 @@ class TimeThenSpaceConfig:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)!r}")
         if self.graph_layers < 0:
             raise ValueError(f"graph_layers must be >= 0, got {self.graph_layers!r}")
+        if self.graph_conv not in TTS_GRAPH_CONVS:
+            raise ValueError(f"graph_conv must be one of {list(TTS_GRAPH_CONVS)}, "
+                             f"got {self.graph_conv!r}")
+        if not isinstance(self.residual, bool):
+            raise ValueError(f"residual must be true or false, got {self.residual!r}")
+        if self.decoder_hidden_size is not None and (
+                isinstance(self.decoder_hidden_size, bool)
+                or not isinstance(self.decoder_hidden_size, int) or self.decoder_hidden_size < 1):
+            raise ValueError(f"decoder_hidden_size must be an integer >= 1 or null, "
+                             f"got {self.decoder_hidden_size!r}")
 
 
 @MODELS.register("time_then_space", TimeThenSpaceConfig)
@@ -47,7 +68,11 @@ class TimeThenSpace(AbstractForecaster):
         \hat x_{i, t+1:t+H} = \mathrm{MLP}(h_i^{(L)}).
 
     The temporal encoder sees each node alone; all spatial information enters through the
-    diffusion convolutions (:class:`~sciml.nn.DiffusionConv`) on the final state.
+    graph convolutions on the final state: by default residual diffusion convolutions
+    (:class:`~sciml.nn.DiffusionConv`). With ``graph_conv="mean"``, ``residual=False`` and
+    ``decoder_hidden_size=hidden_size`` the model is the architecture of tsl's
+    ``RNNEncGCNDecModel`` (linear encoder, GRU, last state, ``phi(GraphConv)`` layers with
+    mean-normalised weights, MLP read-out), with the same parameter count.
 
     Shapes:
         - x: (B, T, N, F), edge_index: (2, E), edge_weight: (E,) or None,
@@ -62,12 +87,17 @@ class TimeThenSpace(AbstractForecaster):
         self.encoder = nn.Linear(input_size + exog_size, c.hidden_size)
         self.rnn = nn.GRU(c.hidden_size, c.hidden_size, num_layers=c.rnn_layers, batch_first=True,
                           dropout=c.dropout if c.rnn_layers > 1 else 0.0)
-        self.graph_convs = nn.ModuleList(
-            DiffusionConv(c.hidden_size, c.hidden_size, k=c.k) for _ in range(c.graph_layers)
-        )
+        if c.graph_conv == "diffusion":
+            convs = [DiffusionConv(c.hidden_size, c.hidden_size, k=c.k)
+                     for _ in range(c.graph_layers)]
+        else:
+            convs = [GraphConv(c.hidden_size, c.hidden_size, reduce="sum")
+                     for _ in range(c.graph_layers)]
+        self.graph_convs = nn.ModuleList(convs)
         self.activation = make_activation(c.activation)
         self.dropout = nn.Dropout(c.dropout)
-        self.decoder = MLP(c.hidden_size, 2 * c.hidden_size, horizon * output_size,
+        dec_hidden = c.decoder_hidden_size or 2 * c.hidden_size
+        self.decoder = MLP(c.hidden_size, dec_hidden, horizon * output_size,
                            n_layers=c.decoder_layers, activation=c.activation, dropout=c.dropout)
 
     def forward(
@@ -79,6 +109,10 @@ class TimeThenSpace(AbstractForecaster):
         b, t, n, c = z.shape
         _, h = self.rnn(z.transpose(1, 2).reshape(b * n, t, c))
         h = h[-1].reshape(b, n, c)
+        if self.config.graph_conv == "mean" and self.graph_convs:
+            # sum over in-edges of w / deg_in(dst): the weighted mean of the in-neighbours
+            edge_weight = normalize_adjacency(edge_index, edge_weight, n, kind="rw").to(h.dtype)
         for conv in self.graph_convs:
-            h = h + self.dropout(self.activation(conv(h, edge_index, edge_weight)))
+            z = self.dropout(self.activation(conv(h, edge_index, edge_weight)))
+            h = h + z if self.config.residual else z
         return self._to_output(self.decoder(h))
