@@ -60,8 +60,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
             elif p.exists():
                 p.unlink()
     report = job.fit(run_dir, resume=not args.fresh, progress=not args.quiet)
-    _print_report(report)
-    print(f"run folder: {run_dir}")
+    from sciml.train._distributed import dist_env
+
+    if dist_env().is_main:
+        _print_report(report)
+        print(f"run folder: {run_dir}")
     return 0
 
 

@@ -56,21 +56,17 @@ def _check_cell(cell: object, pos: Tensor, n_graphs: int) -> Tensor:
 def _radius_numba(pos: Tensor, r: float, graph: Tensor, n_graphs: int, cell: Tensor | None,
                   max_nb: int | None, loop: bool) -> tuple[Tensor, Tensor, Tensor]:
     """CPU cell list; returns (edge_index, lattice vector (E, 3), shift (E, 3) float64)."""
-    from ._cells import build_grid
     from ._numba_cells import cell_neighbors
-    from ._numba_csr import csr_from_keys
 
-    p = pos.detach().double().numpy()
-    if p.shape[1] < 3:
-        p = np.concatenate([p, np.zeros((p.shape[0], 3 - p.shape[1]))], axis=1)
-    g = graph.numpy()
+    p = pos.detach().numpy()
+    if p.dtype != np.float64 or p.shape[1] < 3 or not p.flags.c_contiguous:
+        p = np.ascontiguousarray(p, dtype=np.float64)
+        if p.shape[1] < 3:
+            p = np.concatenate([p, np.zeros((p.shape[0], 3 - p.shape[1]))], axis=1)
+    g = np.ascontiguousarray(graph.numpy())
     c = None if cell is None else np.ascontiguousarray(cell.detach().double().numpy())
-    pos_w, wrap, binof, nb, off, mreach, gbin = build_grid(p, g, n_graphs, r, c)
-    start, order = csr_from_keys(gbin, int(off[-1]))
-    cz = c if c is not None else np.zeros((n_graphs, 3, 3))
-    edges, lattice, shift = cell_neighbors(pos_w, g, binof, nb, off, mreach, cz, c is not None,
-                                           start, order, r, loop,
-                                           -1 if max_nb is None else max_nb, wrap)
+    edges, lattice, shift = cell_neighbors(p, g, n_graphs, r, c, loop,
+                                           -1 if max_nb is None else max_nb)
     return torch.from_numpy(edges), torch.from_numpy(lattice), torch.from_numpy(shift)
 
 

@@ -15,6 +15,7 @@ from sciml.registry import DATASETS, MODELS, TASKS, config_from_dict
 from sciml.tasks._forecasting import ForecastingTask, with_rmse
 from sciml.tasks._job import AbstractJob, write_json, write_yaml
 from sciml.train import Trainer, TrainerConfig
+from sciml.train._distributed import barrier, dist_env
 
 __all__ = [
     "node_names",
@@ -159,17 +160,18 @@ class ForecastingJob(AbstractJob):
 
     def fit(self, run_dir: Path, resume: bool = True, progress: bool = True) -> dict[str, float]:
         run_dir = Path(run_dir)
-        write_yaml(run_dir / "recipe.yaml", self.recipe)
+        main = dist_env().is_main  # under torchrun only rank 0 writes files
+        if main:
+            write_yaml(run_dir / "recipe.yaml", self.recipe)
         prep = prepare_forecasting(self.data_cfg)
         torch.manual_seed(self.train_cfg.seed)
         task = self.build_task(prep)
         cfg = dataclasses.replace(self.train_cfg, progress=progress and self.train_cfg.progress)
         trainer = Trainer(cfg, run_dir=run_dir)
         result = trainer.fit(task, prep.train, prep.val, resume=resume)
-        report = self._evaluate(run_dir, prep, task, trainer)
-        report["epochs"] = result.epochs_run
-        report["stopped_early"] = result.stopped_early
-        write_json(run_dir / "report.json", report)
+        barrier(dist_env())  # every rank reads the best checkpoint rank 0 has finished writing
+        report = self._evaluate(run_dir, prep, task, trainer, extra={
+            "epochs": result.epochs_run, "stopped_early": result.stopped_early})
         return report
 
     def _load_best(self, run_dir: Path, task: ForecastingTask) -> None:
@@ -183,8 +185,10 @@ class ForecastingJob(AbstractJob):
         task.load_state_dict(ckpt["task_state"])
 
     def _evaluate(
-        self, run_dir: Path, prep: PreparedForecasting, task: ForecastingTask, trainer: Trainer
+        self, run_dir: Path, prep: PreparedForecasting, task: ForecastingTask, trainer: Trainer,
+        extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """Test metrics of the best checkpoint (all ranks), plot and report (rank 0 only)."""
         self._load_best(run_dir, task)
         metrics = with_rmse(trainer.evaluate(task, prep.test, prefix="test"))
         report: dict[str, Any] = {
@@ -195,6 +199,9 @@ class ForecastingJob(AbstractJob):
         for name in self.eval_cfg.baselines:
             base = self.build_task(prep, name, {})
             report[f"baseline_{name}"] = with_rmse(trainer.evaluate(base, prep.test, prefix="test"))
+        report.update(extra or {})
+        if not dist_env().is_main:
+            return report
         from sciml.tasks._forecasting_plots import plot_forecasts
 
         plot_forecasts(

@@ -105,3 +105,20 @@ def test_diverging_loss_is_reported_not_trained_on(tmp_path, capsys):
     assert ("nan" in err.lower() or "non-finite" in err.lower()) and "epoch" in err
     leftovers = [p.name for p in (tmp_path / "r").rglob("*") if p.name.endswith(".tmp")]
     assert not leftovers
+
+
+def test_torchrun_two_processes_fit(tmp_path):
+    """`torchrun -m sciml fit` with gloo on CPU: one report, written by rank 0."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+           "--master_addr=127.0.0.1", f"--master_port={port}", "-m", "sciml", "fit", "gpvar-tts",
+           "--run-dir", str(tmp_path / "run"), *QUICK]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("run folder:") == 1
+    assert (tmp_path / "run" / "report.json").is_file()
+    assert (tmp_path / "run" / "checkpoints" / "best.pt").is_file()
