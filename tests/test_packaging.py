@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 import sciml.datasets
 import sciml.solvers
 
@@ -23,9 +22,10 @@ def test_namespaced_imports_come_from_the_top_level_folders():
 
 def test_no_top_level_solvers_or_datasets_package_is_installed(tmp_path):
     # Run from an empty folder so the repository root is not on sys.path.
-    code = ("import importlib.util as u; "
-            "print(u.find_spec('solvers') is None, "
-            "u.find_spec('datasets') is None or 'site-packages' in (u.find_spec('datasets').origin or ''))")
+    code = (
+        "import importlib.util as u; d = u.find_spec('datasets'); "
+        "print(u.find_spec('solvers') is None, d is None or 'site-packages' in (d.origin or ''))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, check=True).stdout.split()
     assert out == ["True", "True"]
