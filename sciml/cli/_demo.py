@@ -16,7 +16,7 @@ DEMOS: list[tuple[str, str, list[str], list[str]]] = [
     (
         "Spatiotemporal forecasting: time-then-space GNN on generated GPVAR data",
         "gpvar-tts",
-        ["train.max_epochs=15"],
+        ["train.max_epochs=15", "data.options.n_steps=2000", "train.batch_size=32"],
         ["train.max_epochs=1", "data.options.n_steps=600"],
     ),
 ]

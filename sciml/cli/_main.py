@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import traceback
@@ -118,6 +119,10 @@ def cmd_data_generate(args: argparse.Namespace, extra: list[str]) -> int:
             if raw is None:
                 raise ConfigError(f"{flag} needs a value")
         options[key] = parse_override(f"x={raw}")[1]
+    _, cfg_cls = DATASETS.get(args.name)
+    fields = {f.name for f in dataclasses.fields(cfg_cls)} if cfg_cls is not None else set()
+    if "n" in options and "n" not in fields and "n_train" in fields:
+        options["n_train"] = options.pop("n")  # `--n 1000`: the number of training samples
     result = DATASETS.build(args.name, options, where=args.name)
     print(f"{args.name}: {result}")
     return 0
@@ -178,8 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     g = dsub.add_parser(
         "generate",
-        help="generate (or load) a data set into the cache; "
-        "options as --key value or --set key=value",
+        help="generate (or load) a data set into the cache; options as --key value (e.g. "
+        "--n 1000 --resolution 64 --workers 2; --n is the number of training samples) or "
+        "--set key=value",
     )
     g.add_argument("name", help="data set name (see `sciml list`)")
     g.add_argument("--set", action="append", metavar="KEY=VALUE")
