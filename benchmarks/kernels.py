@@ -7,6 +7,7 @@ median times and ratios and appends it, with the machine description, to benchma
 
     python benchmarks/kernels.py            # full sizes (a few minutes on 2 cores)
     python benchmarks/kernels.py --quick    # small sizes, seconds
+    python benchmarks/kernels.py --only radius   # one group
 """
 
 # The timed closures run inside the loop iteration that defines them.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import math
+import os
 import platform
 import statistics
 import subprocess
@@ -23,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 import torch
 from scipy.spatial import cKDTree
@@ -100,6 +103,26 @@ def _pair_keys(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
     return np.sort(lo.astype(np.int64) * n + hi)
 
 
+def timeit_paired(fa, fb, repeats: int) -> tuple[float, float, float]:
+    """Median times of ``fa`` and ``fb`` run alternately, and the median of their per-run ratio.
+
+    Alternating the two and taking the ratio run by run cancels most of the drift of a shared,
+    busy machine; one warm-up run each.
+    """
+    fa()
+    fb()
+    ta, tb = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fa()
+        t1 = time.perf_counter()
+        fb()
+        ta.append(t1 - t0)
+        tb.append(time.perf_counter() - t1)
+    ratio = statistics.median(a / b for a, b in zip(ta, tb, strict=True))
+    return statistics.median(ta), statistics.median(tb), ratio
+
+
 def bench_radius(sizes, neighbours, repeats, rows, checks):
     r = (3.0 * neighbours / (4.0 * math.pi)) ** (1.0 / 3.0)  # unit density
     rng = np.random.default_rng(0)
@@ -120,13 +143,14 @@ def bench_radius(sizes, neighbours, repeats, rows, checks):
                 def ref():
                     return cKDTree(pos_np).query_pairs(r, output_type="ndarray")
             reps = repeats if n <= 100_000 else max(1, repeats // 2)
-            res = {"sciml": timeit(ours, reps), "cKDTree": timeit(ref, reps)}
+            t_ours, t_ref, ratio = timeit_paired(ours, ref, reps)
+            res = {"sciml": t_ours, "cKDTree": t_ref}
             ei = ours().numpy()
             pairs = ref()
             same = (ei.shape[1] == 2 * len(pairs)
                     and np.array_equal(_pair_keys(ei[0], ei[1], n)[::2],
                                        _pair_keys(pairs[:, 0], pairs[:, 1], n)))
-            checks.append((n, periodic, same))
+            checks.append((n, periodic, same, ratio))
             label = "radius_graph periodic" if periodic else "radius_graph open"
             rows.append((label, f"N={n:.0e} ~{neighbours} nb", "build", res, "cKDTree"))
 
@@ -141,13 +165,14 @@ def render(rows, checks, args) -> str:
         lines.append(f"| {op} | {size} | {mode} | " + " | ".join(cells)
                      + f" | {res[anchor] / res['sciml']:.2f}x vs {anchor} |")
     lines.append("")
-    for n, periodic, same in checks:
+    for n, periodic, same, ratio in checks:
         kind = "periodic" if periodic else "open"
-        lines.append(f"- radius_graph {kind} N={n}: edge set equals cKDTree's: {same}")
+        lines.append(f"- radius_graph {kind} N={n}: edge set equals cKDTree's: {same}; "
+                     f"time ratio sciml / cKDTree (median of alternating runs): {ratio:.2f}")
     return "\n".join(lines)
 
 
-def machine() -> str:
+def machine(load: float) -> str:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                 capture_output=True, text=True, check=True).stdout.strip()
@@ -156,9 +181,10 @@ def machine() -> str:
     dev = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() \
         or platform.machine()
     return (f"- commit: {commit}\n- date: {datetime.datetime.now().isoformat(timespec='seconds')}\n"
-            f"- machine: {platform.platform()}, {__import__('os').cpu_count()} CPUs, device: "
+            f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, device: "
             f"{dev}\n- torch {torch.__version__}, torch.get_num_threads() = "
-            f"{torch.get_num_threads()}")
+            f"{torch.get_num_threads()}, numba threads = {numba.get_num_threads()}, "
+            f"load average (1 min) at start = {load:.1f}")
 
 
 def warm_up() -> None:
@@ -178,18 +204,25 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=5, help="timed repeats (median)")
     ap.add_argument("--channels", type=int, default=64)
     ap.add_argument("--no-write", action="store_true", help="do not append to RESULTS.md")
+    ap.add_argument("--only", choices=["scatter", "gather_scatter", "radius"], action="append",
+                    help="run only these groups (repeatable; default: all)")
     args = ap.parse_args(argv)
     edges = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
     points = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000]
+    load = os.getloadavg()[0]
     warm_up()
     rows, checks = [], []
-    bench_scatter(edges, args.channels, args.repeats, rows)
-    bench_gather_scatter(edges, args.channels, args.repeats, rows)
-    bench_radius(points, 20, args.repeats, rows, checks)
+    groups = set(args.only or ["scatter", "gather_scatter", "radius"])
+    if "scatter" in groups:
+        bench_scatter(edges, args.channels, args.repeats, rows)
+    if "gather_scatter" in groups:
+        bench_gather_scatter(edges, args.channels, args.repeats, rows)
+    if "radius" in groups:
+        bench_radius(points, 20, args.repeats, rows, checks)
     table = render(rows, checks, args)
     cmd = "python benchmarks/kernels.py " + " ".join(sys.argv[1:] if argv is None else argv)
     section = (f"\n## sciml.kernels ({'quick' if args.quick else 'full'})\n\n"
-               f"- command: `{cmd.strip()}`\n{machine()}\n- times: median of {args.repeats} "
+               f"- command: `{cmd.strip()}`\n{machine(load)}\n- times: median of {args.repeats} "
                f"runs after a warm-up; speed-up = anchor time / sciml time (>1: sciml faster)."
                f"\n\n{table}\n")
     print(section)

@@ -54,8 +54,9 @@ def _check_cell(cell: object, pos: Tensor, n_graphs: int) -> Tensor:
 
 
 def _radius_numba(pos: Tensor, r: float, graph: Tensor, n_graphs: int, cell: Tensor | None,
-                  max_nb: int | None, loop: bool) -> tuple[Tensor, Tensor, Tensor]:
-    """CPU cell list; returns (edge_index, lattice vector (E, 3), shift (E, 3) float64)."""
+                  max_nb: int | None, loop: bool, want_lattice: bool
+                  ) -> tuple[Tensor, Tensor, Tensor]:
+    """CPU cell list: (edge_index, lattice vector (E, 3) or (0, 3), shift (E, 3) or (0, 3))."""
     from ._numba_cells import cell_neighbors
 
     p = pos.detach().numpy()
@@ -66,7 +67,7 @@ def _radius_numba(pos: Tensor, r: float, graph: Tensor, n_graphs: int, cell: Ten
     g = np.ascontiguousarray(graph.numpy())
     c = None if cell is None else np.ascontiguousarray(cell.detach().double().numpy())
     edges, lattice, shift = cell_neighbors(p, g, n_graphs, r, c, loop,
-                                           -1 if max_nb is None else max_nb)
+                                           -1 if max_nb is None else max_nb, want_lattice)
     return torch.from_numpy(edges), torch.from_numpy(lattice), torch.from_numpy(shift)
 
 
@@ -114,11 +115,12 @@ def radius_graph(
     cells = None if cell is None else _check_cell(cell, pos, n_graphs)
     r = float(r)
     if pos.device.type == "cpu" and pos.size(1) <= 3:
+        grad = cells is not None and cells.requires_grad
         edge_index, lattice, shift = _radius_numba(pos, r, graph, n_graphs, cells,
-                                                   max_num_neighbors, bool(loop))
+                                                   max_num_neighbors, bool(loop), grad)
         if cells is None:
             return edge_index
-        if not cells.requires_grad:
+        if not grad:
             return edge_index, shift.to(pos.dtype)
         src, dst = edge_index
     else:

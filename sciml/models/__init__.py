@@ -44,3 +44,9 @@ __all__ += [
     "NodeGRU",
     "NodeGRUConfig",
 ]
+
+# Multigrid neural operator and autoregressive rollout (PDE surrogates).
+from sciml.models._mgno import MgNO, MgNOConfig, MgNOLayer  # noqa: E402
+from sciml.models._rollout import rollout, rollout_loss  # noqa: E402
+
+__all__ += ["MgNO", "MgNOConfig", "MgNOLayer", "rollout", "rollout_loss"]

@@ -50,3 +50,14 @@ __all__ = [
     "ACTIVATIONS",
     "make_activation",
 ]
+
+# Multigrid convolution (MgNO).
+from sciml.nn._multigrid import (  # noqa: E402
+    BOUNDARY_PADDING,
+    MultigridConv,
+    auto_levels,
+    grid_hierarchy,
+    padding_mode,
+)
+
+__all__ += ["MultigridConv", "BOUNDARY_PADDING", "padding_mode", "auto_levels", "grid_hierarchy"]

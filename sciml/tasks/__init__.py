@@ -13,6 +13,8 @@ from sciml.tasks._forecasting_job import (
     prepare_forecasting,
 )
 from sciml.tasks._job import AbstractJob
+from sciml.tasks._operator import OperatorTask, PairDataset, RolloutTask
+from sciml.tasks._operator_job import OperatorJob
 
 __all__ = [
     "AbstractJob",
@@ -21,4 +23,8 @@ __all__ = [
     "ForecastingDataConfig",
     "ForecastingEvalConfig",
     "prepare_forecasting",
+    "OperatorTask",
+    "RolloutTask",
+    "PairDataset",
+    "OperatorJob",
 ]

@@ -170,8 +170,13 @@ class ForecastingJob(AbstractJob):
         trainer = Trainer(cfg, run_dir=run_dir)
         result = trainer.fit(task, prep.train, prep.val, resume=resume)
         barrier(dist_env())  # every rank reads the best checkpoint rank 0 has finished writing
-        report = self._evaluate(run_dir, prep, task, trainer, extra={
-            "epochs": result.epochs_run, "stopped_early": result.stopped_early})
+        report = self._evaluate(
+            run_dir,
+            prep,
+            task,
+            trainer,
+            extra={"epochs": result.epochs_run, "stopped_early": result.stopped_early},
+        )
         return report
 
     def _load_best(self, run_dir: Path, task: ForecastingTask) -> None:
@@ -185,7 +190,11 @@ class ForecastingJob(AbstractJob):
         task.load_state_dict(ckpt["task_state"])
 
     def _evaluate(
-        self, run_dir: Path, prep: PreparedForecasting, task: ForecastingTask, trainer: Trainer,
+        self,
+        run_dir: Path,
+        prep: PreparedForecasting,
+        task: ForecastingTask,
+        trainer: Trainer,
         extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Test metrics of the best checkpoint (all ranks), plot and report (rank 0 only)."""

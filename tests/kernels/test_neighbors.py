@@ -197,5 +197,128 @@ def test_neighbors_reject_bad_input():
         radius_graph(torch.rand(5, 2), 1.0, cell=torch.eye(3))
     with pytest.raises(ValueError, match="max_num_neighbors"):
         radius_graph(pos, 1.0, max_num_neighbors=-1)
+    with pytest.raises(ValueError, match="r=5000.0 is too large for the periodic cell"):
+        radius_graph(pos.double(), 5000.0, cell=torch.eye(3, dtype=F64))
     with pytest.raises(ValueError, match="k must"):
         knn_graph(pos, 0)
+
+
+def _ckdtree_edges(pos, r, box=None):
+    """Both directions of cKDTree's pairs within r, sorted by (dst, src)."""
+    pairs = cKDTree(pos, boxsize=box).query_pairs(r, output_type="ndarray")
+    src = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    dst = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    order = np.lexsort((src, dst))
+    return np.stack([src[order], dst[order]])
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+def test_radius_on_clustered_points_overflows_chunks_and_stays_exact(periodic):
+    from sciml.kernels._cells import bin_points, grid_params
+    from sciml.kernels._numba_cells import _half_pairs
+
+    rng = np.random.default_rng(1)
+    box = 20.0
+    ball = rng.normal(size=(1200, 3))
+    ball = 5.0 + ball / np.linalg.norm(ball, axis=1, keepdims=True) * rng.random((1200, 1))
+    pos = np.concatenate([rng.random((4800, 3)) * box, ball])
+    r = 0.3
+    cell = np.eye(3)[None] * box if periodic else None
+    g = np.zeros(len(pos), dtype=np.int64)
+    nb, w, lo, inv, ortho, off = grid_params(pos, g, 1, r, cell)
+    cz = cell if periodic else np.zeros((1, 3, 3))
+    order, start, ps, su, sb, _ = bin_points(pos, g, periodic, lo, w, inv, cz, nb, off)
+    *_, n_over = _half_pairs(g[order], ps, su, sb, start, off, nb, w, ortho, cz, periodic, r,
+                             2, 3, False)
+    assert n_over > 0  # the dense ball overflows its chunk's share of the buffer
+    t = torch.from_numpy(pos)
+    ei = radius_graph(t, r, cell=torch.eye(3, dtype=F64) * box) if periodic else \
+        radius_graph(t, r)
+    ei = ei[0] if periodic else ei
+    assert np.array_equal(ei.numpy(), _ckdtree_edges(pos, r, box if periodic else None))
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+def test_radius_parallel_path_matches_ckdtree(periodic, monkeypatch):
+    from sciml.kernels import _numba_cells
+
+    monkeypatch.setattr(_numba_cells, "_SERIAL_BELOW", 0)  # the chunks run on all threads
+    rng = np.random.default_rng(2)
+    n = 25_000
+    box = n ** (1 / 3)
+    pos = rng.random((n, 3)) * box
+    r = 1.2
+    t = torch.from_numpy(pos)
+    if periodic:
+        ei, shift = radius_graph(t, r, cell=torch.eye(3, dtype=F64) * box)
+        dist = (t[ei[0]] - t[ei[1]] + shift).norm(dim=-1)
+        assert bool((dist <= r).all())
+    else:
+        ei = radius_graph(t, r)
+    assert np.array_equal(ei.numpy(), _ckdtree_edges(pos, r, box if periodic else None))
+
+
+def _lattice_brute_force(pos, r, box=None):
+    """``(src, dst, n0, n1, n2)`` with ``|pos[src] - pos[dst] + n * box|^2 <= r^2`` (vectorised)."""
+    images = [(0, 0, 0)] if box is None else [
+        (a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1)]
+    out = set()
+    for img in images:
+        d = pos[:, None, :] - pos[None, :, :] + np.asarray(img, dtype=float) * (box or 0.0)
+        dd = d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1] + d[..., 2] * d[..., 2]
+        hit = dd <= r * r
+        if not any(img):
+            np.fill_diagonal(hit, False)
+        out |= {(int(s), int(t), *img) for s, t in zip(*np.nonzero(hit), strict=True)}
+    return out
+
+
+@pytest.mark.parametrize("r", [1.0, 2.0 ** 0.5, 2.0])  # squares exact: |d|^2 <= r^2 ties
+def test_radius_keeps_pairs_at_exactly_r_on_bin_boundaries(r):
+    grid = torch.stack(torch.meshgrid(*[torch.arange(5, dtype=F64)] * 3, indexing="ij"), -1)
+    pos = grid.reshape(-1, 3)
+    assert _edge_set(radius_graph(pos, r)) == _lattice_brute_force(pos.numpy(), r)
+    cell = torch.eye(3, dtype=F64) * 5
+    ei, shift = radius_graph(pos, r, cell=cell)
+    got = _edge_set(ei, shift, cell, torch.zeros(125, dtype=torch.long))
+    assert got == _lattice_brute_force(pos.numpy(), r, 5.0)
+    assert len(got) == ei.size(1)
+
+
+@pytest.mark.parametrize("cell", [
+    # rotated box: orthogonal lattice rows that are not axis-aligned
+    [[1.2 * np.cos(0.5), 1.2 * np.sin(0.5), 0.0], [-np.sin(0.5), np.cos(0.5), 0.0],
+     [0.0, 0.0, 0.8]],
+    [[2.0, 0.0, 0.0], [0.0, 0.7, 0.0], [0.0, 1e-3, 0.9]],  # nearly, but not, orthogonal
+    [[3.0, 0.0, 0.0], [0.0, 0.6, 0.0], [0.0, 0.0, 0.5]],  # long and thin
+])
+def test_periodic_rotated_and_skewed_cells_match_brute_force(cell):
+    cell = torch.tensor(cell, dtype=F64)
+    pos = (torch.rand(14, 3, dtype=F64) * 1.2 - 0.1) @ cell
+    for r in (0.3, 0.7):
+        ei, shift = radius_graph(pos, r, cell=cell)
+        _assert_sorted(ei)
+        got = _edge_set(ei, shift, cell, torch.zeros(14, dtype=torch.long))
+        assert got == radius_ref(pos.numpy(), r, cell=cell.numpy())
+        assert len(got) == ei.size(1)
+
+
+def test_periodic_max_num_neighbors_matches_torch_path():
+    cell = torch.tensor([[1.0, 0.0, 0.0], [0.3, 1.1, 0.0], [0.0, 0.2, 0.9]], dtype=F64)
+    pos = torch.rand(40, 3, dtype=F64) @ cell
+    for k in (2, 5):
+        ei, shift = radius_graph(pos, 0.6, cell=cell, max_num_neighbors=k)
+        src, dst, img = radius_torch(pos, 0.6, torch.zeros(40, dtype=torch.long), cell[None],
+                                     k, False)
+        assert torch.equal(torch.stack([src, dst]), ei)
+        assert torch.allclose(shift, img.double() @ cell)
+
+
+def test_radius_float32_equals_float64_on_the_same_values():
+    pos = torch.rand(300, 3) * 4
+    ei = radius_graph(pos, 0.5)
+    assert torch.equal(ei, radius_graph(pos.double(), 0.5))
+    ei, shift = radius_graph(pos, 0.5, cell=torch.eye(3) * 4)
+    assert shift.dtype == torch.float32
+    ei64, _ = radius_graph(pos.double(), 0.5, cell=torch.eye(3, dtype=F64) * 4)
+    assert torch.equal(ei, ei64)

@@ -1,0 +1,240 @@
+"""MgNO: the multigrid neural operator (He, Liu, Xu, ICLR 2024), registered as ``"mgno"``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from jaxtyping import Float
+from torch import Tensor, nn
+
+from sciml.errors import ConfigError
+from sciml.models._base import AbstractModel
+from sciml.nn import (
+    ACTIVATIONS,
+    BOUNDARY_PADDING,
+    MultigridConv,
+    auto_levels,
+    make_activation,
+)
+from sciml.registry import MODELS
+
+__all__ = ["MgNO", "MgNOConfig", "MgNOLayer"]
+
+_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+
+
+def _positive_int(value: object, name: str, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class MgNOConfig:
+    """Configuration of :class:`MgNO`.
+
+    Args: width: channels of the hidden fields; n_layers: number of MgNO layers; levels: grids per
+    V-cycle, the finest included (None = as many as keep the coarsest grid of the training
+    ``resolution`` at >= 4 points, or the length of ``num_smooth`` when that is a list);
+    num_smooth: pre-smoothing steps, one int for all levels or one per level; num_post_smooth:
+    post-smoothing steps (int or per level); kernel_size: odd kernel size of the smoothers;
+    boundary: ``"dirichlet"`` (zero padding), ``"periodic"`` (circular) or ``"neumann"``
+    (reflect); activation: nonlinearity name (see :data:`sciml.nn.ACTIVATIONS`);
+    residual_output: add the input state to the output (time stepping, ``u + Δu``);
+    restrict_residual: restrict ``f - A u`` (paper) instead of ``f`` (reference code);
+    projection_hidden: hidden channels of a two-layer 1×1 projection (0 = one linear 1×1 map).
+    """
+
+    width: int = 32
+    n_layers: int = 4
+    levels: int | None = None
+    num_smooth: int | tuple[int, ...] = 1
+    num_post_smooth: int | tuple[int, ...] = 0
+    kernel_size: int = 3
+    boundary: str = "dirichlet"
+    activation: str = "gelu"
+    residual_output: bool = False
+    restrict_residual: bool = True
+    projection_hidden: int = 0
+
+    def __post_init__(self) -> None:
+        _positive_int(self.width, "width")
+        _positive_int(self.n_layers, "n_layers")
+        _positive_int(self.projection_hidden, "projection_hidden", 0)
+        if self.levels is not None:
+            _positive_int(self.levels, "levels")
+        if isinstance(self.kernel_size, bool) or not isinstance(self.kernel_size, int) or (
+                self.kernel_size < 1 or self.kernel_size % 2 == 0):
+            raise ValueError(f"kernel_size must be an odd integer >= 1, got {self.kernel_size!r}")
+        for name, minimum in (("num_smooth", 1), ("num_post_smooth", 0)):
+            value = getattr(self, name)
+            if isinstance(value, (list, tuple)):
+                value = tuple(value)
+                object.__setattr__(self, name, value)
+                if not value:
+                    raise ValueError(f"{name} must not be an empty list")
+                for v in value:
+                    _positive_int(v, name, minimum)
+                if self.levels is not None and len(value) != self.levels:
+                    raise ValueError(f"{name} has {len(value)} entries but levels={self.levels}; "
+                                     f"give one per level or a single integer")
+            else:
+                _positive_int(value, name, minimum)
+        lists = [len(v) for v in (self.num_smooth, self.num_post_smooth) if isinstance(v, tuple)]
+        if len(lists) == 2 and lists[0] != lists[1]:
+            raise ValueError(f"num_smooth and num_post_smooth have different lengths {lists}")
+        if self.boundary not in BOUNDARY_PADDING:
+            raise ValueError(f"boundary must be one of {list(BOUNDARY_PADDING)}, "
+                             f"got {self.boundary!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, "
+                             f"got {self.activation!r}")
+        for name in ("residual_output", "restrict_residual"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+
+
+class MgNOLayer(nn.Module):
+    r"""One MgNO layer, :math:`u \leftarrow \sigma(\mathcal W^{Mg} u + W u + b)`.
+
+    He, Liu, Xu, ICLR 2024, Eq. (3): the V-cycle :class:`~sciml.nn.MultigridConv` is the nonlocal
+    linear operator, :math:`W` a pointwise (1×1) linear map and :math:`b` a constant bias per
+    channel (so that the layer is resolution independent).
+
+    Shapes:
+        - u: (B, C_in, *spatial) -> (B, C_out, *spatial)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, ndim: int, levels: int,
+                 num_smooth: int | Sequence[int] = 1, num_post_smooth: int | Sequence[int] = 0,
+                 kernel_size: int = 3, boundary: str = "dirichlet", activation: str = "gelu",
+                 restrict_residual: bool = True) -> None:
+        super().__init__()
+        self.mg = MultigridConv(in_channels, out_channels, ndim, levels, num_smooth,
+                                num_post_smooth, kernel_size, boundary, restrict_residual)
+        self.linear = _CONV[ndim](in_channels, out_channels, 1)
+        self.act = make_activation(activation)
+
+    def reset_parameters(self) -> None:
+        self.mg.reset_parameters()
+        self.linear.reset_parameters()
+
+    def forward(self, u: Float[Tensor, "b c_in *spatial"],
+                boundary: str | None = None) -> Float[Tensor, "b c_out *spatial"]:
+        """Apply the layer; ``boundary`` overrides the layer's default boundary condition."""
+        return self.act(self.mg(u, boundary) + self.linear(u))
+
+
+@MODELS.register("mgno", MgNOConfig)
+class MgNO(AbstractModel):
+    r"""Multigrid neural operator: lifting, ``n_layers`` MgNO layers, projection.
+
+    He, Liu, Xu, *MgNO: Efficient Parameterization of Linear Operators via Multigrid*, ICLR 2024.
+
+    .. math::
+        v_0 = Q u,\quad v_{l+1} = \sigma(\mathcal W^{Mg}_l v_l + W_l v_l + b_l),\quad
+        \hat y = P v_L \;(+\, u_{[:C_{out}]} \text{ if residual\_output})
+
+    with 1×1 convolutions :math:`Q` (lifting) and :math:`P` (projection). The paper's model has
+    no lifting (its first V-cycle reads the input channels directly); here a 1×1 lifting makes
+    all layers the same width, and the paper's form is a special case of the parameterisation.
+    The reference code's LayerNorm over a fixed 64×64 grid is left out so that one model runs at
+    every resolution. With ``residual_output`` the first ``out_channels`` input channels are
+    the state being stepped (extra input channels such as coordinates come after them).
+
+    Args:
+        config: :class:`MgNOConfig`.
+        in_channels: Channels of the input field.
+        out_channels: Channels of the output field.
+        ndim: Spatial dimensions (1, 2 or 3).
+        resolution: Training grid size (int or one per dimension); only needed to choose the
+            number of levels when ``config.levels`` is None and ``num_smooth`` is an int.
+
+    Shapes:
+        - u: (B, C_in, *spatial) -> (B, C_out, *spatial)
+    """
+
+    def __init__(self, config: MgNOConfig, *, in_channels: int, out_channels: int, ndim: int,
+                 resolution: int | Sequence[int] | None = None) -> None:
+        if not isinstance(config, MgNOConfig):
+            raise TypeError(f"config must be an MgNOConfig, got {type(config).__name__}")
+        _positive_int(in_channels, "in_channels")
+        _positive_int(out_channels, "out_channels")
+        if ndim not in _CONV:
+            raise ValueError(f"ndim must be 1, 2 or 3, got {ndim!r}")
+        if resolution is not None and not isinstance(resolution, int):
+            resolution = [int(r) for r in resolution]
+        if config.residual_output and in_channels < out_channels:
+            raise ConfigError(f"residual_output needs in_channels >= out_channels (the input "
+                              f"holds the state), got {in_channels} < {out_channels}")
+        super().__init__(config, in_channels=in_channels, out_channels=out_channels, ndim=ndim,
+                         resolution=resolution)
+        self.in_channels, self.out_channels, self.ndim = in_channels, out_channels, ndim
+        self.levels = self._resolve_levels(config, resolution)
+        conv = _CONV[ndim]
+        w = config.width
+        self.lifting = conv(in_channels, w, 1)
+        self.layers = nn.ModuleList([
+            MgNOLayer(w, w, ndim, self.levels, config.num_smooth, config.num_post_smooth,
+                      config.kernel_size, config.boundary, config.activation,
+                      config.restrict_residual)
+            for _ in range(config.n_layers)
+        ])
+        if config.projection_hidden:
+            self.projection: nn.Module = nn.Sequential(
+                conv(w, config.projection_hidden, 1), make_activation(config.activation),
+                conv(config.projection_hidden, out_channels, 1))
+        else:
+            self.projection = conv(w, out_channels, 1)
+
+    @staticmethod
+    def _resolve_levels(config: MgNOConfig, resolution: int | Sequence[int] | None) -> int:
+        if config.levels is not None:
+            return config.levels
+        for v in (config.num_smooth, config.num_post_smooth):
+            if isinstance(v, tuple):
+                return len(v)
+        if resolution is None:
+            raise ConfigError("MgNO with levels=None needs the training resolution to choose the "
+                              "number of levels: pass resolution=... or set levels in the config")
+        return auto_levels(resolution)
+
+    def reset_parameters(self) -> None:
+        for m in self.modules():
+            if m is not self and hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+
+    @property
+    def n_parameters(self) -> int:
+        """Number of trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def forward(self, u: Float[Tensor, "b c_in *spatial"],
+                boundary: str | None = None) -> Float[Tensor, "b c_out *spatial"]:
+        """Map the input field to the output field.
+
+        Args:
+            u: Input field, channel first, on any grid large enough for the levels.
+            boundary: ``"dirichlet"``, ``"periodic"`` or ``"neumann"``, overriding the config's.
+
+        Returns:
+            The predicted field on the same grid.
+        """
+        if u.ndim != self.ndim + 2 or u.shape[1] != self.in_channels:
+            raise ValueError(f"u must have shape (batch, {self.in_channels}, "
+                             f"{', '.join(['n'] * self.ndim)}) for this {self.ndim}-D MgNO, "
+                             f"got {tuple(u.shape)}")
+        if boundary is not None and boundary not in BOUNDARY_PADDING:
+            raise ValueError(f"boundary must be one of {list(BOUNDARY_PADDING)} or None, "
+                             f"got {boundary!r}")
+        v = self.lifting(u)
+        for layer in self.layers:
+            v = layer(v, boundary)
+        out = self.projection(v)
+        if self.config.residual_output:
+            out = out + u[:, : self.out_channels]
+        return out
+
+    def extra_repr(self) -> str:
+        return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
+                f"ndim={self.ndim}, levels={self.levels}")
