@@ -14,7 +14,7 @@ from sciml.tasks._forecasting_job import (
 )
 from sciml.tasks._job import AbstractJob
 from sciml.tasks._operator import OperatorTask, PairDataset, RolloutTask
-from sciml.tasks._operator_job import OperatorJob
+from sciml.tasks._operator_job import OperatorJob, channel_stats
 
 __all__ = [
     "AbstractJob",
@@ -27,4 +27,5 @@ __all__ = [
     "RolloutTask",
     "PairDataset",
     "OperatorJob",
+    "channel_stats",
 ]

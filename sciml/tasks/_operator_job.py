@@ -24,7 +24,13 @@ from sciml.tasks._operator import OperatorTask, PairDataset, RolloutTask
 from sciml.train import Trainer, TrainerConfig
 from sciml.train._distributed import barrier, dist_env
 
-__all__ = ["OperatorJob", "OperatorDataConfig", "ObjectiveConfig", "OperatorEvalConfig"]
+__all__ = [
+    "OperatorJob",
+    "OperatorDataConfig",
+    "ObjectiveConfig",
+    "OperatorEvalConfig",
+    "channel_stats",
+]
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ class OperatorEvalConfig:
     plot_sample: int = 0  # which test sample is plotted
 
 
-def _stats(x: torch.Tensor, channel_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+def channel_stats(x: torch.Tensor, channel_dim: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and std of the training fields, shaped to broadcast over (b, c, *s)."""
     norm = UnitGaussianNormalizer(channel_dim=channel_dim).fit(x)
     state = norm.state_dict()
@@ -111,7 +117,7 @@ class OperatorJob(AbstractJob):
         coords = data.ndim if self.data_cfg.coordinates else 0
         if data.time_dependent:
             c = data.x_train.shape[1]
-            mean, std = _stats(data.x_train, channel_dim=1)
+            mean, std = channel_stats(data.x_train, channel_dim=1)
             model = MODELS.build(
                 self.model_name,
                 self.model_values,
@@ -130,8 +136,8 @@ class OperatorJob(AbstractJob):
                 steps=self.objective.rollout_steps,
                 teacher_forcing=self.objective.teacher_forcing,
             )
-        x_mean, x_std = _stats(data.x_train, channel_dim=1)
-        y_mean, y_std = _stats(data.y_train, channel_dim=1)
+        x_mean, x_std = channel_stats(data.x_train, channel_dim=1)
+        y_mean, y_std = channel_stats(data.y_train, channel_dim=1)
         model = MODELS.build(
             self.model_name,
             self.model_values,
