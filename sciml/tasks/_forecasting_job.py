@@ -103,15 +103,6 @@ def node_names(series: SpatioTemporal) -> list[str]:
     return [str(i) for i in range(series.n_nodes)]
 
 
-def _model_config(recipe: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    model = dict(recipe.get("model") or {})
-    if "name" not in model:
-        raise ConfigError(
-            "recipe key model.name is missing; valid models: " + ", ".join(MODELS.names())
-        )
-    return model.pop("name"), model
-
-
 @TASKS.register("forecasting", help="spatiotemporal forecasting on a graph of sensors")
 class ForecastingJob(AbstractJob):
     """Forecasting recipes: ``data`` (ForecastingDataConfig), ``model`` (name + its config),
@@ -119,16 +110,10 @@ class ForecastingJob(AbstractJob):
 
     def __init__(self, recipe: dict[str, Any]) -> None:
         super().__init__(recipe)
-        unknown = sorted(set(recipe) - {"task", *self.sections})
-        if unknown:
-            raise ConfigError(
-                f"unknown recipe key {unknown[0]}; valid keys: task, " + ", ".join(self.sections)
-            )
         self.data_cfg = config_from_dict(ForecastingDataConfig, recipe.get("data"), "data")
         self.eval_cfg = config_from_dict(ForecastingEvalConfig, recipe.get("eval"), "eval")
         self.train_cfg = config_from_dict(TrainerConfig, recipe.get("train"), "train")
-        self.model_name, self.model_values = _model_config(recipe)
-        MODELS.config(self.model_name, self.model_values, where="model")  # check keys early
+        self.model_name, self.model_values = self.model_config()
 
     def build_task(
         self,

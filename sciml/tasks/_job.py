@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from sciml.data import atomic_write
+from sciml.errors import ConfigError
 
 __all__ = ["AbstractJob", "write_yaml", "write_json", "read_yaml"]
 
@@ -28,6 +29,24 @@ class AbstractJob(abc.ABC):
 
     def __init__(self, recipe: dict[str, Any]) -> None:
         self.recipe = recipe
+        unknown = sorted(set(recipe) - {"task", *self.sections})
+        if unknown:
+            raise ConfigError(
+                f"unknown recipe key {unknown[0]}; valid keys: task, " + ", ".join(self.sections)
+            )
+
+    def model_config(self) -> tuple[str, dict[str, Any]]:
+        """``(name, config values)`` of the recipe's ``model`` section, keys checked early."""
+        from sciml.registry import MODELS
+
+        model = dict(self.recipe.get("model") or {})
+        if "name" not in model:
+            raise ConfigError(
+                "recipe key model.name is missing; valid models: " + ", ".join(MODELS.names())
+            )
+        name = model.pop("name")
+        MODELS.config(name, model, where="model")
+        return name, model
 
     @abc.abstractmethod
     def fit(self, run_dir: Path, resume: bool = True, progress: bool = True) -> dict[str, float]:
@@ -53,8 +72,6 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def read_yaml(path: Path) -> Any:
-    from sciml.errors import ConfigError
-
     try:
         return yaml.safe_load(Path(path).read_text())
     except yaml.YAMLError as e:

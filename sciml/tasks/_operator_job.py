@@ -87,23 +87,11 @@ class OperatorJob(AbstractJob):
 
     def __init__(self, recipe: dict[str, Any]) -> None:
         super().__init__(recipe)
-        unknown = sorted(set(recipe) - {"task", *self.sections})
-        if unknown:
-            raise ConfigError(
-                f"unknown recipe key {unknown[0]}; valid keys: task, " + ", ".join(self.sections)
-            )
         self.data_cfg = config_from_dict(OperatorDataConfig, recipe.get("data"), "data")
         self.objective = config_from_dict(ObjectiveConfig, recipe.get("objective"), "objective")
         self.eval_cfg = config_from_dict(OperatorEvalConfig, recipe.get("eval"), "eval")
         self.train_cfg = config_from_dict(TrainerConfig, recipe.get("train"), "train")
-        model = dict(recipe.get("model") or {})
-        if "name" not in model:
-            raise ConfigError(
-                "recipe key model.name is missing; valid models: " + ", ".join(MODELS.names())
-            )
-        self.model_name = model.pop("name")
-        self.model_values = model
-        MODELS.config(self.model_name, self.model_values, where="model")
+        self.model_name, self.model_values = self.model_config()
         DATASETS.config(self.data_cfg.name, self.data_cfg.options, where="data.options")
 
     # ---------------------------------------------------------------- building
