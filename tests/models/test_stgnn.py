@@ -234,3 +234,76 @@ def test_cuda_matches_cpu(name, graph, x):
         cpu = model(x.float(), ei, ew.float())
         gpu = model.cuda()(x.float().cuda(), ei.cuda(), ew.float().cuda())
     torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-4, atol=1e-5)
+
+
+# --- time_then_space as tsl's RNNEncGCNDecModel: GraphConv decoder on the mean-normalised graph
+TSL_LIKE = {"graph_conv": "mean", "residual": False, "decoder_hidden_size": 8, "graph_layers": 2}
+
+
+def test_tts_mean_graph_conv_shape_and_parameter_count(graph, x):
+    model = build("time_then_space", cfg=TSL_LIKE)
+    assert model(x, *graph).shape == (B, H, N, F)
+    h, layers, d = 8, 2, 8
+    # encoder F->h, GRU (3 gates, input and hidden weights and biases), per GraphConv a
+    # neighbour and a root weight plus one bias, MLP h->d->H*F.
+    expected = (F * h + h) + (6 * h * h + 6 * h) + layers * (2 * h * h + h) \
+        + (h * d + d) + (d * H * F + H * F)
+    assert sum(p.numel() for p in model.parameters()) == expected
+    default = build("time_then_space")  # diffusion, residual, read-out width 2h: unchanged
+    assert "DiffusionConv" in repr(default) and default.decoder.hidden_channels == 16
+
+
+def test_tts_mean_graph_conv_is_the_weighted_mean_of_in_neighbours(graph, x):
+    """One layer, written out: relu(W_n sum_j w_ji / sum_k w_ki h_j + b + W_r h_i)."""
+    model = build("time_then_space", cfg={**TSL_LIKE, "graph_layers": 1}).eval()
+    ei, ew = graph
+    with torch.no_grad():
+        h = model._encode(x)
+        adj = torch.zeros(N, N, dtype=torch.float64)
+        adj[ei[1], ei[0]] = ew  # adj[dst, src]
+        mean = (adj / adj.sum(1, keepdim=True).clamp_min(1e-300)) @ h
+        conv = model.graph_convs[0]
+        z = torch.relu(conv.lin_neighbors(mean) + conv.lin_root(h))
+        expected = model._to_output(model.decoder(z))
+        torch.testing.assert_close(model(x, ei, ew), expected)
+        # residual=True adds the layer's input back
+        res = build("time_then_space", cfg={**TSL_LIKE, "graph_layers": 1, "residual": True})
+        res.load_state_dict(model.state_dict())
+        expected_res = res._to_output(res.decoder(h + z))
+        torch.testing.assert_close(res.eval()(x, ei, ew), expected_res)
+
+
+def test_tts_mean_graph_conv_permutation_equivariant(graph, x):
+    model = build("time_then_space", cfg=TSL_LIKE).eval()
+    ei, ew = graph
+    perm = torch.randperm(N)
+    inv = torch.argsort(perm)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x[:, :, perm], inv[ei], ew),
+                                   model(x, ei, ew)[:, :, perm])
+
+
+@pytest.mark.parametrize("cfg", [{}, {"rnn_layers": 2}, TSL_LIKE])
+def test_tts_folded_encoder_equals_encoder_then_gru(cfg, graph):
+    """The encoder is folded into the GRU's input weights: same values and gradients as
+    running nn.Linear then nn.GRU."""
+    model = build("time_then_space", cfg=cfg, input_size=2, output_size=1, exog_size=1).eval()
+    xu = torch.randn(B, T, N, 3, dtype=torch.float64)
+    folded = model._encode(xu)
+    z = model.encoder(xu)
+    _, h = model.rnn(z.transpose(1, 2).reshape(B * N, T, -1))
+    plain = h[-1].reshape(B, N, -1)
+    torch.testing.assert_close(folded, plain)
+    g = torch.randn_like(plain)
+    params = [model.encoder.weight, model.encoder.bias, *model.rnn.parameters()]
+    for a, b in zip(torch.autograd.grad(folded, params, g), torch.autograd.grad(plain, params, g),
+                    strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_tts_bad_graph_conv_options():
+    for bad, match in (({"graph_conv": "gat"}, "graph_conv must be one of .*'diffusion', 'mean'"),
+                       ({"residual": "maybe"}, "residual: expected true/false"),
+                       ({"decoder_hidden_size": 0}, "decoder_hidden_size must be an integer")):
+        with pytest.raises(ConfigError, match=match):
+            build("time_then_space", cfg=bad)

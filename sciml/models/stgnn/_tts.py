@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
@@ -100,15 +101,35 @@ class TimeThenSpace(AbstractForecaster):
         self.decoder = MLP(c.hidden_size, dec_hidden, horizon * output_size,
                            n_layers=c.decoder_layers, activation=c.activation, dropout=c.dropout)
 
+    def _encode(self, x: Float[Tensor, "b t n f"]) -> Float[Tensor, "b n c"]:
+        """Final GRU state of each node's sequence ``GRU(encoder(x))``.
+
+        The encoder is linear and feeds only the first GRU layer's input projection, so the two
+        are applied as one map, ``W_ih (W_enc x + b_enc) + b_ih = (W_ih W_enc) x + (W_ih b_enc +
+        b_ih)``: the same function of the same parameters (gradients reach both), but the
+        input projection multiplies the F input channels instead of the hidden_size encoded
+        ones, which removes one of the GRU's two large matrix products in the forward pass
+        (and two in the backward pass) for a univariate series.
+        """
+        b, t, n, f = x.shape
+        seq = x.permute(1, 0, 2, 3).reshape(t, b * n, f)  # time-major: no copy of the states
+        layers = [list(w) for w in self.rnn.all_weights]
+        w_ih, w_hh, b_ih, b_hh = layers[0]
+        layers[0] = [w_ih @ self.encoder.weight, w_hh,
+                     torch.addmv(b_ih, w_ih, self.encoder.bias), b_hh]
+        rnn = self.rnn
+        h0 = seq.new_zeros(rnn.num_layers, b * n, rnn.hidden_size)
+        _, h = torch.gru(seq, h0, [w for layer in layers for w in layer], True, rnn.num_layers,
+                         rnn.dropout, self.training, False, False)
+        return h[-1].reshape(b, n, rnn.hidden_size)
+
     def forward(
         self, x: Float[Tensor, "b t n f"], edge_index: Int[Tensor, "2 e"] | None = None,
         edge_weight: Float[Tensor, " e"] | None = None, u: Float[Tensor, "b t n c"] | None = None,
     ) -> Float[Tensor, "b h n f_out"]:
         """Encode time per node, propagate the final state over the graph, decode the horizon."""
-        z = self.encoder(self._check_inputs(x, edge_index, edge_weight, u))
-        b, t, n, c = z.shape
-        _, h = self.rnn(z.transpose(1, 2).reshape(b * n, t, c))
-        h = h[-1].reshape(b, n, c)
+        h = self._encode(self._check_inputs(x, edge_index, edge_weight, u))
+        n = h.shape[1]
         if self.config.graph_conv == "mean" and self.graph_convs:
             # sum over in-edges of w / deg_in(dst): the weighted mean of the in-neighbours
             edge_weight = normalize_adjacency(edge_index, edge_weight, n, kind="rw").to(h.dtype)
