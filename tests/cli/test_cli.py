@@ -122,3 +122,26 @@ def test_torchrun_two_processes_fit(tmp_path):
     assert proc.stdout.count("run folder:") == 1
     assert (tmp_path / "run" / "report.json").is_file()
     assert (tmp_path / "run" / "checkpoints" / "best.pt").is_file()
+
+
+def test_threads_option_and_environment(monkeypatch, capsys):
+    import torch
+
+    from sciml.cli._main import configure_threads
+
+    before = torch.get_num_threads()
+    try:
+        assert main(["--threads", "1", "list"]) == 0
+        assert torch.get_num_threads() == 1
+        monkeypatch.setenv("SCIML_THREADS", "abc")
+        assert main(["list"]) == 2
+        assert "SCIML_THREADS='abc'" in capsys.readouterr().err
+        monkeypatch.delenv("SCIML_THREADS")
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        torch.set_num_threads(2)
+        monkeypatch.setattr("os.getloadavg", lambda: (5.0, 5.0, 5.0))
+        monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+        configure_threads(None)  # both cores busy: one thread
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
