@@ -178,11 +178,7 @@ def configure_threads(requested: int | None) -> None:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     idle = max(1, int(round((cpus or 1) - os.getloadavg()[0])))
     if idle < torch.get_num_threads():
-        print(
-            f"sciml: {cpus} cores with load {os.getloadavg()[0]:.1f}: using {idle} torch "
-            f"thread(s) (set --threads to choose)",
-            file=sys.stderr,
-        )
+        # Silent on purpose: an error must stay one line, and the choice is in --help.
         torch.set_num_threads(idle)
 
 
