@@ -14,6 +14,7 @@ import torch
 from jaxtyping import Bool, Float
 from torch import Tensor, nn
 
+from sciml import metrics as M
 from sciml.train import AbstractTask
 
 __all__ = ["ForecastingTask", "MAPE_EPS"]
@@ -21,9 +22,9 @@ __all__ = ["ForecastingTask", "MAPE_EPS"]
 MAPE_EPS = 1e-4  # targets with |y| below this are left out of MAPE (zero speeds, zero load)
 
 
-def _sum_count(err: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-    mask = mask.to(err.dtype)
-    return (err * mask).sum(), mask.sum()
+def _mape_percent(pred: Tensor, y: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    total, count = M.mape_sum_count(pred, y, mask, eps=MAPE_EPS)
+    return 100.0 * total, count
 
 
 class ForecastingTask(AbstractTask):
@@ -81,8 +82,8 @@ class ForecastingTask(AbstractTask):
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         pred = self.forecast(batch["x"], batch.get("u_x"))
         y, mask = self._target(batch)
-        s, n = _sum_count((pred - y).abs(), mask)
-        return s / n.clamp_min(1)
+        total, count = M.mae_sum_count(pred, y, mask)
+        return total / count.clamp_min(1)
 
     def predict(self, batch: dict[str, Tensor]) -> Tensor:
         return self.forecast(batch["x"], batch.get("u_x"))
@@ -90,22 +91,19 @@ class ForecastingTask(AbstractTask):
     def metrics(self, batch: dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
         pred = self.forecast(batch["x"], batch.get("u_x"))
         y, mask = self._target(batch)
-        err = pred - y
-        ape_mask = mask & (y.abs() > MAPE_EPS)
-        ape = 100.0 * err.abs() / y.abs().clamp_min(MAPE_EPS)
         out = {
-            "loss": _sum_count(err.abs(), mask),
-            "mae": _sum_count(err.abs(), mask),
-            "mse": _sum_count(err.square(), mask),
-            "mape": _sum_count(ape, ape_mask),
+            "loss": M.mae_sum_count(pred, y, mask),
+            "mae": M.mae_sum_count(pred, y, mask),
+            "mse": M.mse_sum_count(pred, y, mask),
+            "mape": _mape_percent(pred, y, mask),
         }
         for k in self.steps:
             if k > pred.shape[1]:
                 continue
-            i = k - 1
-            out[f"mae@{k}"] = _sum_count(err[:, i].abs(), mask[:, i])
-            out[f"mse@{k}"] = _sum_count(err[:, i].square(), mask[:, i])
-            out[f"mape@{k}"] = _sum_count(ape[:, i], ape_mask[:, i])
+            p, t, m = pred[:, k - 1], y[:, k - 1], mask[:, k - 1]
+            out[f"mae@{k}"] = M.mae_sum_count(p, t, m)
+            out[f"mse@{k}"] = M.mse_sum_count(p, t, m)
+            out[f"mape@{k}"] = _mape_percent(p, t, m)
         return out
 
 
