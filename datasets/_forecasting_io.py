@@ -20,6 +20,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from sciml.data import open_hdf5
 from sciml.errors import DataError
 
 __all__ = [
@@ -213,10 +214,7 @@ def read_pandas_hdf(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no file at {path}")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise DataError(f"{path}: cannot open as HDF5 (truncated or corrupt?): {e}") from e
+    f = open_hdf5(path)
     with f:
         if key not in f or not isinstance(f[key], h5py.Group):
             raise DataError(f"{path}: no pandas table {key!r}; top-level keys: {sorted(f.keys())}")

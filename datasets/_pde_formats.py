@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from sciml.data import open_hdf5
 from sciml.errors import DataError
 
 __all__ = ["load_fno_mat", "load_neuraloperator_pt", "load_pdebench_hdf5", "FNO_MAT_KEYS",
@@ -249,16 +250,12 @@ def load_pdebench_hdf5(
         DataError: Corrupt / truncated file, unexpected keys (names those found and expected),
             or inconsistent shapes.
     """
-    import h5py
 
     if kind is not None and kind not in PDEBENCH_KINDS:
         raise ValueError(f"kind must be None or one of {list(PDEBENCH_KINDS)}, got {kind!r}")
     _check_n_stride(n, stride)
     path = _existing(path)
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise DataError(f"{path}: cannot open as HDF5 (truncated or corrupt?): {e}") from e
+    f = open_hdf5(path)
     try:
         with f:
             return _read_pdebench(f, path, kind, n, stride)

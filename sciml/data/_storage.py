@@ -32,6 +32,7 @@ __all__ = [
     "file_sha256",
     "write_hdf5",
     "read_hdf5",
+    "open_hdf5",
     "write_netcdf",
     "read_netcdf",
     "download",
@@ -139,6 +140,16 @@ def _attr_value(v: Any) -> Any:
     return v
 
 
+def open_hdf5(path: str | os.PathLike):
+    """``h5py.File(path, "r")``, with a truncated or non-HDF5 file reported as a DataError."""
+    import h5py
+
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise DataError(f"{path}: cannot open as HDF5 (truncated or corrupt?): {e}") from e
+
+
 def read_hdf5(
     path: str | os.PathLike, keys: Sequence[str] | None = None, verify: bool = True
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -162,11 +173,7 @@ def read_hdf5(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no HDF5 file at {path}")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise DataError(f"{path}: cannot open as HDF5 (truncated or corrupt?): {e}") from e
-    with f:
+    with open_hdf5(path) as f:
         present = sorted(k for k in f.keys() if isinstance(f[k], h5py.Dataset))
         wanted = list(present if keys is None else keys)
         missing = [k for k in wanted if k not in present]
