@@ -151,6 +151,17 @@ def _generate_splits(
     return out[0], out[1]
 
 
+def _generated(name: str, chunk_fn: Any, common: dict[str, Any], n_train: int, n_test: int,
+               resolution: int, test_resolution: int, root: str | None, workers: int,
+               chunk_size: int, progress: bool, boundary: str) -> tuple[Any, ...]:
+    """Generate (or read from the cache) both splits: the arguments of ``PDEData.__init__``."""
+    train, test = _generate_splits(name, chunk_fn, common, n_train, n_test, resolution,
+                                   test_resolution, root, workers, chunk_size, progress)
+    params = {**common, "n_train": n_train, "n_test": n_test, "resolution": resolution,
+              "test_resolution": test_resolution}
+    return (*_as_tensors(train), *_as_tensors(test), boundary, name, params)
+
+
 def _as_tensors(arrays: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"])
 
@@ -217,14 +228,9 @@ class Darcy2D(PDEData):
         common = {"pde": "darcy2d", "coefficient": coefficient, "alpha": float(alpha),
                   "tau": float(tau), "f": float(f), "solve_resolution": fine, "method": method,
                   "tol": float(tol), "seed": int(seed)}
-        train, test = _generate_splits("darcy2d", _darcy_chunk, common, n_train, n_test,
-                                       resolution, test_resolution, root, workers, chunk_size,
-                                       progress)
-        x_train, y_train = _as_tensors(train)
-        x_test, y_test = _as_tensors(test)
-        params = {**common, "n_train": n_train, "n_test": n_test, "resolution": resolution,
-                  "test_resolution": test_resolution}
-        super().__init__(x_train, y_train, x_test, y_test, "dirichlet", "darcy2d", params)
+        super().__init__(*_generated(
+            "darcy2d", _darcy_chunk, common, n_train, n_test, resolution, test_resolution,
+            root, workers, chunk_size, progress, "dirichlet"))
 
 
 class NavierStokes2D(PDEData):
@@ -278,14 +284,9 @@ class NavierStokes2D(PDEData):
         common = {"pde": "navier_stokes2d", "visc": float(visc), "t_final": float(t_final),
                   "n_records": n_records, "dt": float(dt), "alpha": float(alpha),
                   "tau": float(tau), "forcing": "fno", "solve_resolution": fine, "seed": int(seed)}
-        train, test = _generate_splits("navier_stokes2d", _ns_chunk, common, n_train, n_test,
-                                       resolution, test_resolution, root, workers, chunk_size,
-                                       progress)
-        x_train, y_train = _as_tensors(train)
-        x_test, y_test = _as_tensors(test)
-        params = {**common, "n_train": n_train, "n_test": n_test, "resolution": resolution,
-                  "test_resolution": test_resolution}
-        super().__init__(x_train, y_train, x_test, y_test, "periodic", "navier_stokes2d", params)
+        super().__init__(*_generated(
+            "navier_stokes2d", _ns_chunk, common, n_train, n_test, resolution, test_resolution,
+            root, workers, chunk_size, progress, "periodic"))
 
 
 class Burgers1D(PDEData):
@@ -338,11 +339,6 @@ class Burgers1D(PDEData):
         common = {"pde": "burgers1d", "visc": float(visc), "t_final": float(t_final),
                   "n_records": n_records, "alpha": float(alpha), "tau": float(tau),
                   "sigma": float(sigma), "solve_resolution": fine, "seed": int(seed)}
-        train, test = _generate_splits("burgers1d", _burgers_chunk, common, n_train, n_test,
-                                       resolution, test_resolution, root, workers, chunk_size,
-                                       progress)
-        x_train, y_train = _as_tensors(train)
-        x_test, y_test = _as_tensors(test)
-        params = {**common, "n_train": n_train, "n_test": n_test, "resolution": resolution,
-                  "test_resolution": test_resolution}
-        super().__init__(x_train, y_train, x_test, y_test, "periodic", "burgers1d", params)
+        super().__init__(*_generated(
+            "burgers1d", _burgers_chunk, common, n_train, n_test, resolution, test_resolution,
+            root, workers, chunk_size, progress, "periodic"))
