@@ -23,7 +23,13 @@ from sciml.datasets._pde_download import (
     pdebench_file,
 )
 from sciml.datasets._pde_formats import load_fno_mat, load_neuraloperator_pt, load_pdebench_hdf5
-from sciml.datasets._pde_generated import Burgers1D, Darcy2D, NavierStokes2D, fine_resolution
+from sciml.datasets._pde_generated import (
+    Burgers1D,
+    Darcy2D,
+    Helmholtz2D,
+    NavierStokes2D,
+    fine_resolution,
+)
 
 __all__ = [
     "load_gpvar",
@@ -44,6 +50,7 @@ __all__ = [
     "Darcy2D",
     "NavierStokes2D",
     "Burgers1D",
+    "Helmholtz2D",
     "fine_resolution",
     "generate_cached",
     "sample_seed",

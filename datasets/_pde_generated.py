@@ -1,4 +1,5 @@
-"""Generated PDE data sets: Darcy flow, 2-D Navier–Stokes (vorticity) and 1-D viscous Burgers.
+"""Generated PDE data sets: Darcy flow, 2-D Navier–Stokes (vorticity), 1-D viscous Burgers and
+the variable-wave-speed Helmholtz problem of MgNO's benchmark.
 
 Each sample is solved once at a fine resolution and subsampled (FNO's way) to the training
 resolution and, for the test split, to ``test_resolution``, so a model can be evaluated zero-shot
@@ -22,7 +23,7 @@ import torch
 from sciml.datasets._pde_cache import generate_cached, sample_seed
 from sciml.datasets._pde_data import PDEData
 
-__all__ = ["Darcy2D", "NavierStokes2D", "Burgers1D", "fine_resolution"]
+__all__ = ["Darcy2D", "NavierStokes2D", "Burgers1D", "Helmholtz2D", "fine_resolution"]
 
 _TRAIN, _TEST = 0, 1
 _MAX_REFINEMENT = 16  # refuse fine grids more than this many times the finest requested grid
@@ -124,6 +125,20 @@ def _burgers_chunk(params: dict[str, Any], start: int, stop: int) -> dict[str, n
     k = _stride(fine, params["resolution"], periodic=True)
     return {"x": u0[:, None, ::k].astype(np.float32),
             "y": np.asarray(u)[:, :, None, ::k].astype(np.float32)}
+
+
+def _helmholtz_chunk(params: dict[str, Any], start: int, stop: int) -> dict[str, np.ndarray]:
+    from sciml.solvers.helmholtz import helmholtz_wave_speed, solve_helmholtz
+
+    fine = params["solve_resolution"]
+    c = np.concatenate([
+        helmholtz_wave_speed(1, fine, alpha=params["alpha"], tau=params["tau"], seed=sd)
+        for sd in _seeds(params, start, stop)
+    ])
+    u = solve_helmholtz(c, omega=params["omega"])
+    k = _stride(fine, params["resolution"], periodic=False)
+    return {"x": c[:, None, ::k, ::k].astype(np.float32),
+            "y": u[:, None, ::k, ::k].astype(np.float32)}
 
 
 def _generate_splits(
@@ -342,3 +357,59 @@ class Burgers1D(PDEData):
         super().__init__(*_generated(
             "burgers1d", _burgers_chunk, common, n_train, n_test, resolution, test_resolution,
             root, workers, chunk_size, progress, "periodic"))
+
+
+class Helmholtz2D(PDEData):
+    """Helmholtz −Δu − (ω/c)² u = 0 on [0, 1]² with a random wave speed c: MgNO's benchmark.
+
+    The problem of de Hoop, Huang, Qian & Stuart (2022) that MgNO (He, Liu, Xu, ICLR 2024) reuses:
+    c = 20 + tanh(ξ), ξ a Neumann GRF with covariance (−Δ + τ²)^(−α); ω = 10³; ∂u/∂n = 0 except
+    ∂u/∂y = 1 on 0.35 ≤ x ≤ 0.65 of the top side. Solved by our second-order finite differences
+    (:func:`sciml.solvers.solve_helmholtz`; the original data came from finite elements on a
+    101 × 101 grid). The operator learned is c ↦ u. At ω = 10³ and c ≈ 20 a wavelength is about
+    0.126, so solve on at least ~101 points per side (the default ``solve_resolution`` is the
+    coarsest common grid of the requested resolutions, raised to 101 when it is coarser).
+
+    Args:
+        n_train, n_test: Sample counts.
+        resolution, test_resolution: Vertex-grid points per side including the boundary (≥ 3).
+        omega: Angular frequency ω.
+        alpha, tau: GRF parameters of ξ (de Hoop et al.: 2, 3).
+        solve_resolution: The grid solved on; must subsample to both resolutions.
+        seed, root, workers, chunk_size, progress: As in :class:`Darcy2D`.
+
+    The result is a :class:`PDEData` with ``x = c`` and ``y = u``, each ``(n, 1, s, s)`` float32,
+    boundary ``"neumann"``.
+    """
+
+    def __init__(
+        self,
+        n_train: int = 1000,
+        n_test: int = 100,
+        resolution: int = 101,
+        test_resolution: int | None = None,
+        omega: float = 1000.0,
+        alpha: float = 2.0,
+        tau: float = 3.0,
+        solve_resolution: int | None = None,
+        seed: int = 0,
+        root: str | None = None,
+        workers: int = 1,
+        chunk_size: int = 8,
+        progress: bool = True,
+    ) -> None:
+        if not (isinstance(omega, (int, float)) and not isinstance(omega, bool)
+                and math.isfinite(omega) and omega > 0):
+            raise ValueError(f"omega must be a finite positive number, got {omega!r}")
+        resolution = _check_int("resolution", resolution, 3)
+        test_resolution = resolution if test_resolution is None else _check_int(
+            "test_resolution", test_resolution, 3)
+        fine = fine_resolution([resolution, test_resolution], False, solve_resolution)
+        if solve_resolution is None:
+            # Raise the solve grid to >= 101 points by an integer refinement of the common grid.
+            fine = (fine - 1) * math.ceil(100 / (fine - 1)) + 1
+        common = {"pde": "helmholtz2d", "omega": float(omega), "alpha": float(alpha),
+                  "tau": float(tau), "solve_resolution": fine, "seed": int(seed)}
+        super().__init__(*_generated(
+            "helmholtz2d", _helmholtz_chunk, common, n_train, n_test, resolution,
+            test_resolution, root, workers, chunk_size, progress, "neumann"))

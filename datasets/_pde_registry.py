@@ -13,7 +13,7 @@ from typing import Any
 
 from sciml.datasets._pde_data import PDEData
 from sciml.datasets._pde_download import load_neuraloperator
-from sciml.datasets._pde_generated import Burgers1D, Darcy2D, NavierStokes2D
+from sciml.datasets._pde_generated import Burgers1D, Darcy2D, Helmholtz2D, NavierStokes2D
 
 from sciml.registry import DATASETS, config_class_from_signature, config_to_dict
 
@@ -42,6 +42,7 @@ def _register(name: str, factory: Callable[..., PDEData]) -> None:
 
 
 for _name, _factory in [("darcy", Darcy2D), ("navier_stokes", NavierStokes2D),
-                        ("burgers", Burgers1D), ("neuraloperator", load_neuraloperator)]:
+                        ("burgers", Burgers1D), ("helmholtz", Helmholtz2D),
+                        ("neuraloperator", load_neuraloperator)]:
     if _name not in DATASETS:
         _register(_name, _factory)

@@ -59,3 +59,13 @@ def test_operator_recipe_errors(override, expected, tmp_path, capsys):
     code = main(["fit", "darcy-mgno", "--run-dir", str(tmp_path / "r"), *DARCY, "--set", override])
     assert code == 2
     assert expected in capsys.readouterr().err
+
+
+def test_helmholtz_fit(tmp_path):
+    run = tmp_path / "helmholtz"
+    args = ["--set", "data.options={n_train: 8, n_test: 2, resolution: 21}",
+            "--set", "model.width=8", "--set", "model.n_layers=2", "--set", "model.num_smooth=1",
+            "--set", "train.max_epochs=1", "--set", "train.scheduler=null", "--quiet"]
+    assert main(["fit", "helmholtz-mgno", "--run-dir", str(run), *args]) == 0
+    report = json.loads((run / "report.json").read_text())
+    assert report["train_resolution"] == [21, 21] and 0 < report["test"]["test/rel_l2"] < 10

@@ -136,3 +136,28 @@ def test_amg_and_direct_solves_agree(tmp_path: Path) -> None:
     assert torch.equal(direct.x_train, amg.x_train)
     rel = (amg.y_train - direct.y_train).norm() / direct.y_train.norm()
     assert 0 <= rel < 1e-6
+
+
+HELMHOLTZ = {"n_train": 2, "n_test": 1, "seed": 3, "progress": False}
+
+
+def test_helmholtz_is_solved_fine_and_subsampled(tmp_path: Path) -> None:
+    from sciml.datasets import Helmholtz2D
+    from sciml.solvers.helmholtz import solve_helmholtz
+
+    fine = Helmholtz2D(root=tmp_path, resolution=101, **HELMHOLTZ)
+    assert fine.boundary == "neumann" and fine.params["solve_resolution"] == 101
+    c = fine.x_train.double()
+    assert c.shape == (2, 1, 101, 101) and 19.0 < c.min() and c.max() < 21.0
+    u = solve_helmholtz(c[:, 0].numpy())
+    assert np.allclose(fine.y_train[:, 0].numpy(), u, rtol=1e-5, atol=1e-6 * np.abs(u).max())
+    # a coarse request is solved on a >= 101-point grid (about 16 points per wavelength), not
+    # on the coarse grid itself, and subsampled
+    coarse = Helmholtz2D(root=tmp_path, resolution=11, **HELMHOLTZ)
+    assert coarse.params["solve_resolution"] == 101
+    assert torch.equal(coarse.x_train, fine.x_train[..., ::10, ::10])
+    assert torch.equal(coarse.y_train, fine.y_train[..., ::10, ::10])
+    assert DATASETS.build("helmholtz", {**HELMHOLTZ, "resolution": 11,
+                                        "root": str(tmp_path)}).x_test.shape == (1, 1, 11, 11)
+    with pytest.raises(ValueError, match="omega must be a finite positive number"):
+        Helmholtz2D(root=tmp_path, omega=-1.0, **HELMHOLTZ)
