@@ -23,7 +23,11 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ._numba_runtime import start_numba_threads
+
 __all__ = ["cell_neighbors", "one_thread"]
+
+start_numba_threads()
 
 # Only the search runs in parallel (over chunks of centres), and only from this many points: on a
 # busy machine every parallel region waits for its slowest thread to be scheduled, which cost

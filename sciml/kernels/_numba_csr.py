@@ -9,7 +9,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._numba_runtime import start_numba_threads
+
 __all__ = ["csr_from_keys", "csr_gather_sum", "edge_dot"]
+
+start_numba_threads()
 
 
 @njit(cache=True)

@@ -173,3 +173,15 @@ def test_spmm_rejects_bad_input():
         spmm(csr, torch.randn(4, 2, dtype=F64))
     with pytest.raises(TypeError, match="dtype"):
         spmm(csr, torch.randn(3, 2))
+
+
+def test_numba_kernels_keep_torch_thread_count():
+    # numba's first parallel region used to reset torch's OpenMP thread count to the core count
+    import subprocess
+    import sys
+
+    code = ("import torch; torch.set_num_threads(1); from sciml.kernels import gather_scatter, "
+            "radius_graph; x = torch.randn(50, 3); gather_scatter(x, torch.tensor([[0, 1], [1, 2]])); "
+            "radius_graph(x, 0.5); print(torch.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
