@@ -181,7 +181,8 @@ def test_numba_kernels_keep_torch_thread_count():
     import sys
 
     code = ("import torch; torch.set_num_threads(1); from sciml.kernels import gather_scatter, "
-            "radius_graph; x = torch.randn(50, 3); gather_scatter(x, torch.tensor([[0, 1], [1, 2]])); "
+            "radius_graph; x = torch.randn(50, 3); "
+            "gather_scatter(x, torch.tensor([[0, 1], [1, 2]])); "
             "radius_graph(x, 0.5); print(torch.get_num_threads())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
