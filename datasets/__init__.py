@@ -64,3 +64,59 @@ __all__ = [
     "NEURALOPERATOR_FILES",
     "FNO_FILES",
 ]
+
+# Molecular data sets (rMD17, MD17/sGDML, QM9, XYZ / ASE db files).
+from sciml.datasets import _molecular_registry  # noqa: E402, F401  (registers them by name)
+from sciml.datasets._molecular import (  # noqa: E402
+    RMD17_MOLECULES,
+    MolecularData,
+    MoleculeDataset,
+    MoleculeGraph,
+    load_md17,
+    load_molecule_file,
+    load_rmd17,
+    random_split,
+    rmd17_archive,
+)
+from sciml.datasets._molecular_io import (  # noqa: E402
+    KCAL_PER_MOL_IN_MEV,
+    Molecules,
+    energy_in_mev,
+    read_ase_db,
+    read_rmd17_npz,
+    read_sgdml_npz,
+    read_xyz,
+)
+from sciml.datasets._molecular_qm9 import QM9_TARGETS, load_qm9, qm9_release  # noqa: E402
+
+__all__ += [
+    "MoleculeGraph",
+    "MoleculeDataset",
+    "MolecularData",
+    "Molecules",
+    "RMD17_MOLECULES",
+    "QM9_TARGETS",
+    "KCAL_PER_MOL_IN_MEV",
+    "energy_in_mev",
+    "load_rmd17",
+    "load_md17",
+    "load_molecule_file",
+    "load_qm9",
+    "rmd17_archive",
+    "qm9_release",
+    "random_split",
+    "read_rmd17_npz",
+    "read_sgdml_npz",
+    "read_xyz",
+    "read_ase_db",
+]
+
+# Charged N-body trajectories (EGNN / SEGNN / PONITA benchmark), registered as "nbody".
+from sciml.datasets._nbody import NBODY_SPLITS, ChargedNBody, NBodySplit  # noqa: E402
+
+__all__ += ["ChargedNBody", "NBodySplit", "NBODY_SPLITS"]
+
+# Diffusion–sorption (PDEBench constants), generated and cached; registered "diffusion_sorption".
+from sciml.datasets._pde_sorption import DiffusionSorption1D  # noqa: E402
+
+__all__ += ["DiffusionSorption1D"]

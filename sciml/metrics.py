@@ -27,6 +27,9 @@ __all__ = [
     "horizon_sum_count",
     "horizon_metrics",
     "rel_l2",
+    "energy_mae_sum_count",
+    "force_mae_sum_count",
+    "energy_force_mae",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -309,3 +312,41 @@ def rel_l2(
     if reduction == "sum":
         return per_sample.sum()
     return per_sample
+
+
+def energy_mae_sum_count(
+    pred: Float[Tensor, " g"], target: Float[Tensor, " g"], to_mev: float = 1.0
+) -> tuple[Float[Tensor, ""], Tensor]:
+    """Sum of absolute energy errors over molecules, times ``to_mev``, and the molecule count.
+
+    Energy MAE as reported for MD17 / rMD17 (e.g. Batzner et al., NequIP, 2022; Bekkers et al.,
+    PONITA, ICLR 2024): ``mean_g |Ê_g - E_g|``; ``to_mev`` converts the file's unit to meV
+    (43.364 for kcal/mol, 1000 for eV). Computed in float64 (energies of -4e5 kcal/mol).
+    """
+    pred, target, _ = _prepare(pred.reshape(-1), target.reshape(-1), None)
+    err = (pred.double() - target.double()).abs().sum() * to_mev
+    return err, torch.tensor(float(target.numel()), device=target.device)
+
+
+def force_mae_sum_count(
+    pred: Float[Tensor, "n 3"], target: Float[Tensor, "n 3"], to_mev: float = 1.0
+) -> tuple[Float[Tensor, ""], Tensor]:
+    """Sum of absolute force-component errors, times ``to_mev``, and the component count.
+
+    Force MAE as the MD17 literature reports it: the mean over atoms *and* Cartesian components,
+    ``mean_{i,k} |F̂_ik - F_ik|`` (meV/Å with ``to_mev``).
+    """
+    pred, target, _ = _prepare(pred, target, None)
+    if target.ndim != 2 or target.shape[1] != 3:
+        raise ValueError(f"forces must have shape (n, 3), got {tuple(target.shape)}")
+    err = (pred.double() - target.double()).abs().sum() * to_mev
+    return err, torch.tensor(float(target.numel()), device=target.device)
+
+
+def energy_force_mae(
+    pred_energy: Tensor, energy: Tensor, pred_forces: Tensor, forces: Tensor, to_mev: float = 1.0
+) -> dict[str, float]:
+    """``{"energy_mae": ..., "force_mae": ...}`` in meV and meV/Å (with ``to_mev``)."""
+    e_sum, e_n = energy_mae_sum_count(pred_energy, energy, to_mev)
+    f_sum, f_n = force_mae_sum_count(pred_forces, forces, to_mev)
+    return {"energy_mae": float(e_sum / e_n), "force_mae": float(f_sum / f_n)}

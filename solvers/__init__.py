@@ -39,3 +39,37 @@ __all__ = [
     "solve_helmholtz",
     "solve_navier_stokes_2d",
 ]
+
+# Diffusion–sorption (PDEBench), finite volumes.
+from sciml.solvers.diffusion_sorption import (  # noqa: E402
+    DS_CONSTANTS,
+    ds_initial_condition,
+    ds_retardation,
+    solve_diffusion_sorption,
+)
+
+__all__ += ["DS_CONSTANTS", "ds_initial_condition", "ds_retardation", "solve_diffusion_sorption"]
+
+# Charged N-body system (EGNN / SEGNN / PONITA benchmark).
+from sciml.solvers.nbody import (  # noqa: E402
+    NBodySimulation,
+    charged_nbody_energy,
+    integrate_charged_nbody,
+    simulate_charged_nbody,
+)
+
+__all__ += ["NBodySimulation", "charged_nbody_energy", "integrate_charged_nbody",
+            "simulate_charged_nbody"]
+
+# 1-D periodic references: exact convection(–diffusion) and logistic reaction, Strang-split
+# reaction–diffusion, Burgers on [0, L) (physics-informed benchmarks).
+from sciml.solvers.convection import (  # noqa: E402
+    periodic_grid,
+    solve_burgers_periodic,
+    solve_convection,
+    solve_reaction,
+    solve_reaction_diffusion,
+)
+
+__all__ += ["periodic_grid", "solve_convection", "solve_reaction", "solve_reaction_diffusion",
+            "solve_burgers_periodic"]

@@ -28,6 +28,25 @@ DEMOS: list[tuple[str, str, list[str], list[str]]] = [
         ["data.options={n_train: 16, n_test: 4, resolution: 17}", "train.max_epochs=1",
          "model.width=8"],
     ),
+    (
+        "Lagrangian PINN: periodic convection at β = 30 (where a plain PINN fails)",
+        "convection-lpinn",
+        ["problem.params.beta=30.0", "train.n_x=64", "train.n_t=32", "train.adam_steps=300",
+         "train.lbfgs_steps=300"],
+        ["train.n_x=16", "train.n_t=8", "train.adam_steps=20", "train.lbfgs_steps=20",
+         "model.width=8", "eval.n_x=64", "eval.n_t=21"],
+    ),
+    (
+        "Particles: PONITA forecasting a charged N-body system (frame 30 -> 40)",
+        "nbody-ponita",
+        ["data.options={n_train: 500, n_val: 100, n_test: 200}", "model.num_ori=8",
+         "model.hidden_size=32", "model.n_layers=2", "model.basis_dim=32",
+         "train.max_epochs=25", "train.scheduler={name: warmup_cosine, interval: epoch, "
+         "warmup: 1}", "train.batch_size=50", "train.optimizer={name: adam, lr: 0.002}"],
+        ["data.options={n_train: 40, n_val: 10, n_test: 10, n_steps: 1000, frame_in: 3, "
+         "frame_out: 6}", "train.max_epochs=1", "model.hidden_size=8", "model.n_layers=1",
+         "model.basis_dim=8"],
+    ),
 ]
 
 

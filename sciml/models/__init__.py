@@ -50,3 +50,30 @@ from sciml.models._mgno import MgNO, MgNOConfig, MgNOLayer  # noqa: E402
 from sciml.models._rollout import rollout, rollout_loss  # noqa: E402
 
 __all__ += ["MgNO", "MgNOConfig", "MgNOLayer", "rollout", "rollout_loss"]
+
+# PONITA: equivariant message passing over position-orientation space (molecules, particles).
+from sciml.models._ponita import Ponita, PonitaConfig  # noqa: E402
+
+__all__ += ["Ponita", "PonitaConfig"]
+
+# Physics-informed networks: the soft-constraint PINN and the Lagrangian PINN.
+from sciml.models._lpinn import (  # noqa: E402
+    LPINN,
+    LPINNConfig,
+    lagrangian_residuals,
+    lagrangian_to_grid,
+)
+from sciml.models._pinn import PINN, PINNConfig  # noqa: E402
+
+__all__ += ["PINN", "PINNConfig", "LPINN", "LPINNConfig", "lagrangian_residuals",
+            "lagrangian_to_grid"]
+
+# Physics-informed hard constraints with a mixture of experts (PI-HC-MoE) and the soft baseline.
+from sciml.models._hc_moe import (  # noqa: E402
+    HardConstrainedOperator,
+    HCMoEConfig,
+    PISCConfig,
+    SoftConstrainedOperator,
+)
+
+__all__ += ["HardConstrainedOperator", "HCMoEConfig", "SoftConstrainedOperator", "PISCConfig"]

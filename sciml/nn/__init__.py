@@ -61,3 +61,16 @@ from sciml.nn._multigrid import (  # noqa: E402
 )
 
 __all__ += ["MultigridConv", "BOUNDARY_PADDING", "padding_mode", "auto_levels", "grid_hierarchy"]
+
+# PONITA layers (separable convolution on position-orientation space).
+from sciml.nn._ponita_conv import (  # noqa: E402
+    ConvNeXtBlock,
+    FibreBundleConv,
+    KernelBasis,
+    PointConv,
+    PolynomialCutoff,
+    PolynomialFeatures,
+)
+
+__all__ += ["FibreBundleConv", "PointConv", "ConvNeXtBlock", "KernelBasis",
+            "PolynomialFeatures", "PolynomialCutoff"]

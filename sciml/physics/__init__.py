@@ -1,4 +1,5 @@
-"""Physics: operator-learning losses on grids (relative L2 / H1); PDE residuals come later."""
+"""Physics: grid losses (relative L2 / H1), PDE residuals (autograd and finite differences),
+domains and collocation sampling, and the hard-constraint solver."""
 
 from sciml.physics._losses import (
     H1_METHODS,
@@ -10,3 +11,106 @@ from sciml.physics._losses import (
 )
 
 __all__ = ["rel_l2_loss", "h1_loss", "grid_gradient", "RelativeL2", "H1Loss", "H1_METHODS"]
+
+# PDE residuals: the PDE interface, registered PDEs and autograd derivatives.
+from sciml.physics._derivatives import (  # noqa: E402
+    AutogradDerivatives,
+    gradient,
+    laplacian,
+    time_derivative,
+)
+from sciml.physics._pdes import (  # noqa: E402
+    PDES,
+    AbstractAdvectionPDE,
+    AbstractDerivatives,
+    AbstractPDE,
+    AllenCahn,
+    Burgers1D,
+    Convection,
+    Reaction,
+    ReactionDiffusion,
+    check_residual,
+    get_pde,
+    register_pde,
+)
+
+__all__ += [
+    "AbstractDerivatives",
+    "AbstractPDE",
+    "AbstractAdvectionPDE",
+    "AutogradDerivatives",
+    "PDES",
+    "register_pde",
+    "get_pde",
+    "check_residual",
+    "gradient",
+    "laplacian",
+    "time_derivative",
+    "Convection",
+    "Burgers1D",
+    "Reaction",
+    "ReactionDiffusion",
+    "AllenCahn",
+]
+
+# Finite differences on grids (hard-constraint helper A2).
+from sciml.physics._finite_difference import GridDerivatives, fd_first, fd_second  # noqa: E402
+
+__all__ += ["GridDerivatives", "fd_first", "fd_second"]
+
+# Domains and collocation sampling.
+from sciml.physics._domains import Box, Interval, Rectangle, TimeDomain  # noqa: E402
+from sciml.physics._sampling import (  # noqa: E402
+    SAMPLING_METHODS,
+    residual_resample,
+    sample_box,
+)
+
+__all__ += [
+    "Box",
+    "Interval",
+    "Rectangle",
+    "TimeDomain",
+    "SAMPLING_METHODS",
+    "sample_box",
+    "residual_resample",
+]
+
+# Hard constraints with a mixture of experts (Chalapathi, Du, Krishnapriyan, ICLR 2024).
+from sciml.physics._hard_constraint import (  # noqa: E402
+    ConstraintSolveError,
+    ConstraintSolveWarning,
+    LMInfo,
+    LMSettings,
+    implicit_least_squares,
+    levenberg_marquardt,
+)
+from sciml.physics._hc_moe import (  # noqa: E402
+    HardConstraintLayer,
+    HCInfo,
+    SpaceTimeGrid,
+    expert_partition,
+    grid_physics_loss,
+)
+from sciml.physics._pdes_transport import (  # noqa: E402
+    DiffusionSorption,
+    NavierStokesVorticity,
+    ns_forcing,
+)
+
+__all__ += [
+    "ConstraintSolveError",
+    "ConstraintSolveWarning",
+    "LMInfo",
+    "LMSettings",
+    "implicit_least_squares",
+    "levenberg_marquardt",
+    "HardConstraintLayer",
+    "HCInfo",
+    "expert_partition",
+    "SpaceTimeGrid",
+    "grid_physics_loss",
+    "DiffusionSorption",
+    "NavierStokesVorticity",
+    "ns_forcing",
+]

@@ -29,3 +29,83 @@ __all__ = [
     "OperatorJob",
     "channel_stats",
 ]
+
+# Molecules: energies and forces (rMD17), properties (QM9).
+from sciml.tasks._molecular import (  # noqa: E402
+    AtomTypeEncoder,
+    EnergyForceTask,
+    PropertyTask,
+    energy_force_statistics,
+)
+from sciml.tasks._molecular_job import (  # noqa: E402
+    MolecularDataConfig,
+    MolecularEvalConfig,
+    MolecularJob,
+    MolecularObjectiveConfig,
+    collate_molecules,
+)
+
+__all__ += [
+    "AtomTypeEncoder",
+    "EnergyForceTask",
+    "PropertyTask",
+    "energy_force_statistics",
+    "MolecularJob",
+    "MolecularDataConfig",
+    "MolecularObjectiveConfig",
+    "MolecularEvalConfig",
+    "collate_molecules",
+]
+
+# Physics-informed networks (PINN, Lagrangian PINN): full-batch Adam → L-BFGS on PDE residuals.
+from sciml.tasks._physics_informed import (  # noqa: E402
+    FitConfig,
+    LPINNObjective,
+    PhysicsProblem,
+    PINNObjective,
+    fit_physics_informed,
+    make_objective,
+    reference_solution,
+)
+from sciml.tasks._physics_informed_job import (  # noqa: E402
+    PhysicsEvalConfig,
+    PhysicsInformedJob,
+    build_physics_model,
+    evaluate_on_grid,
+)
+
+__all__ += [
+    "PhysicsProblem",
+    "FitConfig",
+    "PINNObjective",
+    "LPINNObjective",
+    "fit_physics_informed",
+    "make_objective",
+    "reference_solution",
+    "PhysicsInformedJob",
+    "PhysicsEvalConfig",
+    "build_physics_model",
+    "evaluate_on_grid",
+]
+
+# Particles: charged N-body position forecasting (EGNN / PONITA protocol).
+from sciml.tasks._nbody import NBodySamples, NBodyTask  # noqa: E402
+from sciml.tasks._nbody_job import (  # noqa: E402
+    NBodyDataConfig,
+    NBodyEvalConfig,
+    NBodyJob,
+    NBodyObjectiveConfig,
+)
+
+__all__ += ["NBodyTask", "NBodySamples", "NBodyJob", "NBodyDataConfig", "NBodyObjectiveConfig",
+            "NBodyEvalConfig"]
+
+# Hard constraints with a mixture of experts (PI-HC-MoE / PI-SC), physics-informed training.
+from sciml.tasks._hard_constraint_job import (  # noqa: E402
+    HardConstraintFit,
+    HardConstraintJob,
+    HardConstraintProblem,
+    problem_data,
+)
+
+__all__ += ["HardConstraintJob", "HardConstraintProblem", "HardConstraintFit", "problem_data"]

@@ -1,0 +1,381 @@
+"""The hard-constraint layer with a mixture of experts over space–time blocks (PI-HC-MoE).
+
+Chalapathi, Du, Krishnapriyan, "Scaling physics-informed hard constraints with
+mixture-of-experts", ICLR 2024. Given N basis functions b on a space–time grid, the domain is
+split into K blocks Ω_k (``experts`` per axis; all ones is the single hard constraint). Expert k
+solves
+
+    w_k = argmin_w ‖F(b·w) at M/K points sampled in Ω_k‖² + ‖initial/boundary rows of b·w‖²
+          + λ‖w‖²
+
+(F the PDE residual by finite differences, the initial/boundary rows global and shared by all
+experts, or routed to the expert that owns them with ``partition_initial``), and the output is
+u = b·w_k on Ω_k. All experts of all samples are one batched Levenberg–Marquardt solve
+(:mod:`sciml.physics._hard_constraint`), so K experts cost about one solve of the same number of
+sampled points; gradients reach the backbone by implicit differentiation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from sciml.physics._finite_difference import GridDerivatives
+from sciml.physics._hard_constraint import LMSettings, implicit_least_squares
+from sciml.physics._pdes import AbstractDerivatives, AbstractPDE
+
+__all__ = ["HardConstraintLayer", "HCInfo", "SpaceTimeGrid", "expert_partition",
+           "grid_physics_loss"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SpaceTimeGrid:
+    """A uniform space–time grid ``(*space, n_t)``: spacing, time step, origin, periodicity.
+
+    Args:
+        shape: ``(*space, n_t)``.
+        spacing: Spatial step per axis.
+        dt: Time step (time starts at 0).
+        origin: Coordinate of index 0 per spatial axis (cell centres: h/2).
+        periodic: Per spatial axis.
+    """
+
+    shape: tuple[int, ...]
+    spacing: tuple[float, ...]
+    dt: float
+    origin: tuple[float, ...]
+    periodic: tuple[bool, ...]
+
+    def __post_init__(self) -> None:
+        nd = len(self.shape) - 1
+        if nd < 1 or any(isinstance(n, bool) or not isinstance(n, int) or n < 4
+                         for n in self.shape):
+            raise ValueError(f"shape must be (*space, n_t) with >= 4 points per axis, got "
+                             f"{self.shape!r}")
+        for name in ("spacing", "origin", "periodic"):
+            if len(getattr(self, name)) != nd:
+                raise ValueError(f"{name} must have one entry per spatial axis ({nd}), got "
+                                 f"{getattr(self, name)!r}")
+
+    @property
+    def spatial_dims(self) -> int:
+        return len(self.shape) - 1
+
+    def derivatives(self) -> GridDerivatives:
+        """Finite differences on this grid, layout ``(..., *space, t)``."""
+        return GridDerivatives(self.spacing, dt=self.dt, periodic=self.periodic)
+
+    def coordinates(self, flat_index: Tensor | None = None) -> Tensor:
+        """Coordinates ``(..., spatial_dims + 1)`` (float64, last column t) of flattened grid
+        indices; None: of the whole grid, shaped ``(*shape, spatial_dims + 1)``."""
+        whole = flat_index is None
+        if whole:
+            flat_index = torch.arange(math.prod(self.shape))
+        cols, rest = [], flat_index
+        for axis in reversed(range(len(self.shape))):
+            cols.append(rest % self.shape[axis])
+            rest = rest // self.shape[axis]
+        idx = torch.stack(cols[::-1], dim=-1).to(torch.float64)
+        step = torch.tensor([*self.spacing, self.dt], dtype=torch.float64,
+                            device=flat_index.device)
+        start = torch.tensor([*self.origin, 0.0], dtype=torch.float64, device=flat_index.device)
+        out = start + idx * step
+        return out.reshape(*self.shape, -1) if whole else out
+
+
+def grid_physics_loss(pde: AbstractPDE, grid: SpaceTimeGrid, u: Tensor, initial: Tensor,
+                      pde_weight: float = 1.0) -> tuple[Tensor, Tensor]:
+    """Mean squared PDE residual of ``u`` (b, *space, n_t) on the whole grid (finite
+    differences, scaled by ``pde_weight``), and mean squared initial/boundary rows.
+
+    The physics-informed training loss of the paper (no solution data).
+    """
+    d = grid.derivatives()
+    coords = grid.coordinates().to(device=u.device, dtype=u.dtype)
+    r = pde.residual(u, d, coords) * pde_weight
+    a, c, _ = pde.constraint_rows(u[:, None], d, initial.to(u.dtype))
+    return r.square().mean(), (a[..., 0] - c).square().mean()
+
+
+class _Recorder(AbstractDerivatives):
+    """Notes which derivatives a PDE residual asks for (to precompute them for the basis)."""
+
+    def __init__(self, spatial_dims: int) -> None:
+        self.spatial_dims, self.names = spatial_dims, {"u"}
+
+    def dt(self, u: Tensor) -> Tensor:
+        self.names.add("dt")
+        return torch.zeros_like(u)
+
+    def dx(self, u: Tensor, axis: int = 0) -> Tensor:
+        self.names.add(f"dx{axis}")
+        return torch.zeros_like(u)
+
+    def dxx(self, u: Tensor, axis: int = 0) -> Tensor:
+        self.names.add(f"dxx{axis}")
+        return torch.zeros_like(u)
+
+    def velocity(self, u: Tensor, axis: int = 0) -> Tensor:
+        self.names.add(f"vel{axis}")
+        return torch.zeros_like(u)
+
+
+class _Combined(AbstractDerivatives):
+    """Derivatives of u = b·w at the sampled points: the precomputed b-derivatives times w."""
+
+    def __init__(self, values: dict[str, Tensor], spatial_dims: int) -> None:
+        self.values, self.spatial_dims, self.u = values, spatial_dims, values["u"]
+
+    def _get(self, u: Tensor, name: str) -> Tensor:
+        if u is not self.u:
+            raise ValueError("the hard-constraint layer differentiates only the constrained field")
+        return self.values[name]
+
+    def dt(self, u: Tensor) -> Tensor:
+        return self._get(u, "dt")
+
+    def dx(self, u: Tensor, axis: int = 0) -> Tensor:
+        return self._get(u, f"dx{axis}")
+
+    def dxx(self, u: Tensor, axis: int = 0) -> Tensor:
+        return self._get(u, f"dxx{axis}")
+
+    def velocity(self, u: Tensor, axis: int = 0) -> Tensor:
+        return self._get(u, f"vel{axis}")
+
+
+def expert_partition(shape: Sequence[int], experts: Sequence[int]) -> Tensor:
+    """Expert id of every grid point (flattened, C order): ``experts[a]`` equal blocks per axis.
+
+    Returns:
+        ``(prod(shape),)`` long tensor with ids in ``[0, prod(experts))``.
+    """
+    if len(shape) != len(experts):
+        raise ValueError(f"experts must give one count per grid axis ({len(shape)}: space then "
+                         f"time), got {tuple(experts)}")
+    ids = torch.zeros((), dtype=torch.long)
+    for n, k in zip(shape, experts, strict=True):
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n:
+            raise ValueError(f"expert count per axis must be an integer in [1, {n}], got {k!r}")
+        block = torch.arange(n) * k // n
+        ids = ids[..., None] * k + block
+    return ids.flatten()
+
+
+@dataclasses.dataclass
+class HCInfo:
+    """Solver outcome per sample and expert: LM ``iterations``, ``rms`` residual, ``converged``,
+    each ``(b, K)``, and the solved ``weights`` ``(b, K, N)`` (differentiable)."""
+
+    iterations: Tensor
+    rms: Tensor
+    converged: Tensor
+    weights: Tensor
+
+
+class HardConstraintLayer(nn.Module):
+    """Project basis functions onto the PDE: per-expert weights by LM, implicit gradients.
+
+    Args:
+        pde: A PDE with ``residual`` and ``constraint_rows`` (e.g. ``DiffusionSorption``,
+            ``NavierStokesVorticity``).
+        grid: The :class:`SpaceTimeGrid` of the basis functions.
+        n_points: Total PDE points sampled per sample (split equally among the experts).
+        experts: Expert blocks per grid axis, ``(*space, t)``; all ones = one hard constraint.
+        lm: :class:`LMSettings` (iterations, tolerance, ridge, on_fail); None: defaults.
+        pde_weight: Scale of the PDE rows (e.g. the time span, to use nondimensional time).
+        partition_initial: Route initial/boundary rows to the expert owning their location
+            (the paper's Navier–Stokes setup) instead of giving all rows to every expert.
+        row_weight: Scale of the initial/boundary rows; None balances the means, √(M_k / R)
+            for M_k PDE points and R rows per expert, so that the solver minimises the same
+            mean-weighted objective as :meth:`physics_loss`.
+        row_scale: Extra factor on the rows (both in the solve and, squared, in
+            :meth:`physics_loss`): weight of the initial/boundary conditions against the PDE.
+        skip_initial_time: Sample PDE points at t > 0 only (t = 0 is fixed by the initial
+            rows; finite differences of an initial jump against the boundary value are large).
+
+    Shapes:
+        - basis: (b, N, *space, n_t); initial: (b, *space) -> u: (b, *space, n_t)
+    """
+
+    def __init__(self, pde: AbstractPDE, grid: SpaceTimeGrid, n_points: int,
+                 experts: Sequence[int], lm: LMSettings | None = None, pde_weight: float = 1.0,
+                 partition_initial: bool = False, skip_initial_time: bool = True,
+                 row_weight: float | None = None, row_scale: float = 1.0) -> None:
+        super().__init__()
+        if not hasattr(pde, "constraint_rows"):
+            raise TypeError(f"PDE {pde.name!r} has no constraint_rows(); the hard-constraint "
+                            f"layer supports {'diffusion_sorption, navier_stokes_vorticity'}")
+        self.pde, self.lm = pde, lm if lm is not None else LMSettings()
+        if not isinstance(grid, SpaceTimeGrid):
+            raise TypeError(f"grid must be a SpaceTimeGrid, got {type(grid).__name__}")
+        self.grid = grid
+        self.grid_shape = grid.shape
+        self.spatial_dims = grid.spatial_dims
+        if self.spatial_dims != pde.spatial_dims:
+            raise ValueError(f"grid_shape {self.grid_shape} has {self.spatial_dims} spatial axes "
+                             f"but PDE {pde.name!r} has {pde.spatial_dims}")
+        self.d = grid.derivatives()
+        self.experts = tuple(experts)
+        self.register_buffer("expert_index", expert_partition(self.grid_shape, self.experts),
+                             persistent=False)
+        self.n_experts = math.prod(self.experts)
+        if isinstance(n_points, bool) or not isinstance(n_points, int) \
+                or n_points < self.n_experts:
+            raise ValueError(f"n_points must be an integer >= the number of experts "
+                             f"({self.n_experts}), got {n_points!r}")
+        self.points_per_expert = n_points // self.n_experts
+        self.pde_weight, self.partition_initial = float(pde_weight), bool(partition_initial)
+        self.row_weight = None if row_weight is None else float(row_weight)
+        self.row_scale = float(row_scale)
+        rec = _Recorder(self.spatial_dims)
+        probe = torch.zeros(1, 3)
+        pde.residual(probe, rec, torch.zeros(1, 3, self.spatial_dims + 1))
+        self.op_names = tuple(sorted(rec.names))
+        allowed = torch.ones(self.grid_shape, dtype=torch.bool)
+        if skip_initial_time:
+            allowed[..., 0] = False
+        allowed = allowed.flatten()
+        self._members = [((self.expert_index == k) & allowed).nonzero().flatten()
+                         for k in range(self.n_experts)]
+        if any(len(m) == 0 for m in self._members):
+            raise ValueError(f"experts {self.experts} leave a block without PDE points on grid "
+                             f"{self.grid_shape}")
+
+    def extra_repr(self) -> str:
+        return (f"pde={self.pde.name}, grid={self.grid_shape}, experts={self.experts}, "
+                f"points_per_expert={self.points_per_expert}, ops={self.op_names}")
+
+    def operators(self, basis: Tensor) -> dict[str, Tensor]:
+        """The derivatives the PDE needs, of every basis function on the grid."""
+        out = {}
+        for name in self.op_names:
+            if name == "u":
+                out[name] = basis
+            elif name == "dt":
+                out[name] = self.d.dt(basis)
+            elif name.startswith("dxx"):
+                out[name] = self.d.dxx(basis, int(name[3:]))
+            elif name.startswith("dx"):
+                out[name] = self.d.dx(basis, int(name[2:]))
+            else:
+                out[name] = self.d.velocity(basis, int(name[3:]))
+        return out
+
+    def sample(self, generator: torch.Generator | None = None) -> Tensor:
+        """``(K, M_k)`` flat grid indices: M_k points drawn uniformly in each expert's block."""
+        picks = []
+        for members in self._members:
+            j = torch.randint(len(members), (self.points_per_expert,), generator=generator)
+            picks.append(members[j.to(members.device)])
+        return torch.stack(picks)
+
+    def _residual(self, w: Tensor, *tensors: Tensor) -> Tensor:
+        n_ops = len(self.op_names)
+        ops, coords, a, c = tensors[:n_ops], tensors[n_ops], tensors[n_ops + 1], tensors[n_ops + 2]
+        values = {name: (t @ w[:, :, None])[..., 0] for name, t in zip(self.op_names, ops,
+                                                                          strict=True)}
+        r_pde = self.pde.residual(values["u"], _Combined(values, self.spatial_dims), coords)
+        r_rows = (a @ w[:, :, None])[..., 0] - c
+        weight = self.row_weight
+        if weight is None:
+            weight = math.sqrt(r_pde.shape[1] / max(r_rows.shape[1], 1))
+        return torch.cat([self.pde_weight * r_pde, self.row_scale * weight * r_rows], dim=1)
+
+    def _rows(self, basis: Tensor, initial: Tensor) -> tuple[Tensor, Tensor]:
+        """Initial/boundary rows per (sample, expert): ``(b K, R, N)`` and ``(b K, R)``."""
+        a, c, where = self.pde.constraint_rows(basis, self.d, initial)
+        b, k = basis.shape[0], self.n_experts
+        if not self.partition_initial or k == 1:
+            return (a[:, None].expand(b, k, *a.shape[1:]).reshape(b * k, *a.shape[1:]),
+                    c[:, None].expand(b, k, c.shape[1]).reshape(b * k, c.shape[1]))
+        flat = torch.zeros(where.shape[0], dtype=torch.long, device=where.device)
+        for axis, n in enumerate(self.grid_shape):
+            flat = flat * n + where[:, axis]
+        owner = self.expert_index.to(where.device)[flat]
+        width = int(torch.bincount(owner, minlength=k).max())
+        a_out = a.new_zeros(b, k, width, a.shape[2])
+        c_out = c.new_zeros(b, k, width)
+        for e in range(k):
+            rows = (owner == e).nonzero().flatten()
+            a_out[:, e, : len(rows)] = a[:, rows]
+            c_out[:, e, : len(rows)] = c[:, rows]
+        return a_out.reshape(b * k, width, -1), c_out.reshape(b * k, width)
+
+    def forward(self, basis: Tensor, initial: Tensor, generator: torch.Generator | None = None
+                ) -> tuple[Tensor, HCInfo]:
+        """Solve every expert's weights and assemble u = b·w_k on each block.
+
+        Args:
+            basis: ``(b, N, *space, n_t)`` basis functions from the backbone.
+            initial: ``(b, *space)`` initial state.
+            generator: Random generator for the sampled points (None: torch's global one).
+
+        Returns:
+            The constrained field ``(b, *space, n_t)`` (basis dtype) and :class:`HCInfo`.
+        """
+        if basis.ndim != len(self.grid_shape) + 2 or tuple(basis.shape[2:]) != self.grid_shape:
+            grid = ", ".join(map(str, self.grid_shape))
+            raise ValueError(f"basis must have shape (batch, N, {grid}), got "
+                             f"{tuple(basis.shape)}")
+        b, n = basis.shape[:2]
+        k, m = self.n_experts, self.points_per_expert
+        basis64 = basis.to(torch.float64)
+        idx = self.sample(generator).to(basis.device)                      # (K, M)
+        ops = []
+        for t in self.operators(basis64).values():
+            g = t.flatten(2)[:, :, idx.flatten()]                           # (b, N, K M)
+            ops.append(g.reshape(b, n, k, m).permute(0, 2, 3, 1).reshape(b * k, m, n))
+        coords = self.grid.coordinates(idx)[None].expand(b, k, m, -1).reshape(b * k, m, -1)
+        a, c = self._rows(basis64, initial.to(torch.float64))
+        w0 = self._initial_weights(a, c)
+        names = [f"sample {i} expert {e}" for i in range(b) for e in range(k)]
+        w, info = implicit_least_squares(self._residual, w0, (*ops, coords, a, c), self.lm, names)
+        w = w.reshape(b, k, n)
+        per_point = w[:, self.expert_index]                                 # (b, G, N)
+        u = torch.einsum("bng,bgn->bg", basis64.flatten(2), per_point)
+        u = u.reshape(b, *self.grid_shape).to(basis.dtype)
+        return u, HCInfo(info.iterations.reshape(b, k), info.rms.reshape(b, k),
+                         info.converged.reshape(b, k), w.to(basis.dtype))
+
+    def expert_physics_loss(self, basis: Tensor, weights: Tensor, initial: Tensor
+                            ) -> tuple[Tensor, Tensor]:
+        """Physics loss with each expert's own (smooth) field b·w_k on its block.
+
+        The PDE residual at a grid point is that of the field of the expert owning it, with
+        finite differences of that field (so the loss does not see the jumps between blocks);
+        the initial/boundary rows are those of the assembled field. With one expert this is
+        :meth:`physics_loss`.
+
+        Args:
+            basis: ``(b, N, *space, n_t)``; weights: ``(b, K, N)`` (``HCInfo.weights``);
+            initial: ``(b, *space)``.
+        """
+        fields = torch.einsum("bn...,bkn->bk...", basis, weights)           # (b, K, *grid)
+        coords = self.grid.coordinates().to(device=basis.device, dtype=basis.dtype)
+        r = self.pde.residual(fields, self.d, coords) * self.pde_weight
+        owner = self.expert_index.reshape(self.grid_shape)
+        mask = torch.stack([owner == e for e in range(self.n_experts)])    # (K, *grid)
+        r_own = (r * mask).sum(1)
+        u = (fields * mask).sum(1)
+        a, c, _ = self.pde.constraint_rows(u[:, None], self.d, initial.to(u.dtype))
+        return r_own.square().mean(), self.row_scale**2 * (a[..., 0] - c).square().mean()
+
+    def _initial_weights(self, a: Tensor, c: Tensor) -> Tensor:
+        """Start LM from the ridge least-squares fit of the (linear) initial/boundary rows."""
+        with torch.no_grad():
+            ata = a.transpose(1, 2) @ a
+            scale = ata.diagonal(dim1=1, dim2=2).mean(1).clamp_min(1e-12)
+            eye = torch.eye(a.shape[2], dtype=a.dtype, device=a.device)
+            rhs = a.transpose(1, 2) @ c[..., None]
+            return torch.linalg.solve(ata + 1e-6 * scale[:, None, None] * eye, rhs)[..., 0]
+
+    def physics_loss(self, u: Tensor, initial: Tensor) -> tuple[Tensor, Tensor]:
+        """:func:`grid_physics_loss` of ``u`` on this layer's grid with its ``pde_weight`` (the
+        rows term times ``row_scale²``)."""
+        pde, rows = grid_physics_loss(self.pde, self.grid, u, initial, self.pde_weight)
+        return pde, self.row_scale**2 * rows

@@ -1,0 +1,237 @@
+"""The hard-constraint job: recipe → PI-HC-MoE (or PI-SC) trained on the PDE residual → run folder.
+
+Chalapathi, Du, Krishnapriyan, ICLR 2024. A recipe has ``problem``
+(:class:`HardConstraintProblem`: the PDE, grid and initial states), ``model`` (``hc_moe`` or
+``pi_sc`` + config), ``train`` (:class:`HardConstraintFit`). Training is physics-informed (PDE
+residual + initial/boundary rows, no solution data); the test error is measured against the
+reference solvers (finite volumes for diffusion–sorption on a 4× finer grid averaged to the
+model's cells, pseudo-spectral for Navier–Stokes). The run folder gets ``recipe.yaml``,
+``checkpoints/best.pt``, ``metrics.csv`` and ``report.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sciml.data import atomic_write, write_hdf5
+from sciml.errors import ConfigError, DataError, NonFiniteError
+from sciml.models import HardConstrainedOperator, load_model
+from sciml.physics import ConstraintSolveWarning
+from sciml.registry import MODELS, TASKS, config_from_dict
+from sciml.tasks._job import AbstractJob, write_json, write_yaml
+
+__all__ = ["HardConstraintJob", "HardConstraintProblem", "HardConstraintFit", "problem_data"]
+
+
+@dataclasses.dataclass(frozen=True)
+class HardConstraintProblem:
+    """The PDE and its data: ``problem`` (``diffusion_sorption`` / ``navier_stokes``), ``n_x``
+    (cells, or points per side), ``n_t`` (times, t = 0 included), ``t_final`` (None: 500 / 1),
+    ``nu`` (NS), ``n_train`` / ``n_test`` initial states, ``seed``."""
+
+    problem: str = "diffusion_sorption"
+    n_x: int = 64
+    n_t: int = 51
+    t_final: float | None = None
+    nu: float = 1e-4
+    n_train: int = 8
+    n_test: int = 4
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.problem not in ("diffusion_sorption", "navier_stokes"):
+            raise ValueError(f"problem must be 'diffusion_sorption' or 'navier_stokes', got "
+                             f"{self.problem!r}")
+        for name, low in (("n_x", 8), ("n_t", 4), ("n_train", 1), ("n_test", 1)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+
+    @property
+    def final_time(self) -> float:
+        return self.t_final or (500.0 if self.problem == "diffusion_sorption" else 1.0)
+
+    @property
+    def grid_shape(self) -> tuple[int, ...]:
+        if self.problem == "diffusion_sorption":
+            return (self.n_x, self.n_t)
+        return (self.n_x, self.n_x, self.n_t)
+
+
+@dataclasses.dataclass(frozen=True)
+class HardConstraintFit:
+    """Adam on the physics loss: ``steps``, ``batch``, ``lr`` (paper: 1e-3), ``seed``."""
+
+    steps: int = 200
+    batch: int = 2
+    lr: float = 1e-3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+
+
+def problem_data(p: HardConstraintProblem, split: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Initial states and (for ``split="test"``) reference solutions on the model's grid."""
+    from sciml.solvers import (
+        ds_initial_condition,
+        ns2d_initial_vorticity,
+        solve_diffusion_sorption,
+        solve_navier_stokes_2d,
+    )
+
+    n = p.n_train if split == "train" else p.n_test
+    seed = p.seed + (0 if split == "train" else 1000)
+    fine = 4 * p.n_x
+    if p.problem == "diffusion_sorption":
+        u0 = ds_initial_condition(n, fine, seed=seed)
+        if split == "train":
+            return torch.tensor(u0[:, ::4]), None
+        ref = solve_diffusion_sorption(u0, t_final=p.final_time, n_times=p.n_t, method="BDF",
+                                       rtol=1e-8, atol=1e-10)
+        ref = ref.reshape(n, p.n_t, p.n_x, 4).mean(-1).transpose(0, 2, 1)
+        return torch.tensor(u0[:, ::4]), torch.tensor(ref)
+    w0 = ns2d_initial_vorticity(n, fine, seed=seed)
+    if split == "train":
+        return torch.tensor(w0[:, ::4, ::4]), None
+    traj = solve_navier_stokes_2d(w0, p.nu, p.final_time, p.n_t - 1, dt=1e-3)
+    full = np.concatenate([w0[:, None], traj], axis=1)[:, :, ::4, ::4]
+    return torch.tensor(w0[:, ::4, ::4]), torch.tensor(full.transpose(0, 2, 3, 1))
+
+
+@TASKS.register("hard_constraint",
+                help="PI-HC-MoE / PI-SC trained on the PDE residual (diffusion–sorption, NS)")
+class HardConstraintJob(AbstractJob):
+    """Hard-constraint recipes: ``problem``, ``model`` (hc_moe / pi_sc), ``train``."""
+
+    sections = ("problem", "model", "train")
+
+    def __init__(self, recipe: dict[str, Any]) -> None:
+        super().__init__(recipe)
+        self.problem = config_from_dict(HardConstraintProblem, recipe.get("problem"), "problem")
+        self.fit_cfg = config_from_dict(HardConstraintFit, recipe.get("train"), "train")
+        self.model_name, self.model_values = self.model_config()
+        if self.model_name not in ("hc_moe", "pi_sc"):
+            raise ConfigError(f"model.name must be 'hc_moe' or 'pi_sc' for a hard_constraint "
+                              f"recipe, got {self.model_name!r}")
+        problem = self.model_values.get("problem", self.problem.problem)
+        if problem != self.problem.problem:
+            raise ConfigError(f"model.problem {problem!r} differs from problem.problem "
+                              f"{self.problem.problem!r}")
+        self.model_values = {**self.model_values, "problem": self.problem.problem,
+                             "nu": self.problem.nu}
+
+    def build_model(self) -> torch.nn.Module:
+        torch.manual_seed(self.fit_cfg.seed)
+        return MODELS.build(self.model_name, self.model_values, where="model",
+                            grid_shape=list(self.problem.grid_shape),
+                            t_final=self.problem.final_time)
+
+    def fit(self, run_dir: Path, resume: bool = True, progress: bool = True) -> dict[str, Any]:
+        run_dir = Path(run_dir)
+        write_yaml(run_dir / "recipe.yaml", self.recipe)
+        model = self.build_model()
+        train_u0, _ = problem_data(self.problem, "train")
+        opt = torch.optim.Adam(model.parameters(), lr=self.fit_cfg.lr)
+        rng = np.random.default_rng(self.fit_cfg.seed)
+        history, t0 = [], time.perf_counter()
+        batch = min(self.fit_cfg.batch, len(train_u0))
+        for step in range(self.fit_cfg.steps):
+            idx = torch.as_tensor(rng.choice(len(train_u0), size=batch, replace=False))
+            u0 = train_u0[idx].float()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConstraintSolveWarning)   # counted below
+                u = model(u0)
+            pde, rows = model.physics_loss(u, u0)
+            loss = pde + rows
+            if not torch.isfinite(loss):
+                raise NonFiniteError(f"non-finite physics loss at step {step} (pde "
+                                     f"{pde.item()}, rows {rows.item()})")
+            info = getattr(model, "last_info", None)
+            unconverged = 0 if info is None else int((~info.converged).sum())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            row = {"step": step, "loss": loss.item(), "pde": pde.item(), "rows": rows.item(),
+                   "unconverged_expert_solves": unconverged}
+            history.append(row)
+            if progress and (step % max(1, self.fit_cfg.steps // 10) == 0):
+                print(f"step {step} loss {row['loss']:.4g} (pde {row['pde']:.3g}, rows "
+                      f"{row['rows']:.3g})", flush=True)
+        seconds = time.perf_counter() - t0
+        model.save(run_dir / "checkpoints" / "best.pt")
+        _write_history(run_dir / "metrics.csv", history)
+        return self._report(run_dir, model, {"fit_seconds": seconds,
+                                             "final_loss": history[-1]["loss"]})
+
+    def _report(self, run_dir: Path, model: torch.nn.Module, extra: dict[str, Any]
+                ) -> dict[str, Any]:
+        test_u0, ref = problem_data(self.problem, "test")
+        model.eval()
+        errors = []
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConstraintSolveWarning)
+            for i in range(len(test_u0)):
+                u0 = test_u0[i:i + 1].float()
+                if isinstance(model, HardConstrainedOperator):
+                    u = model(u0, torch.Generator().manual_seed(i))
+                else:
+                    u = model(u0)
+                errors.append(float((u - ref[i:i + 1]).norm() / ref[i:i + 1].norm()))
+        report = {"model": self.model_name, "problem": dataclasses.asdict(self.problem),
+                  "parameters": sum(p.numel() for p in model.parameters()),
+                  "test": {"test/rel_l2": float(np.mean(errors))}, **extra}
+        write_json(Path(run_dir) / "report.json", report)
+        return report
+
+    def _load(self, run_dir: Path) -> torch.nn.Module:
+        path = Path(run_dir) / "checkpoints" / "best.pt"
+        if not path.is_file():
+            raise DataError(f"{run_dir}: no trained model at {path} (run `sciml fit` first)")
+        return load_model(path)
+
+    def evaluate(self, run_dir: Path) -> dict[str, Any]:
+        return self._report(Path(run_dir), self._load(run_dir), {})
+
+    def predict(self, run_dir: Path, input_path: Path, output: Path | None) -> list[Path]:
+        """Input: ``.npy`` initial states ``(n, *space)``; output ``prediction.h5`` with u."""
+        model = self._load(run_dir)
+        input_path = Path(input_path)
+        if not input_path.is_file():
+            raise FileNotFoundError(f"no input file at {input_path}")
+        try:
+            u0 = np.load(input_path, allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise DataError(f"{input_path}: cannot read initial states ({e})") from e
+        space = tuple(self.problem.grid_shape[:-1])
+        if u0.shape[1:] != space or not np.isfinite(u0).all():
+            raise DataError(f"{input_path}: expected finite initial states of shape "
+                            f"(n, {', '.join(map(str, space))}), got {u0.shape}")
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConstraintSolveWarning)
+            u = model(torch.as_tensor(u0, dtype=torch.float32)).numpy()
+        out = (Path(output) if output is not None else Path(run_dir) / "predictions")
+        out = out / "prediction.h5"
+        write_hdf5(out, {"initial": u0.astype(np.float64), "u": u.astype(np.float64)},
+                   params={"run": str(run_dir), "input": str(input_path)})
+        return [out]
+
+
+def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
+    with atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)

@@ -1,0 +1,427 @@
+"""Physics-informed training: problems with reference solutions, PINN / LPINN objectives, and a
+full-batch Adam → L-BFGS fit loop with atomic, resumable checkpoints.
+
+The Trainer's epoch/mini-batch model does not fit full-batch L-BFGS (one closure re-evaluates the
+whole loss several times per step), so this module has its own small loop: Adam for
+``adam_steps`` steps, then ``torch.optim.LBFGS`` with the strong-Wolfe line search in chunks of
+``lbfgs_chunk`` iterations, a checkpoint after each chunk and every ``checkpoint_every`` Adam
+steps, and a :class:`NonFiniteError` naming the loss term, phase and step on NaN.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from sciml.data import atomic_torch_save
+from sciml.errors import ConfigError, NonFiniteError
+from sciml.models._lpinn import LPINN, lagrangian_residuals, lagrangian_to_grid
+from sciml.models._pinn import PINN
+from sciml.physics import (
+    AbstractAdvectionPDE,
+    AbstractPDE,
+    AutogradDerivatives,
+    Burgers1D,
+    Convection,
+    Reaction,
+    ReactionDiffusion,
+    get_pde,
+    sample_box,
+)
+from sciml.solvers.convection import (
+    solve_burgers_periodic,
+    solve_convection,
+    solve_reaction,
+    solve_reaction_diffusion,
+)
+
+__all__ = [
+    "PhysicsProblem",
+    "FitConfig",
+    "PINNObjective",
+    "LPINNObjective",
+    "fit_physics_informed",
+    "reference_solution",
+    "make_objective",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class PhysicsProblem:
+    """A 1-D time-dependent problem: the PDE (registered name + parameters) on [x0, x1] × [t0, t1].
+
+    ``boundary``: ``"periodic"`` (x1 − x0 is the period) or ``"dirichlet"`` (u = 0 at both ends,
+    e.g. the Burgers example with u0 = −sin πx on [−1, 1]).
+    """
+
+    pde: str = "convection"
+    params: dict = dataclasses.field(default_factory=dict)
+    x_range: tuple[float, float] = (0.0, 2 * math.pi)
+    t_range: tuple[float, float] = (0.0, 1.0)
+    boundary: str = "periodic"
+
+    def __post_init__(self) -> None:
+        for name in ("x_range", "t_range"):
+            lo, hi = getattr(self, name)
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+                raise ValueError(f"inverted or empty {name}: low {lo} >= high {hi}")
+        if self.boundary not in ("periodic", "dirichlet"):
+            raise ValueError(f"boundary must be 'periodic' or 'dirichlet', got {self.boundary!r}")
+
+    def build_pde(self) -> AbstractPDE:
+        return get_pde(self.pde, **dict(self.params))
+
+    @property
+    def length(self) -> float:
+        return self.x_range[1] - self.x_range[0]
+
+    def grid(self, n_x: int, n_t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Evaluation grid: n_x points in x (end excluded when periodic) and n_t times (ends in)."""
+        x0, x1 = self.x_range
+        x = x0 + np.arange(n_x) * self.length / n_x if self.boundary == "periodic" \
+            else np.linspace(x0, x1, n_x)
+        return x, np.linspace(*self.t_range, n_t)
+
+
+def reference_solution(problem: PhysicsProblem, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Reference u on the grid (x, t) → (n_t, n_x), from :mod:`sciml.solvers`.
+
+    Convection(–diffusion): exact Fourier solution; reaction: exact logistic; reaction–diffusion:
+    Strang splitting (Δt = 1e-3); Burgers: pseudo-spectral ETDRK4 on a 4096-point grid (the
+    Dirichlet −sin πx case as the odd, 2-periodic solution), sampled at ``x``.
+    """
+    pde = problem.build_pde()
+    if problem.t_range[0] != 0.0:
+        raise ConfigError("reference solutions start at t = 0; set problem.t_range = [0, T]")
+    x = np.asarray(x, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    periodic = problem.boundary == "periodic"
+    if isinstance(pde, Burgers1D):
+        n_fine = 4096
+        xf = problem.x_range[0] + np.arange(n_fine) * problem.length / n_fine
+        u0 = pde.initial_condition(torch.as_tensor(xf)[:, None]).numpy()
+        dt = t[1] - t[0] if t.size > 1 else t[0]
+        if t.size > 1 and not np.allclose(np.diff(t), dt):
+            raise ValueError("the Burgers reference needs equally spaced times")
+        uf = solve_burgers_periodic(u0, pde.nu, t, length=problem.length)
+        xs = np.concatenate([xf, [problem.x_range[1]]])
+        return np.stack([np.interp(x, xs, np.concatenate([r, r[:1]])) for r in uf])
+    if not periodic:
+        raise ConfigError(f"no reference solver for PDE {pde.name!r} with Dirichlet boundaries")
+    x_ref = problem.x_range[0] + np.arange(x.size) * problem.length / x.size
+    if not np.allclose(x, x_ref):
+        raise ValueError("the reference needs the periodic grid x0 + i L / n (PhysicsProblem.grid)")
+    u0 = pde.initial_condition(torch.as_tensor(x)[:, None]).numpy()
+    if isinstance(pde, Convection):
+        return solve_convection(u0, pde.beta, pde.nu, t, length=problem.length)
+    if isinstance(pde, ReactionDiffusion):
+        return solve_reaction_diffusion(u0, pde.nu, pde.rho, t, length=problem.length)
+    if isinstance(pde, Reaction):
+        return solve_reaction(u0, pde.rho, t)
+    raise ConfigError(f"no reference solver for PDE {pde.name!r}; available for convection, "
+                      "burgers, reaction, reaction_diffusion")
+
+
+@dataclasses.dataclass(frozen=True)
+class FitConfig:
+    """Collocation, loss weights and the Adam → L-BFGS budget of a physics-informed fit.
+
+    n_x × n_t collocation points (``collocation="grid"``: a tensor grid, periodic in x; else
+    n_x·n_t points drawn by ``uniform`` / ``lhs`` / ``sobol``); ``n_initial`` initial points on a
+    grid (default n_x); ``lbfgs_history`` L-BFGS memory;
+    ``n_boundary`` boundary times (Dirichlet or, for a PINN without periodic embedding,
+    periodicity of u); ``resample_every`` > 0 redraws the residual points every so many Adam steps
+    by RAD (p ∝ |r| / mean|r| + 1) from 4× as many candidates.
+    """
+
+    n_x: int = 128
+    n_t: int = 64
+    collocation: str = "grid"
+    n_boundary: int = 64
+    n_initial: int | None = None
+    adam_steps: int = 1000
+    lr: float = 1e-3
+    lbfgs_steps: int = 500
+    lbfgs_chunk: int = 50
+    lbfgs_history: int = 50
+    weight_residual: float = 1.0
+    weight_initial: float = 1.0
+    weight_boundary: float = 1.0
+    resample_every: int = 0
+    checkpoint_every: int = 250
+    seed: int = 0
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        for name in ("n_x", "n_t", "n_boundary", "lbfgs_chunk", "lbfgs_history", "n_initial"):
+            v = getattr(self, name)
+            if name == "n_initial" and v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive number of points/iterations, "
+                                 f"got {v!r}")
+        for name in ("adam_steps", "lbfgs_steps", "resample_every", "checkpoint_every"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
+        if self.collocation not in ("grid", "uniform", "lhs", "sobol"):
+            raise ValueError(f"collocation must be grid, uniform, lhs or sobol, got "
+                             f"{self.collocation!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return torch.float64 if self.dtype == "float64" else torch.float32
+
+
+def _collocation(problem: PhysicsProblem, cfg: FitConfig, seed: int, n_mult: int = 1) -> Tensor:
+    lo = [problem.x_range[0], problem.t_range[0]]
+    hi = [problem.x_range[1], problem.t_range[1]]
+    if cfg.collocation == "grid" and n_mult == 1:
+        x, t = problem.grid(cfg.n_x, cfg.n_t)
+        xx, tt = np.meshgrid(x, t, indexing="xy")
+        pts = np.stack([xx.ravel(), tt.ravel()], 1)
+        return torch.as_tensor(pts, dtype=cfg.torch_dtype)
+    method = "uniform" if cfg.collocation == "grid" else cfg.collocation
+    return sample_box(cfg.n_x * cfg.n_t * n_mult, lo, hi, method, seed, cfg.torch_dtype)
+
+
+class _Objective:
+    """Losses of one model on one problem; subclasses define the residual and predictions."""
+
+    def __init__(self, problem: PhysicsProblem, cfg: FitConfig) -> None:
+        self.problem, self.cfg = problem, cfg
+        self.pde = problem.build_pde()
+        x, _ = problem.grid(cfg.n_initial or cfg.n_x, 2)
+        self.x_init = torch.as_tensor(x, dtype=cfg.torch_dtype)
+        u0 = self.pde.initial_condition(self.x_init[:, None])
+        if u0 is None:
+            raise ConfigError(f"PDE {self.pde.name!r} has no initial condition")
+        self.u0 = u0
+        self.points = _collocation(problem, cfg, cfg.seed)
+        self.t_boundary = torch.linspace(*problem.t_range, cfg.n_boundary, dtype=cfg.torch_dtype)
+
+    def residual(self, model: torch.nn.Module, points: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def losses(self, model: torch.nn.Module) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+    def resample(self, model: torch.nn.Module, step: int) -> None:
+        """RAD: redraw the residual points from 4× candidates with p ∝ |r|/mean|r| + 1."""
+        from sciml.physics import residual_resample
+
+        cand = _collocation(self.problem, self.cfg, self.cfg.seed + step, n_mult=4)
+        r = self.residual(model, cand).detach()
+        self.points = residual_resample(cand, r, self.cfg.n_x * self.cfg.n_t, k=1.0, c=1.0,
+                                        seed=self.cfg.seed + step)
+
+    def predict(self, model: torch.nn.Module, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+def _mse(r: Tensor) -> Tensor:
+    return (r**2).mean()
+
+
+class PINNObjective(_Objective):
+    """Soft-constraint PINN: w_r·mean r² + w_0·mean (u(x,0) − u0)² + w_b·boundary misfit."""
+
+    def residual(self, model: PINN, points: Tensor) -> Tensor:
+        pts = points.clone().requires_grad_(True)
+        u = model(pts)[:, 0]
+        return self.pde.checked_residual(u, AutogradDerivatives(pts), pts)
+
+    def losses(self, model: PINN) -> dict[str, Tensor]:
+        cfg, p = self.cfg, self.problem
+        out = {"residual": cfg.weight_residual * _mse(self.residual(model, self.points))}
+        init = torch.stack([self.x_init, torch.full_like(self.x_init, p.t_range[0])], 1)
+        out["initial"] = cfg.weight_initial * _mse(model(init)[:, 0] - self.u0)
+        tb = self.t_boundary
+        left = torch.stack([torch.full_like(tb, p.x_range[0]), tb], 1)
+        right = torch.stack([torch.full_like(tb, p.x_range[1]), tb], 1)
+        if p.boundary == "dirichlet":
+            ub = torch.cat([model(left)[:, 0], model(right)[:, 0]])
+            out["boundary"] = cfg.weight_boundary * _mse(ub)
+        elif not model.config.periodic:
+            out["boundary"] = cfg.weight_boundary * _mse(model(left)[:, 0] - model(right)[:, 0])
+        return out
+
+    def predict(self, model: PINN, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        xx, tt = np.meshgrid(x, t, indexing="xy")
+        pts = torch.as_tensor(np.stack([xx.ravel(), tt.ravel()], 1), dtype=self.cfg.torch_dtype)
+        with torch.no_grad():
+            return model(pts)[:, 0].double().numpy().reshape(len(t), len(x))
+
+
+class LPINNObjective(_Objective):
+    """Lagrangian PINN: w_r·(mean r_x² + mean r_u²) + w_0·(mean (x_L − x0)² + mean (u − u0)²)
+    at t = t0 (Mojgani et al. 2022); the labels x0 are the collocation x-coordinates."""
+
+    def __init__(self, problem: PhysicsProblem, cfg: FitConfig) -> None:
+        if problem.boundary != "periodic":
+            raise ConfigError("the Lagrangian PINN here is for periodic problems "
+                              "(problem.boundary = periodic)")
+        super().__init__(problem, cfg)
+        if not isinstance(self.pde, AbstractAdvectionPDE):
+            raise ConfigError(f"PDE {self.pde.name!r} is not of the form u_t + a(u) u_x = "
+                              "ν u_xx + f(u); the Lagrangian PINN cannot solve it")
+
+    def residual(self, model: LPINN, points: Tensor) -> Tensor:
+        r_x, r_u = lagrangian_residuals(model, self.pde, points)
+        return r_x.abs() + r_u.abs()
+
+    def losses(self, model: LPINN) -> dict[str, Tensor]:
+        cfg, p = self.cfg, self.problem
+        r_x, r_u = lagrangian_residuals(model, self.pde, self.points)
+        init = torch.stack([self.x_init, torch.full_like(self.x_init, p.t_range[0])], 1)
+        x_l, u = model(init)
+        return {
+            "residual_x": cfg.weight_residual * _mse(r_x),
+            "residual_u": cfg.weight_residual * _mse(r_u),
+            "initial_x": cfg.weight_initial * _mse(x_l - self.x_init),
+            "initial_u": cfg.weight_initial * _mse(u - self.u0),
+        }
+
+    def characteristics(self, model: LPINN, x0: np.ndarray, t: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """x_L and u at labels ``x0`` and times ``t``, each (n_t, n_x0)."""
+        xx, tt = np.meshgrid(x0, t, indexing="xy")
+        pts = torch.as_tensor(np.stack([xx.ravel(), tt.ravel()], 1), dtype=self.cfg.torch_dtype)
+        with torch.no_grad():
+            x_l, u = model(pts)
+        shape = (len(t), len(x0))
+        return x_l.double().numpy().reshape(shape), u.double().numpy().reshape(shape)
+
+    def predict(self, model: LPINN, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """u on the Eulerian grid: characteristics from labels on a 2× finer grid, interpolated
+        periodically back to ``x`` at each time."""
+        labels, _ = self.problem.grid(2 * len(x), 2)
+        x_l, u = self.characteristics(model, labels, t)
+        shifted = lagrangian_to_grid(x_l - self.problem.x_range[0], u,
+                                     x - self.problem.x_range[0], self.problem.length)
+        return shifted
+
+
+def make_objective(model: torch.nn.Module, problem: PhysicsProblem, cfg: FitConfig) -> _Objective:
+    """The objective matching ``model``: :class:`LPINNObjective` or :class:`PINNObjective`."""
+    if isinstance(model, LPINN):
+        return LPINNObjective(problem, cfg)
+    if isinstance(model, PINN):
+        return PINNObjective(problem, cfg)
+    raise ConfigError(f"physics-informed training needs a 'pinn' or 'lpinn' model, "
+                      f"got {type(model).__name__}")
+
+
+def _total(objective: _Objective, model: torch.nn.Module, phase: str, step: int
+           ) -> tuple[Tensor, dict[str, float]]:
+    terms = objective.losses(model)
+    values = {k: float(v.detach()) for k, v in terms.items()}
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
+    if bad:
+        raise NonFiniteError(f"physics-informed loss term {bad[0]!r} is {values[bad[0]]} at "
+                             f"{phase} step {step} (PDE {objective.pde.name!r}); lower the "
+                             f"learning rate or check the PDE parameters")
+    total = sum(terms.values())
+    return total, values
+
+
+def fit_physics_informed(model: torch.nn.Module, objective: _Objective, cfg: FitConfig,
+                         checkpoint: Path | None = None, resume: bool = True,
+                         progress: bool = False) -> list[dict[str, Any]]:
+    """Adam then L-BFGS (strong Wolfe) on the full batch; returns the loss history.
+
+    Args:
+        model: A :class:`PINN` or :class:`LPINN` (moved to ``cfg.dtype``).
+        objective: Its :class:`PINNObjective` / :class:`LPINNObjective`.
+        cfg: The budget and schedule.
+        checkpoint: Path of the resumable checkpoint (written atomically), or None.
+        resume: Continue from ``checkpoint`` if it exists.
+        progress: Print a line every 10% of each phase to stderr.
+
+    Returns:
+        One dict per logged step: phase, step, loss and each loss term.
+    """
+    model.to(cfg.torch_dtype)
+    history: list[dict[str, Any]] = []
+    phase, done = "adam", 0
+    adam = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    lbfgs = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=cfg.lbfgs_chunk,
+                              history_size=cfg.lbfgs_history, line_search_fn="strong_wolfe",
+                              tolerance_grad=1e-12, tolerance_change=1e-14)
+    if checkpoint is not None and resume and Path(checkpoint).is_file():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"]["state_dict"])
+        (adam if state["phase"] == "adam" else lbfgs).load_state_dict(state["optimizer"])
+        phase, done, history = state["phase"], state["step"], list(state["history"])
+        objective.points = state["points"].to(cfg.torch_dtype)
+        torch.set_rng_state(state["rng"])
+
+    def save(opt: torch.optim.Optimizer) -> None:
+        if checkpoint is not None:
+            atomic_torch_save({"model": model.checkpoint(), "phase": phase, "step": done,
+                               "optimizer": opt.state_dict(), "history": history,
+                               "points": objective.points, "rng": torch.get_rng_state()},
+                              checkpoint)
+
+    def log(values: dict[str, float], step: int) -> None:
+        loss = sum(v for k, v in values.items() if k != "rejected_trials")
+        row = {"phase": phase, "step": step, "loss": loss, **values}
+        history.append(row)
+        if progress:
+            print(f"  {phase} {step:>6d}  loss {row['loss']:.3e}  " + "  ".join(
+                f"{k} {v:.2e}" for k, v in values.items()), file=sys.stderr)
+
+    every_adam = max(1, cfg.adam_steps // 10)
+    if phase == "adam":
+        while done < cfg.adam_steps:
+            if cfg.resample_every and done and done % cfg.resample_every == 0:
+                objective.resample(model, done)
+            adam.zero_grad(set_to_none=True)
+            total, values = _total(objective, model, "adam", done)
+            total.backward()
+            adam.step()
+            done += 1
+            if done % every_adam == 0 or done == cfg.adam_steps:
+                log(values, done)
+            if cfg.checkpoint_every and done % cfg.checkpoint_every == 0:
+                save(adam)
+        phase, done = "lbfgs", 0
+        save(lbfgs)
+    while done < cfg.lbfgs_steps:
+        chunk = min(cfg.lbfgs_chunk, cfg.lbfgs_steps - done)
+        lbfgs.param_groups[0]["max_iter"] = chunk
+        lbfgs.param_groups[0]["max_eval"] = 3 * chunk  # line searches take a few each
+        rejected = [0]
+
+        def closure(done: int = done, rejected: list[int] = rejected) -> Tensor:
+            lbfgs.zero_grad(set_to_none=False)
+            try:
+                total, _ = _total(objective, model, "lbfgs", done)
+            except NonFiniteError:
+                # A line-search trial step that overflows: report +inf with zero gradient, so
+                # the strong-Wolfe search rejects the step and bisects back (PyTorch's
+                # interpolation would otherwise turn a NaN loss into a NaN step).
+                rejected[0] += 1
+                return torch.tensor(math.inf, dtype=cfg.torch_dtype)
+            total.backward()
+            return total
+
+        lbfgs.step(closure)
+        done += chunk
+        _, values = _total(objective, model, "lbfgs", done)  # raises if the iterate is not finite
+        if rejected[0]:
+            values = {**values, "rejected_trials": float(rejected[0])}
+        log(values, done)
+        save(lbfgs)
+    return history

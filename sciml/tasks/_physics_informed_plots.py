@@ -1,0 +1,57 @@
+"""Plot of a physics-informed run: prediction, reference, error and (LPINN) characteristics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sciml.data import atomic_write
+
+__all__ = ["plot_solution"]
+
+
+def plot_solution(path: Path, fields: dict[str, np.ndarray],
+                  characteristics: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                  title: str = "") -> Path:
+    """Write a PNG with u(x, t) predicted, the reference, |error| and, if given, x_L(x0, t).
+
+    Args:
+        path: Output PNG.
+        fields: ``x`` (n_x,), ``t`` (n_t,), ``prediction`` and ``reference`` (n_t, n_x).
+        characteristics: ``(labels, t, x_L)`` with x_L of shape (n_t, n_labels), or None.
+        title: Figure title.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x, t = fields["x"], fields["t"]
+    pred, ref = fields["prediction"], fields["reference"]
+    n = 4 if characteristics is not None else 3
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), constrained_layout=True)
+    lo, hi = float(ref.min()), float(ref.max())
+    panels = [("prediction", pred, dict(vmin=lo, vmax=hi, cmap="RdBu_r")),
+              ("reference", ref, dict(vmin=lo, vmax=hi, cmap="RdBu_r")),
+              ("|error|", np.abs(pred - ref), dict(cmap="magma"))]
+    for ax, (name, data, kw) in zip(axes, panels, strict=False):
+        im = ax.pcolormesh(t, x, data.T, shading="auto", **kw)
+        ax.set_xlabel("t")
+        ax.set_ylabel("x")
+        ax.set_title(name)
+        fig.colorbar(im, ax=ax)
+    if characteristics is not None:
+        labels, tc, x_l = characteristics
+        ax = axes[3]
+        ax.plot(tc, x_l, color="k", lw=0.8)
+        ax.set_xlabel("t")
+        ax.set_ylabel("x_L(x0, t)")
+        ax.set_title(f"characteristics ({len(labels)} labels)")
+    if title:
+        fig.suptitle(title)
+    path = Path(path)
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+    return path

@@ -1,0 +1,96 @@
+"""PI-HC-MoE and PI-SC models: shapes, the constraint layer's output, checkpoints, config errors,
+and a short physics-informed training run of the soft model."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+import sciml.models  # noqa: F401  (registers the models)
+from sciml.errors import ConfigError
+from sciml.models import HardConstrainedOperator, SoftConstrainedOperator, model_from_checkpoint
+from sciml.physics import ConstraintSolveWarning
+from sciml.registry import MODELS
+
+SMALL = {"backbone": {"width": 8, "n_layers": 1, "levels": 2}}
+
+
+def _u0(b: int = 2, nx: int = 16) -> torch.Tensor:
+    return torch.linspace(0.05, 0.15, b)[:, None].expand(b, nx).contiguous()
+
+
+def test_hc_moe_forward_shapes_info_and_checkpoint_round_trip():
+    model = MODELS.build("hc_moe", {"n_points": 64, "on_fail": "warn", **SMALL},
+                         grid_shape=[16, 11],
+                         t_final=500.0)
+    assert isinstance(model, HardConstrainedOperator)
+    assert model.constraint.experts == (4, 1)                  # paper default: 4 spatial experts
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstraintSolveWarning)
+        u = model(_u0(), torch.Generator().manual_seed(0))
+        assert u.shape == (2, 16, 11) and torch.isfinite(u).all()
+        info = model.last_info
+        assert info.iterations.shape == (2, 4) and info.weights.shape == (2, 4, 16)
+        assert int(info.iterations.max()) <= 50
+        clone = model_from_checkpoint(model.checkpoint())
+        u2 = clone(_u0(), torch.Generator().manual_seed(0))
+    torch.testing.assert_close(u, u2)
+    pde, rows = model.physics_loss(u, _u0())
+    (pde + rows).backward()
+    grads = [p.grad for p in model.backbone.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+    assert any(float(g.abs().max()) > 0 for g in grads)
+
+
+def test_navier_stokes_hc_moe_routes_initial_rows_to_experts():
+    model = MODELS.build("hc_moe", {"problem": "navier_stokes", "n_points": 64,
+                                    "on_fail": "warn", **SMALL},
+                         grid_shape=[8, 8, 5], t_final=0.5)
+    assert model.constraint.experts == (2, 2, 1) and model.constraint.partition_initial
+    w0 = torch.randn(1, 8, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstraintSolveWarning)
+        u = model(w0, torch.Generator().manual_seed(0))
+    assert u.shape == (1, 8, 8, 5) and torch.isfinite(u).all()
+    # The 64 initial rows are split 16 per expert, each row to the expert owning its point.
+    basis = torch.randn(1, 16, 8, 8, 5, dtype=torch.float64)
+    a, c = model.constraint._rows(basis, w0.double())
+    assert a.shape == (4, 16, 16) and c.shape == (4, 16)
+    quarters = [w0[0, :4, :4], w0[0, :4, 4:], w0[0, 4:, :4], w0[0, 4:, 4:]]
+    for k, q in enumerate(quarters):
+        torch.testing.assert_close(c[k], q.flatten().double())
+
+
+def test_soft_model_training_reduces_the_physics_loss():
+    torch.manual_seed(0)
+    model = MODELS.build("pi_sc", SMALL, grid_shape=[16, 11], t_final=500.0)
+    assert isinstance(model, SoftConstrainedOperator)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    u0 = _u0()
+    losses = []
+    for _ in range(40):
+        pde, rows = model.physics_loss(model(u0), u0)
+        loss = pde + rows
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.65 * losses[0], losses[::10]
+
+
+def test_config_errors():
+    with pytest.raises(ConfigError, match="experts"):
+        MODELS.build("hc_moe", {"experts": [4], **SMALL}, grid_shape=[16, 11], t_final=500.0)
+    with pytest.raises(ConfigError, match="problem"):
+        MODELS.build("hc_moe", {"problem": "heat"}, grid_shape=[16, 11], t_final=500.0)
+    with pytest.raises(ConfigError, match="unknown key"):
+        MODELS.build("pi_sc", {"n_basis": 4}, grid_shape=[16, 11], t_final=500.0)
+    with pytest.raises(ConfigError, match="on_fail"):
+        MODELS.build("hc_moe", {"on_fail": "ignore"}, grid_shape=[16, 11], t_final=500.0)
+    with pytest.raises(ConfigError, match="grid_shape"):
+        MODELS.build("hc_moe", SMALL, grid_shape=[16, 16, 11], t_final=500.0)
+    model = MODELS.build("pi_sc", SMALL, grid_shape=[16, 11], t_final=500.0)
+    with pytest.raises(ValueError, match="initial must have shape"):
+        model(torch.zeros(2, 12))

@@ -1,0 +1,48 @@
+"""The hard_constraint job: a tiny fit writes the run folder and a finite test error; bad
+recipes fail early with the key named."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from sciml.errors import ConfigError
+from sciml.tasks import HardConstraintJob
+
+RECIPES = __import__("pathlib").Path(__file__).resolve().parents[2] / "sciml" / "recipes"
+
+
+def _tiny(name: str) -> dict:
+    recipe = yaml.safe_load((RECIPES / f"{name}.yaml").read_text())
+    recipe["train"]["steps"] = 2
+    recipe["problem"].update(n_x=16, n_t=11 if "diffusion" in name else 5, n_train=2, n_test=1)
+    recipe["model"]["n_points"] = 64
+    recipe["model"]["backbone"] = {"width": 8, "n_layers": 1, "levels": 2}
+    return recipe
+
+
+@pytest.mark.parametrize("name", ["diffusion-sorption-hcmoe", "navier-stokes-hcmoe"])
+def test_tiny_fit_writes_a_run_folder(tmp_path, name):
+    job = HardConstraintJob(_tiny(name))
+    report = job.fit(tmp_path, progress=False)
+    assert {"recipe.yaml", "report.json", "metrics.csv"} <= {p.name for p in tmp_path.iterdir()}
+    assert (tmp_path / "checkpoints" / "best.pt").is_file()
+    rel = report["test"]["test/rel_l2"]
+    assert np.isfinite(rel) and rel > 0
+    assert json.loads((tmp_path / "report.json").read_text())["model"] == "hc_moe"
+    assert job.evaluate(tmp_path)["test"]["test/rel_l2"] == pytest.approx(rel)
+
+
+def test_bad_recipes():
+    recipe = _tiny("diffusion-sorption-hcmoe")
+    with pytest.raises(ConfigError, match="problem.n_cells"):
+        HardConstraintJob({**recipe, "problem": {**recipe["problem"], "n_cells": 3}})
+    with pytest.raises(ConfigError, match="model.name"):
+        HardConstraintJob({**recipe, "model": {"name": "mgno"}})
+    with pytest.raises(ConfigError, match="differs"):
+        HardConstraintJob({**recipe, "model": {**recipe["model"], "problem": "navier_stokes"}})
+    with pytest.raises(ConfigError, match="unknown recipe key"):
+        HardConstraintJob({**recipe, "data": {}})

@@ -1,0 +1,105 @@
+"""The physics_informed job: `sciml fit` on the LPINN recipes, resume, eval, predict, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from sciml.cli import main
+from sciml.cli._recipes import apply_overrides, load_recipe
+from sciml.data import read_hdf5
+from sciml.errors import ConfigError
+from sciml.tasks import PhysicsInformedJob
+
+TINY = ["train.n_x=16", "train.n_t=8", "train.adam_steps=20", "train.lbfgs_steps=20",
+        "train.lbfgs_chunk=10", "train.checkpoint_every=10", "eval.n_x=32", "eval.n_t=11",
+        "model.width=8"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_fit_writes_the_run_folder_and_resumes(tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    args = ["fit", "convection-lpinn", "--run-dir", str(run), "--quiet"]
+    for o in TINY:
+        args += ["--set", o]
+    assert main(args) == 0
+    for name in ("recipe.yaml", "report.json", "metrics.csv", "solution.png",
+                 "checkpoints/last.pt", "checkpoints/best.pt"):
+        assert (run / name).is_file(), name
+    report = json.loads((run / "report.json").read_text())
+    assert 0 < report["test"]["test/rel_l2"] < 10
+    assert "test/rel_l2" in capsys.readouterr().out
+    # Resuming a finished run trains no further: same history, same metrics.
+    history = (run / "metrics.csv").read_text()
+    assert main(args) == 0
+    assert (run / "metrics.csv").read_text() == history
+    assert json.loads((run / "report.json").read_text())["test"] == report["test"]
+    assert main(["eval", str(run)]) == 0
+    pts = np.array([[0.5, 0.0], [1.0, 0.5], [2.0, 0.5]])
+    np.save(tmp_path / "pts.npy", pts)
+    assert main(["predict", str(run), "--input", str(tmp_path / "pts.npy")]) == 0
+    arrays, _ = read_hdf5(run / "predictions" / "prediction.h5")
+    assert arrays["u"].shape == (3,) and np.isfinite(arrays["u"]).all()
+
+
+def test_resume_continues_an_interrupted_run(tmp_path) -> None:
+    _, recipe = load_recipe("convection-pinn")
+    recipe = apply_overrides(recipe, TINY)
+    short = apply_overrides(recipe, ["train.lbfgs_steps=0"])
+    PhysicsInformedJob(short).fit(tmp_path, progress=False)
+    state = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
+    assert state["phase"] == "lbfgs" and state["step"] == 0
+    report = PhysicsInformedJob(recipe).fit(tmp_path, resume=True, progress=False)
+    state = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
+    assert state["step"] == 20
+    adam_rows = [h for h in state["history"] if h["phase"] == "adam"]
+    assert adam_rows[-1]["step"] == 20 and len(adam_rows) == 10  # not trained twice
+    assert np.isfinite(report["test"]["test/rel_l2"])
+
+
+def test_burgers_recipe_builds_and_bad_recipes_are_named() -> None:
+    _, recipe = load_recipe("burgers-lpinn")
+    job = PhysicsInformedJob(recipe)
+    assert job.problem.pde == "burgers"
+    with pytest.raises(ConfigError, match="unknown pde 'burger'"):
+        PhysicsInformedJob(apply_overrides(recipe, ["problem.pde=burger"]))
+    with pytest.raises(ConfigError, match="viscosity"):
+        PhysicsInformedJob(apply_overrides(recipe, ["problem.params.viscosity=0.1"]))
+    with pytest.raises(ConfigError, match="n_x must be a positive number"):
+        PhysicsInformedJob(apply_overrides(recipe, ["train.n_x=0"]))
+    with pytest.raises(ConfigError, match="inverted or empty t_range"):
+        PhysicsInformedJob(apply_overrides(recipe, ["problem.t_range=[1.0, 0.0]"]))
+    with pytest.raises(ConfigError, match="unknown recipe key"):
+        PhysicsInformedJob({**recipe, "objective": {}})
+    bad = PhysicsInformedJob(apply_overrides(recipe, ["model.period=1.0"]))
+    with pytest.raises(ConfigError, match="period"):
+        bad._build()
+
+
+@pytest.mark.slow
+def test_burgers_reference_matches_deepxde_data(shared_data) -> None:
+    """Our spectral Burgers reference (the odd, 2-periodic solution) against DeepXDE's data."""
+    import math
+
+    from sciml.tasks import PhysicsProblem, reference_solution
+
+    path = shared_data / "pde" / "Burgers.npz"
+    if not path.is_file():
+        pytest.skip(f"{path} is not present")
+    d = np.load(path)
+    x, t, usol = d["x"][:, 0], d["t"][:, 0], d["usol"].T
+    problem = PhysicsProblem("burgers", {"nu": 0.01 / math.pi, "initial": "-sin_pi"},
+                             x_range=(-1.0, 1.0), t_range=(0.0, 0.99), boundary="dirichlet")
+    ref = reference_solution(problem, x, t[::11])
+    err = np.linalg.norm(ref - usol[::11]) / np.linalg.norm(usol[::11])
+    assert err < 1e-3, err
