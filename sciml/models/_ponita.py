@@ -19,6 +19,7 @@ from sciml.nn._ponita_conv import (
     KernelBasis,
     PointConv,
     PolynomialCutoff,
+    shared_basis_kernels,
 )
 from sciml.registry import MODELS
 
@@ -266,8 +267,9 @@ class Ponita(AbstractModel):
     def _blocks(self, h, edge_index, spatial, fibre):
         outs = []
         n_read = len(self.readouts)
+        kernels = shared_basis_kernels(spatial, [block.conv.kernel for block in self.blocks])
         for i, block in enumerate(self.blocks):
-            h = block(h, edge_index, spatial, fibre)
+            h = block(h, edge_index, spatial, fibre, kernel=kernels[i])
             j = i - (len(self.blocks) - n_read)
             if j >= 0:
                 outs.append(self.readouts[j](h))

@@ -3,14 +3,211 @@ over position-orientation space, its position-only variant and the ConvNeXt bloc
 
 from __future__ import annotations
 
+import math
+
+import numba
 import torch
 from jaxtyping import Float, Int
+from numba import njit, prange
 from torch import Tensor, nn
 
 from sciml.kernels import gather_scatter
+from sciml.kernels._numba_runtime import start_numba_threads
 
 __all__ = ["PolynomialFeatures", "PolynomialCutoff", "KernelBasis", "FibreBundleConv",
-           "PointConv", "ConvNeXtBlock"]
+           "PointConv", "ConvNeXtBlock", "edge_conv",
+           "shared_basis_kernels"]
+
+
+@njit(parallel=True, cache=True)
+def _edge_product_kernel(a, b, ia, ib, out):  # pragma: no cover - compiled
+    for e in prange(ia.shape[0]):
+        i, j = ia[e], ib[e]
+        for c in range(a.shape[1]):
+            out[e, c] = a[i, c] * b[j, c]
+
+
+def _edge_product_raw(a: Tensor, b: Tensor, ia: Tensor, ib: Tensor) -> Tensor:
+    """``a[ia] * b[ib]`` without autograd: one fused numba pass on CPU (``index_select`` twice
+    and a product are several times slower there), PyTorch ops elsewhere."""
+    if a.device.type != "cpu" or a.dtype != b.dtype or a.dtype not in (torch.float32,
+                                                                       torch.float64):
+        return a.index_select(0, ia).mul_(b.index_select(0, ib))
+    start_numba_threads()
+    out = a.new_empty((ia.numel(), a.size(1)))
+    threads = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        _edge_product_kernel(a.detach().contiguous().numpy(), b.detach().contiguous().numpy(),
+                             ia.contiguous().numpy(), ib.contiguous().numpy(), out.numpy())
+    finally:
+        numba.set_num_threads(threads)
+    return out
+
+
+class _EdgeProduct(torch.autograd.Function):
+    """``out[e] = a[ia_e] * b[ib_e]`` per channel; its backward is two fused gather-scatters.
+
+    The gradient of a per-edge-per-channel message weight. Unlike ``index_select`` products,
+    the double backward never forms more ``E x C`` tensors than the output itself.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b, ia, ib):  # noqa: D102
+        ctx.save_for_backward(a, b, ia, ib)
+        return _edge_product_raw(a, b, ia, ib)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        a, b, ia, ib = ctx.saved_tensors
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = _EdgeConv.apply(b, grad, ib, ia, a.size(0))
+        if ctx.needs_input_grad[1]:
+            grad_b = _EdgeConv.apply(a, grad, ia, ib, b.size(0))
+        return grad_a, grad_b, None, None
+
+
+class _EdgeConv(torch.autograd.Function):
+    r"""``out[d] = \sum_{e: dst_e = d} w_e * x[src_e]`` with ``w`` per edge and channel.
+
+    Forward is :func:`sciml.kernels.gather_scatter`; the gradients are again this function (for
+    ``x``, on the reversed edges) and :class:`_EdgeProduct` (for ``w``), so every order of
+    derivative (forces, then their training gradient) stays on the fused kernels.
+
+    Shapes:
+        - x: (N, C); w: (E, C); src, dst: (E,) -> (n_out, C)
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, src, dst, n_out):  # noqa: D102
+        ctx.save_for_backward(x, w, src, dst)
+        return gather_scatter(x, torch.stack([src, dst]), w, dim_size=n_out)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        x, w, src, dst = ctx.saved_tensors
+        grad = grad.contiguous()
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _EdgeConv.apply(grad, w, dst, src, x.size(0))
+        if ctx.needs_input_grad[1]:
+            grad_w = _EdgeProduct.apply(grad, x, dst, src)
+        return grad_x, grad_w, None, None, None
+
+
+def edge_conv(x: Float[Tensor, "n ..."], edge_index: Int[Tensor, "2 e"],
+              weight: Float[Tensor, "e ..."], dim_size: int) -> Float[Tensor, "m ..."]:
+    r"""Depthwise convolution over edges, :math:`y[d] = \sum_{e=(s \to d)} w_e \odot x[s]`.
+
+    Same values as ``gather_scatter(x, edge_index, weight, dim_size)``; its backward (and
+    double backward, for force training) uses fused gather-scatters instead of gathering
+    ``E x C`` copies of the node features.
+
+    Shapes:
+        - x: (N, *C); edge_index: (2, E); weight: (E, *C) -> (dim_size, *C)
+    """
+    if weight.shape[1:] != x.shape[1:] or weight.size(0) != edge_index.size(1):
+        raise ValueError(f"weight must have shape (E={edge_index.size(1)}, "
+                         f"{', '.join(map(str, x.shape[1:]))}), got {tuple(weight.shape)}")
+    n, e = x.size(0), weight.size(0)
+    out = _EdgeConv.apply(x.reshape(n, -1), weight.reshape(e, -1), edge_index[0].contiguous(),
+                          edge_index[1].contiguous(), dim_size)
+    return out.reshape(dim_size, *x.shape[1:])
+
+
+_PDF_SCALE = 0.5 * math.sqrt(2.0 / math.pi)  # 1/sqrt(2 pi)
+
+
+class _GeluGrad(torch.autograd.Function):
+    r"""``g * GELU'(x)``, the backward of :class:`Gelu`, with a lean derivative
+    ``d/dx = g * GELU''(x) = g\, \varphi(x) (2 - x^2)`` (``\varphi`` the normal density) and
+    ``d/dg = GELU'(x)``: fewer passes over ``E x O x B`` tensors than PyTorch's generic GELU
+    double backward when training on forces."""
+
+    @staticmethod
+    def forward(ctx, x, g):  # noqa: D102
+        ctx.save_for_backward(x, g)
+        return torch.ops.aten.gelu_backward(g, x)
+
+    @staticmethod
+    def backward(ctx, gg):  # noqa: D102
+        x, g = ctx.saved_tensors
+        grad_x = grad_g = None
+        if ctx.needs_input_grad[0]:
+            if torch.is_grad_enabled():  # a third derivative is wanted: differentiable ops
+                grad_x = gg * g * (_PDF_SCALE * torch.exp(-0.5 * x * x) * (2.0 - x * x))
+            else:  # in place on fresh temporaries
+                sq = x.square()
+                pdf = sq.mul(-0.5).exp_()
+                grad_x = sq.neg_().add_(2.0).mul_(pdf).mul_(gg).mul_(g).mul_(_PDF_SCALE)
+        if ctx.needs_input_grad[1]:
+            grad_g = _GeluGrad.apply(x, gg)
+        return grad_x, grad_g
+
+
+class _Gelu(torch.autograd.Function):
+    """Exact (erf) GELU whose backward is :class:`_GeluGrad`."""
+
+    @staticmethod
+    def forward(ctx, x):  # noqa: D102
+        ctx.save_for_backward(x)
+        return torch.nn.functional.gelu(x)
+
+    @staticmethod
+    def backward(ctx, g):  # noqa: D102
+        (x,) = ctx.saved_tensors
+        return _GeluGrad.apply(x, g)
+
+
+class Gelu(nn.Module):
+    r"""GELU (Hendrycks & Gimpel, 2016), :math:`x\,\Phi(x)` with the exact normal CDF, as
+    ``nn.GELU()``; same values and gradients, cheaper second derivative (force training).
+
+    Shapes:
+        - x: (...) -> (...)
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _Gelu.apply(x)
+
+
+class _SharedBasisKernels(torch.autograd.Function):
+    """``basis @ W_l^T`` for every layer ``l``; the basis gradient accumulates in place
+    (``addmm_``) instead of autograd's sum of one ``E x O x B`` tensor per layer."""
+
+    @staticmethod
+    def forward(ctx, basis, *weights):  # noqa: D102
+        ctx.save_for_backward(basis, *weights)
+        flat = basis.reshape(-1, basis.size(-1))
+        return tuple((flat @ w.T).reshape(*basis.shape[:-1], w.size(0)) for w in weights)
+
+    @staticmethod
+    def backward(ctx, *grads):  # noqa: D102
+        basis, *weights = ctx.saved_tensors
+        flat = basis.reshape(-1, basis.size(-1))
+        grad_basis, grad_ws = None, []
+        for g, w, need in zip(grads, weights, ctx.needs_input_grad[1:], strict=True):
+            g2 = None if g is None else g.reshape(-1, w.size(0))
+            grad_ws.append(g2.T @ flat if need and g2 is not None else None)
+            if ctx.needs_input_grad[0] and g2 is not None:
+                grad_basis = g2 @ w if grad_basis is None else grad_basis.addmm_(g2, w)
+        if grad_basis is not None:
+            grad_basis = grad_basis.reshape(basis.shape)
+        return (grad_basis, *grad_ws)
+
+
+def shared_basis_kernels(basis: Float[Tensor, "... b"], linears: list[nn.Linear]
+                         ) -> tuple[Tensor, ...]:
+    """The kernels ``linear(basis)`` of several bias-free layers sharing one basis (PONITA's
+    spatial basis is shared by all blocks); same values as calling each linear.
+
+    Shapes:
+        - basis: (..., B); each linear: B -> C_l; returns (..., C_l) per linear
+    """
+    if any(lin.bias is not None or lin.in_features != basis.size(-1) for lin in linears):
+        raise ValueError(f"linears must be bias-free with in_features={basis.size(-1)}")
+    return _SharedBasisKernels.apply(basis, *(lin.weight for lin in linears))
 
 
 class PolynomialFeatures(nn.Module):
@@ -86,7 +283,7 @@ class KernelBasis(nn.Module):
         self.net = nn.Sequential(
             PolynomialFeatures(degree),
             nn.Linear(PolynomialFeatures.out_features(in_features, degree), hidden_channels),
-            nn.GELU(), nn.Linear(hidden_channels, basis_dim), nn.GELU(),
+            Gelu(), nn.Linear(hidden_channels, basis_dim), Gelu(),
         )
 
     def forward(self, attr: Tensor) -> Tensor:
@@ -96,7 +293,7 @@ class KernelBasis(nn.Module):
 class FibreBundleConv(nn.Module):
     r"""Separable depthwise group convolution on the fibre bundle R^d × S^{d-1}.
 
-    Spatial part, per channel and orientation, over the edges (one fused ``gather_scatter``):
+    Spatial part, per channel and orientation, over the edges (one fused :func:`edge_conv`):
     :math:`y_c(x, o) = \sum_{x' \in N(x)} k_c(\mathrm{inv}(x' - x, o))\, f_c(x', o)`; then the
     fibre part :math:`z_c(x, o) = \frac1O \sum_{o'} k^{S}_c(\langle o, o'\rangle)\, y_c(x, o')`
     plus a bias. Kernels are linear maps of shared basis functions of the invariants. Channel
@@ -107,7 +304,8 @@ class FibreBundleConv(nn.Module):
         basis_dim: Number of kernel basis functions.
 
     Shapes:
-        - x: (N, O, C); edge_index: (2, E); spatial_basis: (E, O, B); fibre_basis: (O, O, B)
+        - x: (N, O, C); edge_index: (2, E); spatial_basis: (E, O, B); fibre_basis: (O, O, B);
+          kernel: optional precomputed ``self.kernel(spatial_basis)`` (E, O, C)
         - output: (N, O, C)
     """
 
@@ -118,12 +316,16 @@ class FibreBundleConv(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: Float[Tensor, "n o c"], edge_index: Int[Tensor, "2 e"],
-                spatial_basis: Float[Tensor, "e o b"], fibre_basis: Float[Tensor, "o o b"]
-                ) -> Float[Tensor, "n o c"]:
-        y = gather_scatter(x, edge_index, self.kernel(spatial_basis), dim_size=x.size(0))
+                spatial_basis: Float[Tensor, "e o b"], fibre_basis: Float[Tensor, "o o b"],
+                kernel: Float[Tensor, "e o c"] | None = None) -> Float[Tensor, "n o c"]:
+        if kernel is None:  # else precomputed by ``shared_basis_kernels``
+            kernel = self.kernel(spatial_basis)
+        y = edge_conv(x, edge_index, kernel, x.size(0))
         k = self.fibre_kernel(fibre_basis)  # (O_out, O_in, C)
-        z = (y.permute(2, 0, 1) @ k.permute(2, 1, 0)).permute(1, 2, 0) / k.size(1)
-        return z + self.bias
+        # One (N, O_in) @ (O_in, O_out) product per channel, on contiguous copies: strided
+        # operands make bmm's backward copy slice by slice.
+        z = torch.bmm(y.permute(2, 0, 1).contiguous(), k.permute(2, 1, 0).contiguous())
+        return z.permute(1, 2, 0) / k.size(1) + self.bias
 
 
 class PointConv(nn.Module):
@@ -140,10 +342,11 @@ class PointConv(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: Float[Tensor, "n c"], edge_index: Int[Tensor, "2 e"],
-                spatial_basis: Float[Tensor, "e b"], fibre_basis: Tensor | None = None
-                ) -> Float[Tensor, "n c"]:
-        return gather_scatter(x, edge_index, self.kernel(spatial_basis),
-                              dim_size=x.size(0)) + self.bias
+                spatial_basis: Float[Tensor, "e b"], fibre_basis: Tensor | None = None,
+                kernel: Float[Tensor, "e c"] | None = None) -> Float[Tensor, "n c"]:
+        if kernel is None:  # else precomputed by ``shared_basis_kernels``
+            kernel = self.kernel(spatial_basis)
+        return edge_conv(x, edge_index, kernel, x.size(0)) + self.bias
 
 
 class ConvNeXtBlock(nn.Module):
@@ -166,7 +369,7 @@ class ConvNeXtBlock(nn.Module):
         self.conv = conv
         self.norm = nn.LayerNorm(channels)
         self.linear_1 = nn.Linear(channels, widening_factor * channels)
-        self.act = nn.GELU()
+        self.act = Gelu()
         self.linear_2 = nn.Linear(widening_factor * channels, channels)
         if layer_scale is None:
             self.layer_scale = None
@@ -174,8 +377,8 @@ class ConvNeXtBlock(nn.Module):
             self.layer_scale = nn.Parameter(torch.zeros(channels) + float(layer_scale))
 
     def forward(self, x: Tensor, edge_index: Tensor, spatial_basis: Tensor,
-                fibre_basis: Tensor | None = None) -> Tensor:
-        h = self.conv(x, edge_index, spatial_basis, fibre_basis)
+                fibre_basis: Tensor | None = None, kernel: Tensor | None = None) -> Tensor:
+        h = self.conv(x, edge_index, spatial_basis, fibre_basis, kernel=kernel)
         h = self.linear_2(self.act(self.linear_1(self.norm(h))))
         if self.layer_scale is not None:
             h = self.layer_scale * h
