@@ -27,36 +27,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sciml.solvers import (
-    ds_initial_condition,
-    ns2d_initial_vorticity,
-    solve_diffusion_sorption,
-    solve_navier_stokes_2d,
-)
+from sciml.solvers import ns2d_initial_vorticity
 
 from sciml.models import HardConstrainedOperator, HCMoEConfig, PISCConfig, SoftConstrainedOperator
 from sciml.physics import ConstraintSolveWarning
+from sciml.tasks import HardConstraintProblem, mean_relative_l2, problem_data
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def ds_data(n: int, nx: int, nt: int, t_final: float, seed: int) -> tuple[torch.Tensor, ...]:
-    """Initial states (n, nx) and reference solutions (n, nx, nt) on the model's cells."""
-    fine = 4 * nx
-    u0 = ds_initial_condition(n, fine, seed=seed)
-    ref = solve_diffusion_sorption(u0, t_final=t_final, n_times=nt, method="BDF", rtol=1e-8,
-                                   atol=1e-10)
-    ref = ref.reshape(n, nt, nx, 4).mean(-1).transpose(0, 2, 1)
-    return torch.tensor(u0[:, ::4]), torch.tensor(ref)
-
-
-def ns_data(n: int, s: int, nt: int, t_final: float, nu: float, seed: int
-            ) -> tuple[torch.Tensor, ...]:
-    """Initial vorticity (n, s, s) and reference (n, s, s, nt), solved at 4× resolution."""
-    w0 = ns2d_initial_vorticity(n, 4 * s, seed=seed)
-    traj = solve_navier_stokes_2d(w0, nu, t_final, nt - 1, dt=1e-3)
-    full = np.concatenate([w0[:, None], traj], axis=1)[:, :, ::4, ::4]     # (n, nt, s, s)
-    return torch.tensor(w0[:, ::4, ::4]), torch.tensor(full.transpose(0, 2, 3, 1))
 
 
 def train_and_eval(model, train_u0, test_u0, test_ref, steps: int, batch: int, lr: float,
@@ -85,20 +62,9 @@ def train_and_eval(model, train_u0, test_u0, test_ref, steps: int, batch: int, l
         if step % max(1, steps // 5) == 0 or step == steps - 1:
             print(f"  step {step:4d} loss {loss.item():.4g} (pde {pde.item():.3g}, "
                   f"rows {rows.item():.3g}) {times[-1]:.2f}s", flush=True)
-    model.eval()
-    errors = []
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConstraintSolveWarning)
-        for i in range(len(test_u0)):
-            u0 = test_u0[i:i + 1].float()
-            if hard:
-                u = model(u0, torch.Generator().manual_seed(i))
-            else:
-                u = model(u0)
-            ref = test_ref[i:i + 1].float()
-            errors.append(float((u - ref).norm() / ref.norm()))
     warm = times[min(2, len(times) - 1):]
-    return {"rel_l2": float(np.mean(errors)), "step_s": float(np.median(warm)),
+    return {"rel_l2": mean_relative_l2(model, test_u0, test_ref),
+            "step_s": float(np.median(warm)),
             "unconverged": f"{unconverged}/{solves}" if hard else "-"}
 
 
@@ -147,19 +113,21 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     head = header(args, argv)
+    # The data of the hard_constraint job: reference solutions on a 4x finer grid, test seeds
+    # offset by 1000.
+    spec = HardConstraintProblem(
+        problem="diffusion_sorption" if args.problem == "ds" else "navier_stokes", n_x=args.nx,
+        n_t=args.nt, t_final=args.t_final, nu=args.nu, n_train=args.n_train, n_test=args.n_test,
+        seed=args.seed)
+    problem, t_final, shape = spec.problem, spec.final_time, spec.grid_shape
+    test_u0, test_ref = problem_data(spec, "test")
     if args.problem == "ds":
-        t_final = args.t_final or 500.0
-        shape = (args.nx, args.nt)
-        train_u0, _ = ds_data(args.n_train, args.nx, 2, 1.0, args.seed)
-        test_u0, test_ref = ds_data(args.n_test, args.nx, args.nt, t_final, args.seed + 1000)
-        problem, moe = "diffusion_sorption", (4, 1)
+        train_u0, _ = problem_data(spec, "train")
+        moe = (4, 1)
     else:
-        t_final = args.t_final or 1.0
-        shape = (args.nx, args.nx, args.nt)
+        # Training vorticity sampled on the model's grid itself (as in the recorded results).
         train_u0 = torch.tensor(ns2d_initial_vorticity(args.n_train, args.nx, seed=args.seed))
-        test_u0, test_ref = ns_data(args.n_test, args.nx, args.nt, t_final, args.nu,
-                                    args.seed + 1000)
-        problem, moe = "navier_stokes", (2, 2, 1)
+        moe = (2, 2, 1)
     backbone = {"width": args.width, "n_layers": 2, "levels": 3}
     common = dict(problem=problem, nu=args.nu, backbone=backbone, row_scale=args.row_scale)
     partition = {"default": None, "yes": True, "no": False}[args.partition_initial]

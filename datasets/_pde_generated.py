@@ -35,6 +35,22 @@ def _check_int(name: str, value: Any, low: int) -> int:
     return int(value)
 
 
+def _check_positive(name: str, value: Any) -> float:
+    """``value`` as a float, if it is a finite number > 0 (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite positive number, got {value!r}")
+    return float(value)
+
+
+def _check_resolutions(resolution: Any, test_resolution: Any, low: int) -> tuple[int, int]:
+    """``(resolution, test_resolution)`` checked as integers >= ``low``; test default: same."""
+    resolution = _check_int("resolution", resolution, low)
+    if test_resolution is None:
+        return resolution, resolution
+    return resolution, _check_int("test_resolution", test_resolution, low)
+
+
 def fine_resolution(
     resolutions: list[int], periodic: bool, solve_resolution: int | None = None
 ) -> int:
@@ -236,9 +252,7 @@ class Darcy2D(PDEData):
             )
         if method not in ("amg", "direct"):
             raise ValueError(f"method must be 'amg' or 'direct', got {method!r}")
-        resolution = _check_int("resolution", resolution, 3)
-        test_resolution = resolution if test_resolution is None else _check_int(
-            "test_resolution", test_resolution, 3)
+        resolution, test_resolution = _check_resolutions(resolution, test_resolution, 3)
         fine = fine_resolution([resolution, test_resolution], False, solve_resolution)
         common = {"pde": "darcy2d", "coefficient": coefficient, "alpha": float(alpha),
                   "tau": float(tau), "f": float(f), "solve_resolution": fine, "method": method,
@@ -289,12 +303,9 @@ class NavierStokes2D(PDEData):
         progress: bool = True,
     ) -> None:
         for label, value in (("visc", visc), ("t_final", t_final), ("dt", dt)):
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{label} must be a finite positive number, got {value!r}")
+            _check_positive(label, value)
         n_records = _check_int("n_records", n_records, 1)
-        resolution = _check_int("resolution", resolution, 4)
-        test_resolution = resolution if test_resolution is None else _check_int(
-            "test_resolution", test_resolution, 4)
+        resolution, test_resolution = _check_resolutions(resolution, test_resolution, 4)
         fine = fine_resolution([resolution, test_resolution], True, solve_resolution)
         common = {"pde": "navier_stokes2d", "visc": float(visc), "t_final": float(t_final),
                   "n_records": n_records, "dt": float(dt), "alpha": float(alpha),
@@ -344,12 +355,9 @@ class Burgers1D(PDEData):
         progress: bool = True,
     ) -> None:
         for label, value in (("visc", visc), ("t_final", t_final)):
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{label} must be a finite positive number, got {value!r}")
+            _check_positive(label, value)
         n_records = _check_int("n_records", n_records, 1)
-        resolution = _check_int("resolution", resolution, 4)
-        test_resolution = resolution if test_resolution is None else _check_int(
-            "test_resolution", test_resolution, 4)
+        resolution, test_resolution = _check_resolutions(resolution, test_resolution, 4)
         fine = fine_resolution([resolution, test_resolution], True, solve_resolution)
         common = {"pde": "burgers1d", "visc": float(visc), "t_final": float(t_final),
                   "n_records": n_records, "alpha": float(alpha), "tau": float(tau),
@@ -398,12 +406,8 @@ class Helmholtz2D(PDEData):
         chunk_size: int = 8,
         progress: bool = True,
     ) -> None:
-        if not (isinstance(omega, (int, float)) and not isinstance(omega, bool)
-                and math.isfinite(omega) and omega > 0):
-            raise ValueError(f"omega must be a finite positive number, got {omega!r}")
-        resolution = _check_int("resolution", resolution, 3)
-        test_resolution = resolution if test_resolution is None else _check_int(
-            "test_resolution", test_resolution, 3)
+        _check_positive("omega", omega)
+        resolution, test_resolution = _check_resolutions(resolution, test_resolution, 3)
         fine = fine_resolution([resolution, test_resolution], False, solve_resolution)
         if solve_resolution is None:
             # Raise the solve grid to >= 101 points by an integer refinement of the common grid.

@@ -12,7 +12,13 @@ from typing import Any
 
 import numpy as np
 from sciml.datasets._pde_data import PDEData
-from sciml.datasets._pde_generated import _check_int, _generated, _seeds
+from sciml.datasets._pde_generated import (
+    _check_int,
+    _check_positive,
+    _check_resolutions,
+    _generated,
+    _seeds,
+)
 
 __all__ = ["DiffusionSorption1D"]
 
@@ -75,16 +81,13 @@ class DiffusionSorption1D(PDEData):
         chunk_size: int = 32,
         progress: bool = True,
     ) -> None:
-        if not (isinstance(t_final, (int, float)) and math.isfinite(t_final) and t_final > 0):
-            raise ValueError(f"t_final must be a finite positive number, got {t_final!r}")
+        _check_positive("t_final", t_final)
         if method not in _METHODS:
             raise ValueError(f"method must be one of {list(_METHODS)}, got {method!r}")
         if not (0.0 <= low <= high and math.isfinite(high)):
             raise ValueError(f"need 0 <= low <= high, got low={low!r}, high={high!r}")
         n_times = _check_int("n_times", n_times, 2)
-        resolution = _check_int("resolution", resolution, 4)
-        test_resolution = resolution if test_resolution is None else _check_int(
-            "test_resolution", test_resolution, 4)
+        resolution, test_resolution = _check_resolutions(resolution, test_resolution, 4)
         fine = 4 * max(resolution, test_resolution) if solve_resolution is None else \
             _check_int("solve_resolution", solve_resolution, 4)
         if fine % resolution or fine % test_resolution:

@@ -31,6 +31,16 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 
 @pytest.fixture
+def one_thread():
+    """Tiny models and fits: one torch thread (two spinning OpenMP threads on a loaded 2-core
+    machine are 10-20x slower); the previous count is restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real sample data folder {SHARED_DATA} is not present")

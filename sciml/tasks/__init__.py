@@ -105,7 +105,9 @@ from sciml.tasks._hard_constraint_job import (  # noqa: E402
     HardConstraintFit,
     HardConstraintJob,
     HardConstraintProblem,
+    mean_relative_l2,
     problem_data,
 )
 
-__all__ += ["HardConstraintJob", "HardConstraintProblem", "HardConstraintFit", "problem_data"]
+__all__ += ["HardConstraintJob", "HardConstraintProblem", "HardConstraintFit", "problem_data",
+            "mean_relative_l2"]

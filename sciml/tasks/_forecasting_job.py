@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,10 +9,10 @@ from typing import Any
 import torch
 
 from sciml.data import SpatioTemporal, make_scaler, temporal_split
-from sciml.errors import ConfigError, DataError
-from sciml.registry import DATASETS, MODELS, TASKS, config_from_dict
+from sciml.errors import ConfigError
+from sciml.registry import MODELS, TASKS
 from sciml.tasks._forecasting import ForecastingTask, with_rmse
-from sciml.tasks._job import AbstractJob, write_json, write_yaml
+from sciml.tasks._job import AbstractJob, build_data, write_json, write_yaml
 from sciml.train import Trainer, TrainerConfig
 from sciml.train._distributed import barrier, dist_env
 
@@ -65,9 +64,7 @@ class PreparedForecasting:
 
 def load_series(cfg: ForecastingDataConfig) -> SpatioTemporal:
     """Load the registered data set ``cfg.name`` with its (key-checked) options."""
-    series = DATASETS.build(cfg.name, cfg.options, where="data.options")
-    if not isinstance(series, SpatioTemporal):
-        raise ConfigError(f"data set {cfg.name!r} is not a spatiotemporal series")
+    series = build_data(cfg.name, cfg.options, SpatioTemporal, "a spatiotemporal series")
     if cfg.covariates:
         series = series.with_covariates(**series.datetime_covariates(kinds=tuple(cfg.covariates)))
     return series
@@ -108,12 +105,11 @@ class ForecastingJob(AbstractJob):
     """Forecasting recipes: ``data`` (ForecastingDataConfig), ``model`` (name + its config),
     ``train`` (TrainerConfig), ``eval`` (ForecastingEvalConfig)."""
 
-    def __init__(self, recipe: dict[str, Any]) -> None:
-        super().__init__(recipe)
-        self.data_cfg = config_from_dict(ForecastingDataConfig, recipe.get("data"), "data")
-        self.eval_cfg = config_from_dict(ForecastingEvalConfig, recipe.get("eval"), "eval")
-        self.train_cfg = config_from_dict(TrainerConfig, recipe.get("train"), "train")
-        self.model_name, self.model_values = self.model_config()
+    configs = {"data": ("data_cfg", ForecastingDataConfig),
+               "eval": ("eval_cfg", ForecastingEvalConfig), "train": ("train_cfg", TrainerConfig)}
+    data_cfg: ForecastingDataConfig
+    eval_cfg: ForecastingEvalConfig
+    train_cfg: TrainerConfig
 
     def build_task(
         self,
@@ -151,8 +147,7 @@ class ForecastingJob(AbstractJob):
         prep = prepare_forecasting(self.data_cfg)
         torch.manual_seed(self.train_cfg.seed)
         task = self.build_task(prep)
-        cfg = dataclasses.replace(self.train_cfg, progress=progress and self.train_cfg.progress)
-        trainer = Trainer(cfg, run_dir=run_dir)
+        trainer = self._trainer(run_dir, progress)
         result = trainer.fit(task, prep.train, prep.val, resume=resume)
         barrier(dist_env())  # every rank reads the best checkpoint rank 0 has finished writing
         report = self._evaluate(
@@ -163,16 +158,6 @@ class ForecastingJob(AbstractJob):
             extra={"epochs": result.epochs_run, "stopped_early": result.stopped_early},
         )
         return report
-
-    def _load_best(self, run_dir: Path, task: ForecastingTask) -> None:
-        path = run_dir / "checkpoints" / "best.pt"
-        if not path.is_file():
-            path = run_dir / "checkpoints" / "last.pt"
-        if not path.is_file():
-            raise DataError(f"{run_dir}: no checkpoint in {run_dir / 'checkpoints'}")
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        # The task state holds the model and the scaler fitted at training time.
-        task.load_state_dict(ckpt["task_state"])
 
     def _evaluate(
         self,
@@ -211,7 +196,7 @@ class ForecastingJob(AbstractJob):
     def evaluate(self, run_dir: Path) -> dict[str, Any]:
         prep = prepare_forecasting(self.data_cfg)
         task = self.build_task(prep)
-        trainer = Trainer(dataclasses.replace(self.train_cfg, progress=False, tensorboard=False))
+        trainer = self._trainer()
         return self._evaluate(Path(run_dir), prep, task, trainer)
 
     def predict(self, run_dir: Path, input_path: Path, output: Path | None) -> list[Path]:

@@ -11,7 +11,6 @@ model's cells, pseudo-spectral for Navier–Stokes). The run folder gets ``recip
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import time
 import warnings
@@ -21,14 +20,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from sciml.data import atomic_write, write_hdf5
+from sciml.data import write_hdf5
 from sciml.errors import ConfigError, DataError, NonFiniteError
 from sciml.models import HardConstrainedOperator, load_model
 from sciml.physics import ConstraintSolveWarning
-from sciml.registry import MODELS, TASKS, config_from_dict
-from sciml.tasks._job import AbstractJob, write_json, write_yaml
+from sciml.registry import MODELS, TASKS
+from sciml.tasks._job import AbstractJob, write_csv, write_json, write_yaml
 
-__all__ = ["HardConstraintJob", "HardConstraintProblem", "HardConstraintFit", "problem_data"]
+__all__ = ["HardConstraintJob", "HardConstraintProblem", "HardConstraintFit", "problem_data",
+           "mean_relative_l2"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,18 +112,42 @@ def problem_data(p: HardConstraintProblem, split: str) -> tuple[torch.Tensor, to
     return torch.tensor(w0[:, ::4, ::4]), torch.tensor(full.transpose(0, 2, 3, 1))
 
 
+def mean_relative_l2(model: torch.nn.Module, u0: torch.Tensor, ref: torch.Tensor) -> float:
+    """Mean over samples of the relative L2 error ‖u − u_ref‖ / ‖u_ref‖ of ``model(u0)``.
+
+    Samples go one at a time in eval mode; a :class:`HardConstrainedOperator`'s point sampling
+    is seeded by the sample index, so the number is reproducible.
+
+    Shapes:
+        u0: ``(n, *space)`` initial states; ref: ``(n, *space, n_t)`` reference solutions.
+    """
+    model.eval()
+    errors = []
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstraintSolveWarning)
+        for i in range(len(u0)):
+            x = u0[i:i + 1].float()
+            if isinstance(model, HardConstrainedOperator):
+                u = model(x, torch.Generator().manual_seed(i))
+            else:
+                u = model(x)
+            errors.append(float((u - ref[i:i + 1]).norm() / ref[i:i + 1].norm()))
+    return float(np.mean(errors))
+
+
 @TASKS.register("hard_constraint",
                 help="PI-HC-MoE / PI-SC trained on the PDE residual (diffusion–sorption, NS)")
 class HardConstraintJob(AbstractJob):
     """Hard-constraint recipes: ``problem``, ``model`` (hc_moe / pi_sc), ``train``."""
 
     sections = ("problem", "model", "train")
+    configs = {"problem": ("problem", HardConstraintProblem),
+               "train": ("fit_cfg", HardConstraintFit)}
+    problem: HardConstraintProblem
+    fit_cfg: HardConstraintFit
 
     def __init__(self, recipe: dict[str, Any]) -> None:
         super().__init__(recipe)
-        self.problem = config_from_dict(HardConstraintProblem, recipe.get("problem"), "problem")
-        self.fit_cfg = config_from_dict(HardConstraintFit, recipe.get("train"), "train")
-        self.model_name, self.model_values = self.model_config()
         if self.model_name not in ("hc_moe", "pi_sc"):
             raise ConfigError(f"model.name must be 'hc_moe' or 'pi_sc' for a hard_constraint "
                               f"recipe, got {self.model_name!r}")
@@ -173,27 +197,16 @@ class HardConstraintJob(AbstractJob):
                       f"{row['rows']:.3g})", flush=True)
         seconds = time.perf_counter() - t0
         model.save(run_dir / "checkpoints" / "best.pt")
-        _write_history(run_dir / "metrics.csv", history)
+        write_csv(run_dir / "metrics.csv", history)
         return self._report(run_dir, model, {"fit_seconds": seconds,
                                              "final_loss": history[-1]["loss"]})
 
     def _report(self, run_dir: Path, model: torch.nn.Module, extra: dict[str, Any]
                 ) -> dict[str, Any]:
         test_u0, ref = problem_data(self.problem, "test")
-        model.eval()
-        errors = []
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConstraintSolveWarning)
-            for i in range(len(test_u0)):
-                u0 = test_u0[i:i + 1].float()
-                if isinstance(model, HardConstrainedOperator):
-                    u = model(u0, torch.Generator().manual_seed(i))
-                else:
-                    u = model(u0)
-                errors.append(float((u - ref[i:i + 1]).norm() / ref[i:i + 1].norm()))
         report = {"model": self.model_name, "problem": dataclasses.asdict(self.problem),
                   "parameters": sum(p.numel() for p in model.parameters()),
-                  "test": {"test/rel_l2": float(np.mean(errors))}, **extra}
+                  "test": {"test/rel_l2": mean_relative_l2(model, test_u0, ref)}, **extra}
         write_json(Path(run_dir) / "report.json", report)
         return report
 
@@ -228,10 +241,3 @@ class HardConstraintJob(AbstractJob):
         write_hdf5(out, {"initial": u0.astype(np.float64), "u": u.astype(np.float64)},
                    params={"run": str(run_dir), "input": str(input_path)})
         return [out]
-
-
-def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
-    with atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)

@@ -7,7 +7,6 @@ gives test errors in meV and meV/Å (energies and forces) or in the target's uni
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ from sciml.data import write_hdf5
 from sciml.datasets import MolecularData, MoleculeDataset
 from sciml.datasets._molecular_io import ENERGY_UNITS_IN_MEV, Molecules
 from sciml.errors import ConfigError, DataError
-from sciml.registry import DATASETS, MODELS, TASKS, config_from_dict
-from sciml.tasks._job import AbstractJob, write_json, write_yaml
+from sciml.registry import MODELS, TASKS
+from sciml.tasks._job import AbstractJob, build_data, write_json, write_yaml
 from sciml.tasks._molecular import EnergyForceTask, PropertyTask, energy_force_statistics
 from sciml.train import Trainer, TrainerConfig
 from sciml.train._distributed import barrier, dist_env
@@ -79,22 +78,19 @@ class MolecularJob(AbstractJob):
     ``objective`` (MolecularObjectiveConfig), ``train`` (TrainerConfig), ``eval``."""
 
     sections = ("data", "model", "objective", "train", "eval")
-
-    def __init__(self, recipe: dict[str, Any]) -> None:
-        super().__init__(recipe)
-        self.data_cfg = config_from_dict(MolecularDataConfig, recipe.get("data"), "data")
-        self.objective = config_from_dict(MolecularObjectiveConfig, recipe.get("objective"),
-                                          "objective")
-        self.eval_cfg = config_from_dict(MolecularEvalConfig, recipe.get("eval"), "eval")
-        self.train_cfg = config_from_dict(TrainerConfig, recipe.get("train"), "train")
-        self.model_name, self.model_values = self.model_config()
-        DATASETS.config(self.data_cfg.name, self.data_cfg.options, where="data.options")
+    configs = {"data": ("data_cfg", MolecularDataConfig),
+               "objective": ("objective", MolecularObjectiveConfig),
+               "eval": ("eval_cfg", MolecularEvalConfig), "train": ("train_cfg", TrainerConfig)}
+    registered_data = True
+    data_cfg: MolecularDataConfig
+    objective: MolecularObjectiveConfig
+    eval_cfg: MolecularEvalConfig
+    train_cfg: TrainerConfig
 
     # ---------------------------------------------------------------- building
     def load_data(self) -> MolecularData:
-        data = DATASETS.build(self.data_cfg.name, self.data_cfg.options, where="data.options")
-        if not isinstance(data, MolecularData):
-            raise ConfigError(f"data set {self.data_cfg.name!r} is not a molecular data set")
+        data = build_data(self.data_cfg.name, self.data_cfg.options, MolecularData,
+                          "a molecular data set")
         if self.objective.kind == "property" and not data.targets:
             raise ConfigError(f"objective.kind=property needs a data set with targets (qm9); "
                               f"{self.data_cfg.name!r} has energies and forces")
@@ -127,8 +123,7 @@ class MolecularJob(AbstractJob):
         data = self.load_data()
         torch.manual_seed(self.train_cfg.seed)
         task = self.build_task(data)
-        cfg = dataclasses.replace(self.train_cfg, progress=progress and self.train_cfg.progress)
-        trainer = Trainer(cfg, run_dir=run_dir)
+        trainer = self._trainer(run_dir, progress)
         val = data.val if len(data.val) else None
         result = trainer.fit(task, data.train, val, collate_fn=collate_molecules, resume=resume)
         barrier(dist_env())
@@ -140,15 +135,6 @@ class MolecularJob(AbstractJob):
             extra["train_loss_first_epoch"] = history[0].get("train/loss")
             extra["train_loss_last_epoch"] = history[-1].get("train/loss")
         return self._evaluate(run_dir, data, task, trainer, extra)
-
-    def _load_best(self, run_dir: Path, task: torch.nn.Module) -> None:
-        for which in ("best", "last"):
-            path = run_dir / "checkpoints" / f"{which}.pt"
-            if path.is_file():
-                ckpt = torch.load(path, map_location="cpu", weights_only=True)
-                task.load_state_dict(ckpt["task_state"])
-                return
-        raise DataError(f"{run_dir}: no checkpoint in {run_dir / 'checkpoints'}")
 
     def _evaluate(self, run_dir: Path, data: MolecularData, task, trainer: Trainer,
                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -169,7 +155,7 @@ class MolecularJob(AbstractJob):
     def evaluate(self, run_dir: Path) -> dict[str, Any]:
         data = self.load_data()
         task = self.build_task(data)
-        trainer = Trainer(dataclasses.replace(self.train_cfg, progress=False, tensorboard=False))
+        trainer = self._trainer()
         return self._evaluate(Path(run_dir), data, task, trainer)
 
     def predict(self, run_dir: Path, input_path: Path, output: Path | None) -> list[Path]:

@@ -3,7 +3,6 @@ test position MSE at the target frame and a plot of predicted vs true trajectori
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,8 @@ import torch
 from sciml.data import read_hdf5, write_hdf5
 from sciml.datasets import ChargedNBody
 from sciml.errors import ConfigError, DataError
-from sciml.registry import DATASETS, MODELS, TASKS, config_from_dict
-from sciml.tasks._job import AbstractJob, write_json, write_yaml
+from sciml.registry import MODELS, TASKS
+from sciml.tasks._job import AbstractJob, build_data, write_json, write_yaml
 from sciml.tasks._nbody import NBodySamples, NBodyTask
 from sciml.train import Trainer, TrainerConfig
 from sciml.train._distributed import barrier, dist_env
@@ -56,26 +55,25 @@ class NBodyJob(AbstractJob):
     (NBodyObjectiveConfig), ``train`` (TrainerConfig), ``eval`` (NBodyEvalConfig)."""
 
     sections = ("data", "model", "objective", "train", "eval")
+    configs = {"data": ("data_cfg", NBodyDataConfig),
+               "objective": ("objective", NBodyObjectiveConfig),
+               "eval": ("eval_cfg", NBodyEvalConfig), "train": ("train_cfg", TrainerConfig)}
+    registered_data = True
+    data_cfg: NBodyDataConfig
+    objective: NBodyObjectiveConfig
+    eval_cfg: NBodyEvalConfig
+    train_cfg: TrainerConfig
 
     def __init__(self, recipe: dict[str, Any]) -> None:
         super().__init__(recipe)
-        self.data_cfg = config_from_dict(NBodyDataConfig, recipe.get("data"), "data")
-        self.objective = config_from_dict(NBodyObjectiveConfig, recipe.get("objective"),
-                                          "objective")
-        self.eval_cfg = config_from_dict(NBodyEvalConfig, recipe.get("eval"), "eval")
-        self.train_cfg = config_from_dict(TrainerConfig, recipe.get("train"), "train")
-        self.model_name, self.model_values = self.model_config()
-        DATASETS.config(self.data_cfg.name, self.data_cfg.options, where="data.options")
         task_level = self.model_values.get("task_level", "node")
         if task_level != "node":
             raise ConfigError(f"model.task_level must be 'node' for N-body forecasting, got "
                               f"{task_level!r}")
 
     def load_data(self) -> ChargedNBody:
-        data = DATASETS.build(self.data_cfg.name, self.data_cfg.options, where="data.options")
-        if not isinstance(data, ChargedNBody):
-            raise ConfigError(f"data set {self.data_cfg.name!r} is not a particle data set")
-        return data
+        return build_data(self.data_cfg.name, self.data_cfg.options, ChargedNBody,
+                          "a particle data set")
 
     def build_task(self) -> NBodyTask:
         values = {"task_level": "node", **self.model_values}
@@ -90,23 +88,13 @@ class NBodyJob(AbstractJob):
         data = self.load_data()
         torch.manual_seed(self.train_cfg.seed)
         task = self.build_task()
-        cfg = dataclasses.replace(self.train_cfg, progress=progress and self.train_cfg.progress)
-        trainer = Trainer(cfg, run_dir=run_dir)
+        trainer = self._trainer(run_dir, progress)
         result = trainer.fit(task, NBodySamples(data.split("train")),
                              NBodySamples(data.split("val")), resume=resume)
         barrier(dist_env())
         n_params = sum(p.numel() for p in task.model.parameters())
         return self._evaluate(run_dir, data, task, trainer,
                               {"epochs": result.epochs_run, "parameters": n_params})
-
-    def _load_best(self, run_dir: Path, task: torch.nn.Module) -> None:
-        for which in ("best", "last"):
-            path = run_dir / "checkpoints" / f"{which}.pt"
-            if path.is_file():
-                ckpt = torch.load(path, map_location="cpu", weights_only=True)
-                task.load_state_dict(ckpt["task_state"])
-                return
-        raise DataError(f"{run_dir}: no checkpoint in {run_dir / 'checkpoints'}")
 
     def _evaluate(self, run_dir: Path, data: ChargedNBody, task: NBodyTask, trainer: Trainer,
                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -135,7 +123,7 @@ class NBodyJob(AbstractJob):
     def evaluate(self, run_dir: Path) -> dict[str, Any]:
         data = self.load_data()
         task = self.build_task()
-        trainer = Trainer(dataclasses.replace(self.train_cfg, progress=False, tensorboard=False))
+        trainer = self._trainer()
         return self._evaluate(Path(run_dir), data, task, trainer)
 
     def predict(self, run_dir: Path, input_path: Path, output: Path | None) -> list[Path]:

@@ -7,7 +7,6 @@ Steady problems (Darcy) learn ``x ↦ y`` with :class:`OperatorTask`; time-depen
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,8 @@ import torch
 from sciml.data import read_hdf5, write_hdf5
 from sciml.datasets import PDEData, UnitGaussianNormalizer
 from sciml.errors import ConfigError, DataError
-from sciml.registry import DATASETS, MODELS, TASKS, config_from_dict
-from sciml.tasks._job import AbstractJob, write_json, write_yaml
+from sciml.registry import MODELS, TASKS
+from sciml.tasks._job import AbstractJob, build_data, write_json, write_yaml
 from sciml.tasks._operator import OperatorTask, PairDataset, RolloutTask
 from sciml.train import Trainer, TrainerConfig
 from sciml.train._distributed import barrier, dist_env
@@ -84,22 +83,18 @@ class OperatorJob(AbstractJob):
     (ObjectiveConfig), ``train`` (TrainerConfig), ``eval`` (OperatorEvalConfig)."""
 
     sections = ("data", "model", "objective", "train", "eval")
-
-    def __init__(self, recipe: dict[str, Any]) -> None:
-        super().__init__(recipe)
-        self.data_cfg = config_from_dict(OperatorDataConfig, recipe.get("data"), "data")
-        self.objective = config_from_dict(ObjectiveConfig, recipe.get("objective"), "objective")
-        self.eval_cfg = config_from_dict(OperatorEvalConfig, recipe.get("eval"), "eval")
-        self.train_cfg = config_from_dict(TrainerConfig, recipe.get("train"), "train")
-        self.model_name, self.model_values = self.model_config()
-        DATASETS.config(self.data_cfg.name, self.data_cfg.options, where="data.options")
+    configs = {"data": ("data_cfg", OperatorDataConfig),
+               "objective": ("objective", ObjectiveConfig),
+               "eval": ("eval_cfg", OperatorEvalConfig), "train": ("train_cfg", TrainerConfig)}
+    registered_data = True
+    data_cfg: OperatorDataConfig
+    objective: ObjectiveConfig
+    eval_cfg: OperatorEvalConfig
+    train_cfg: TrainerConfig
 
     # ---------------------------------------------------------------- building
     def load_data(self) -> PDEData:
-        data = DATASETS.build(self.data_cfg.name, self.data_cfg.options, where="data.options")
-        if not isinstance(data, PDEData):
-            raise ConfigError(f"data set {self.data_cfg.name!r} is not a PDE data set")
-        return data
+        return build_data(self.data_cfg.name, self.data_cfg.options, PDEData, "a PDE data set")
 
     def build_task(self, data: PDEData) -> OperatorTask | RolloutTask:
         coords = data.ndim if self.data_cfg.coordinates else 0
@@ -168,8 +163,7 @@ class OperatorJob(AbstractJob):
         torch.manual_seed(self.train_cfg.seed)
         task = self.build_task(data)
         train, val, _ = self.datasets(data)
-        cfg = dataclasses.replace(self.train_cfg, progress=progress and self.train_cfg.progress)
-        trainer = Trainer(cfg, run_dir=run_dir)
+        trainer = self._trainer(run_dir, progress)
         result = trainer.fit(task, train, val, resume=resume)
         barrier(dist_env())
         return self._evaluate(
@@ -179,15 +173,6 @@ class OperatorJob(AbstractJob):
             trainer,
             {"epochs": result.epochs_run, "parameters": _n_params(task)},
         )
-
-    def _load_best(self, run_dir: Path, task: torch.nn.Module) -> None:
-        for which in ("best", "last"):
-            path = run_dir / "checkpoints" / f"{which}.pt"
-            if path.is_file():
-                ckpt = torch.load(path, map_location="cpu", weights_only=True)
-                task.load_state_dict(ckpt["task_state"])
-                return
-        raise DataError(f"{run_dir}: no checkpoint in {run_dir / 'checkpoints'}")
 
     def _evaluate(
         self,
@@ -224,7 +209,7 @@ class OperatorJob(AbstractJob):
     def evaluate(self, run_dir: Path) -> dict[str, Any]:
         data = self.load_data()
         task = self.build_task(data)
-        trainer = Trainer(dataclasses.replace(self.train_cfg, progress=False, tensorboard=False))
+        trainer = self._trainer()
         return self._evaluate(Path(run_dir), data, task, trainer)
 
     def predict(self, run_dir: Path, input_path: Path, output: Path | None) -> list[Path]:

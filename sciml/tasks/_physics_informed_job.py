@@ -8,7 +8,6 @@ A recipe has ``problem`` (:class:`PhysicsProblem`), ``model`` (``pinn`` or ``lpi
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 import time
@@ -18,12 +17,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from sciml.data import atomic_write, write_hdf5
+from sciml.data import write_hdf5
 from sciml.errors import ConfigError, DataError
 from sciml.models import load_model
 from sciml.models._lpinn import LPINN, lagrangian_to_grid
-from sciml.registry import MODELS, TASKS, config_from_dict
-from sciml.tasks._job import AbstractJob, write_json, write_yaml
+from sciml.registry import MODELS, TASKS
+from sciml.tasks._job import AbstractJob, write_csv, write_json, write_yaml
 from sciml.tasks._physics_informed import (
     FitConfig,
     LPINNObjective,
@@ -90,14 +89,15 @@ class PhysicsInformedJob(AbstractJob):
     """Physics-informed recipes: ``problem``, ``model``, ``train`` (FitConfig), ``eval``."""
 
     sections = ("problem", "model", "train", "eval")
+    configs = {"problem": ("problem", PhysicsProblem), "train": ("fit_cfg", FitConfig),
+               "eval": ("eval_cfg", PhysicsEvalConfig)}
+    problem: PhysicsProblem
+    fit_cfg: FitConfig
+    eval_cfg: PhysicsEvalConfig
 
     def __init__(self, recipe: dict[str, Any]) -> None:
         super().__init__(recipe)
-        self.problem = config_from_dict(PhysicsProblem, recipe.get("problem"), "problem")
         self.problem.build_pde()  # unknown PDE or parameter: fail before training
-        self.fit_cfg = config_from_dict(FitConfig, recipe.get("train"), "train")
-        self.eval_cfg = config_from_dict(PhysicsEvalConfig, recipe.get("eval"), "eval")
-        self.model_name, self.model_values = self.model_config()
 
     def _build(self) -> tuple[torch.nn.Module, Any]:
         torch.manual_seed(self.fit_cfg.seed)
@@ -114,7 +114,7 @@ class PhysicsInformedJob(AbstractJob):
                                        resume=resume, progress=progress)
         seconds = time.perf_counter() - t0
         model.save(run_dir / "checkpoints" / "best.pt")
-        _write_history(run_dir / "metrics.csv", history)
+        write_csv(run_dir / "metrics.csv", history)
         extra = {"fit_seconds": seconds,
                  "final_loss": history[-1]["loss"] if history else float("nan")}
         return self._report(run_dir, model, objective, extra)
@@ -184,13 +184,3 @@ class PhysicsInformedJob(AbstractJob):
         write_hdf5(out, {"points": pts.astype(np.float64), "u": np.asarray(u, np.float64)},
                    params={"run": str(run_dir), "input": str(input_path)})
         return [out]
-
-
-def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
-    keys: list[str] = []
-    for row in history:
-        keys += [k for k in row if k not in keys]
-    with atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(history)

@@ -19,14 +19,7 @@ from sciml.tasks import (
     make_objective,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny full-batch fits: one thread (two threads on a loaded 2-core machine is ~20× slower)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny full-batch fits
 
 
 class _Exact(torch.nn.Module):

@@ -296,15 +296,6 @@ def test_a_cutoff_that_isolates_atoms_warns():
         make(small(num_ori=0, radius=50.0))(pos, x, batch, vec)
 
 
-@pytest.fixture
-def one_thread():
-    # Small models: two spinning OpenMP threads on a shared 2-core machine are ~10x slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("num_ori", [0, 8])
 def test_tiny_training_run_fits_an_equivariant_target(num_ori, one_thread):
     # Target: the displacement of each particle towards its graph's centroid, weighted by a

@@ -20,14 +20,6 @@ SMALL = {"n_train": 64, "n_val": 16, "n_test": 16, "n_steps": 1000, "sample_ever
          "frame_in": 3, "frame_out": 6}
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _task(num_ori=0, **kw) -> NBodyTask:
     cfg = PonitaConfig(hidden_size=16, n_layers=2, num_ori=num_ori, basis_dim=16, degree=2,
                        layer_scale=None, task_level="node", **kw)

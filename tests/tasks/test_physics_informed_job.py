@@ -19,12 +19,7 @@ TINY = ["train.n_x=16", "train.n_t=8", "train.adam_steps=20", "train.lbfgs_steps
         "model.width=8"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_fit_writes_the_run_folder_and_resumes(tmp_path, capsys) -> None:
