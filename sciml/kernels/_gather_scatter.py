@@ -27,16 +27,13 @@ def _gs_sum_raw(x: Tensor, w: Tensor | None, src: Tensor, dst: Tensor, n_out: in
     if src.numel() == 0 or x.size(1) == 0:
         return out
     if _use_numba(x):
-        from ._numba_cells import one_thread
         from ._numba_csr import csr_from_keys, csr_gather_sum
+        from ._numba_runtime import numba_threads
 
         ptr, perm = csr_from_keys(dst.numpy(), n_out)
         wn = None if w is None else w.detach().contiguous().numpy()
         args = (ptr, perm, src.numpy(), wn, x.detach().contiguous().numpy(), out.numpy())
-        if src.numel() * x.size(1) < _SERIAL_BELOW:
-            with one_thread():
-                csr_gather_sum(*args)
-        else:
+        with numba_threads(serial=src.numel() * x.size(1) < _SERIAL_BELOW):
             csr_gather_sum(*args)
         return out
     if x.is_cuda:
@@ -56,9 +53,11 @@ def _edge_dot_raw(a: Tensor, b: Tensor, ia: Tensor, ib: Tensor) -> Tensor:
         return a.new_zeros(0)
     if _use_numba(a):
         from ._numba_csr import edge_dot
+        from ._numba_runtime import numba_threads
 
-        res = edge_dot(a.detach().contiguous().numpy(), b.detach().contiguous().numpy(),
-                       ia.numpy(), ib.numpy())
+        with numba_threads():
+            res = edge_dot(a.detach().contiguous().numpy(), b.detach().contiguous().numpy(),
+                           ia.numpy(), ib.numpy())
         return torch.from_numpy(res)
     return (a.index_select(0, ia) * b.index_select(0, ib)).sum(-1)
 

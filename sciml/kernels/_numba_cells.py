@@ -16,16 +16,14 @@ pair ``(i, j, s)`` is ``(j, i, -s)``.
 
 from __future__ import annotations
 
-import contextlib
 import math
 
-import numba
 import numpy as np
 from numba import njit, prange
 
-from ._numba_runtime import start_numba_threads
+from ._numba_runtime import numba_threads, start_numba_threads
 
-__all__ = ["cell_neighbors", "one_thread"]
+__all__ = ["cell_neighbors"]
 
 start_numba_threads()
 
@@ -41,18 +39,6 @@ _CHUNK = 2048
 _SAMPLE = 2048
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """Run the numba kernels of this block on the calling thread only."""
-    prev = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(prev)
-
-
-one_thread = _one_thread
 
 
 @njit(cache=True, inline="always")
@@ -257,7 +243,5 @@ def cell_neighbors(pos: np.ndarray, graph: np.ndarray, n_graphs: int, r: float,
         want_lattice: return the integer lattice vectors instead of the shifts.
     """
     r = float(r)
-    if pos.shape[0] < _SERIAL_BELOW:
-        with _one_thread():
-            return _search(pos, graph, n_graphs, r, cell, loop, max_nb, want_lattice)
-    return _search(pos, graph, n_graphs, r, cell, loop, max_nb, want_lattice)
+    with numba_threads(serial=pos.shape[0] < _SERIAL_BELOW):
+        return _search(pos, graph, n_graphs, r, cell, loop, max_nb, want_lattice)

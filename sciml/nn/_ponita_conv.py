@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import math
 
-import numba
 import torch
 from jaxtyping import Float, Int
 from numba import njit, prange
 from torch import Tensor, nn
 
 from sciml.kernels import gather_scatter
-from sciml.kernels._numba_runtime import start_numba_threads
+from sciml.kernels._numba_runtime import numba_threads
 
 __all__ = ["PolynomialFeatures", "PolynomialCutoff", "KernelBasis", "FibreBundleConv",
            "PointConv", "ConvNeXtBlock", "edge_conv",
@@ -33,15 +32,10 @@ def _edge_product_raw(a: Tensor, b: Tensor, ia: Tensor, ib: Tensor) -> Tensor:
     if a.device.type != "cpu" or a.dtype != b.dtype or a.dtype not in (torch.float32,
                                                                        torch.float64):
         return a.index_select(0, ia).mul_(b.index_select(0, ib))
-    start_numba_threads()
     out = a.new_empty((ia.numel(), a.size(1)))
-    threads = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
-    try:
+    with numba_threads():
         _edge_product_kernel(a.detach().contiguous().numpy(), b.detach().contiguous().numpy(),
                              ia.contiguous().numpy(), ib.contiguous().numpy(), out.numpy())
-    finally:
-        numba.set_num_threads(threads)
     return out
 
 

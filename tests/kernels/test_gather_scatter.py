@@ -186,3 +186,22 @@ def test_numba_kernels_keep_torch_thread_count():
             "radius_graph(x, 0.5); print(torch.get_num_threads())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
+
+
+def test_numba_kernels_use_no_more_threads_than_torch():
+    import numba
+    from sciml.kernels._numba_runtime import numba_threads
+
+    prev_torch, prev_numba = torch.get_num_threads(), numba.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with numba_threads():
+            assert numba.get_num_threads() == 1
+        with numba_threads(serial=True):
+            assert numba.get_num_threads() == 1
+        assert numba.get_num_threads() == prev_numba
+        torch.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        with numba_threads():
+            assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
+    finally:
+        torch.set_num_threads(prev_torch)
