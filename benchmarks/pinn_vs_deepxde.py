@@ -4,17 +4,25 @@ Problem (Raissi et al. 2019; DeepXDE ``examples/pinn_forward/Burgers.py``):
 u_t + u u_x = (0.01/π) u_xx on x ∈ [−1, 1], t ∈ [0, 0.99], u(x, 0) = −sin πx, u(±1, t) = 0.
 Reference: DeepXDE's ``Burgers.npz`` (x 256 × t 100) from /work/shared/data/pde.
 
-Both sides: MLP 2 → 20 × 3 (tanh, Glorot normal) → 1, float32, mean-squared residual + initial +
-boundary losses with unit weights, 2540 residual points (Sobol here, DeepXDE's pseudo-random
-sampler there), 80 boundary points, 160 initial points, L-BFGS memory 100, Adam (lr 1e-3)
-for ``--adam`` steps then L-BFGS for ``--lbfgs`` iterations, full batch. Reported: training
-seconds (imports and evaluation excluded) and relative L2 on the reference grid, measured in one
-run: DeepXDE runs in a subprocess of the DeepXDE environment (benchmarks/setup_deepxde_env.sh)
-with one thread, like ours. Target (issue 4): our PINN reaches the same or lower relative L2 in
-the same or less time.
+Both sides, as in DeepXDE's example: MLP 2 → 20 × 3 (tanh, Glorot normal, zero biases) → 1,
+float32; 2540 residual points from the Hammersley set; 80 boundary and 160 initial points,
+which are residual points as well (Raissi et al.; DeepXDE's ``TimePDE``); loss = sum over terms
+of the mean squared misfit (unit weights); Adam (lr 1e-3) for ``--adam`` steps, then
+``torch.optim.LBFGS`` (lr 1, strong Wolfe, memory 100, tolerance_grad 1e-8, tolerance_change 0,
+at most 1.25 loss evaluations per iteration, calls of ≤ 1000 iterations) for ``--lbfgs``
+iterations, full batch. Remaining differences: our network scales (x, t) to [−1, 1]² first (as
+Raissi et al.'s code; DeepXDE feeds raw inputs), our boundary points are a time grid at both
+ends and our initial points an x grid (DeepXDE: random ends, Hammersley times and x).
+
+Each implementation is trained for every seed of ``--seeds`` (one fresh process for DeepXDE per
+seed, interleaved with ours so both see the same machine load); reported: training seconds
+(imports and evaluation excluded) and relative L2 on the reference grid per seed, and their
+medians. Both run with one torch thread. Target (issue 4): our median relative L2 and median
+time ≤ DeepXDE's, in the same run.
 
     bash benchmarks/setup_deepxde_env.sh
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/pinn_vs_deepxde.py [--adam 2000 --lbfgs 1000]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/pinn_vs_deepxde.py [--adam 3000 --lbfgs 2000
+        --seeds 0 1 2 3 4]
 """
 
 from __future__ import annotations
@@ -54,7 +62,7 @@ def rel_l2(pred: np.ndarray, ref: np.ndarray) -> float:
     return float(np.linalg.norm(pred - ref) / np.linalg.norm(ref))
 
 
-def run_ours(args: argparse.Namespace) -> dict:
+def run_ours(args: argparse.Namespace, seed: int) -> dict:
     import torch
 
     from sciml.tasks import (
@@ -68,10 +76,12 @@ def run_ours(args: argparse.Namespace) -> dict:
     torch.set_num_threads(1)
     problem = PhysicsProblem("burgers", {"nu": NU, "initial": "-sin_pi"}, x_range=(-1.0, 1.0),
                              t_range=(0.0, 0.99), boundary="dirichlet")
-    cfg = FitConfig(n_x=127, n_t=20, collocation="sobol", n_boundary=40, n_initial=160,
-                    adam_steps=args.adam, lr=1e-3, lbfgs_steps=args.lbfgs, lbfgs_chunk=100,
-                    lbfgs_history=100, seed=args.seed)
-    torch.manual_seed(args.seed)
+    cfg = FitConfig(n_x=2540, n_t=1, collocation="hammersley", n_boundary=40, n_initial=160,
+                    residual_at_data=True, adam_steps=args.adam, lr=1e-3,
+                    lbfgs_steps=args.lbfgs, lbfgs_chunk=1000, lbfgs_history=100,
+                    lbfgs_eval_factor=1.25, lbfgs_tolerance_grad=1e-8,
+                    lbfgs_tolerance_change=0.0, checkpoint_every=0, seed=seed)
+    torch.manual_seed(seed)
     model = build_physics_model("pinn", {"width": 20, "depth": 3}, problem)
     objective = make_objective(model, problem, cfg)
     t0 = time.perf_counter()
@@ -83,13 +93,13 @@ def run_ours(args: argparse.Namespace) -> dict:
             "params": sum(p.numel() for p in model.parameters())}
 
 
-def run_deepxde(args: argparse.Namespace) -> dict:
+def run_deepxde(args: argparse.Namespace, seed: int) -> dict:
     """DeepXDE's Burgers example with this budget (runs inside the DeepXDE environment)."""
     import deepxde as dde
     import torch
 
     torch.set_num_threads(1)
-    dde.config.set_random_seed(args.seed)
+    dde.config.set_random_seed(seed)
     geom = dde.geometry.Interval(-1, 1)
     geomtime = dde.geometry.GeometryXTime(geom, dde.geometry.TimeDomain(0, 0.99))
 
@@ -126,65 +136,100 @@ def run_deepxde(args: argparse.Namespace) -> dict:
             "params": sum(p.numel() for p in net.parameters()), "version": dde.__version__}
 
 
-def append_results(ours: dict, dde: dict, args: argparse.Namespace, wall: float) -> None:
+def _median(rows: list[dict], key: str) -> float:
+    return float(np.median([r[key] for r in rows]))
+
+
+def append_results(ours: list[dict], dde: list[dict], seeds: list[int],
+                   args: argparse.Namespace, wall: float) -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                             capture_output=True, text=True).stdout.strip() or "unknown"
-    t_ratio, e_ratio = ours["seconds"] / dde["seconds"], ours["rel_l2"] / dde["rel_l2"]
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                           capture_output=True, text=True).stdout.strip()
+    t_ratio = _median(ours, "seconds") / _median(dde, "seconds")
+    e_ratio = _median(ours, "rel_l2") / _median(dde, "rel_l2")
     met = t_ratio <= 1.0 and e_ratio <= 1.0
     lines = [
-        "", "## PINN vs DeepXDE (Burgers, ν = 0.01/π)", "",
-        f"- command: `python benchmarks/pinn_vs_deepxde.py {' '.join(sys.argv[1:])}`",
-        f"- commit: {commit}",
+        "", "## PINN vs DeepXDE (Burgers, ν = 0.01/π), medians over seeds", "",
+        f"- command: `OMP_NUM_THREADS=1 python benchmarks/pinn_vs_deepxde.py "
+        f"{' '.join(sys.argv[1:])}`",
+        f"- commit: {commit}{' (plus uncommitted changes)' if dirty else ''}",
         f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}; "
         f"wall {wall / 60:.1f} min",
         f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, one torch thread each; "
-        f"DeepXDE {dde.get('version')} (PyTorch backend); load average "
+        f"DeepXDE {dde[0].get('version')} (PyTorch backend); load average "
         + ", ".join(f"{v:.1f}" for v in os.getloadavg()) + " at the end (shared cores)",
-        f"- budget: Adam {args.adam} steps (lr 1e-3) then L-BFGS {args.lbfgs} iterations; MLP "
-        "2-20-20-20-1 tanh; 2540 residual, 80 boundary, 160 initial points; L-BFGS memory 100",
-        "", "| implementation | parameters | train s | rel L2 vs Burgers.npz | final loss |",
-        "|---|---|---|---|---|",
-        f"| sciml PINN | {ours['params']} | {ours['seconds']:.0f} | {ours['rel_l2']:.3e} | "
-        f"{ours['loss']:.2e} |",
-        f"| DeepXDE | {dde['params']} | {dde['seconds']:.0f} | {dde['rel_l2']:.3e} | "
-        f"{dde['loss']:.2e} |", "",
-        f"- time ratio ours/DeepXDE = {t_ratio:.2f}, rel L2 ratio = {e_ratio:.2f}; target (both "
-        f"≤ 1): {'met' if met else 'not met'}",
+        f"- budget: Adam {args.adam} steps (lr 1e-3) then L-BFGS {args.lbfgs} iterations "
+        "(memory 100, strong Wolfe, ≤ 1.25 evaluations per iteration, tolerance_grad 1e-8, "
+        "tolerance_change 0); MLP 2-20-20-20-1 tanh, Glorot normal, float32; 2540 Hammersley "
+        "residual points + 80 boundary + 160 initial points (also residual points); seeds "
+        + ", ".join(map(str, seeds)),
+        "", "| seed | sciml s | sciml rel L2 | sciml loss | DeepXDE s | DeepXDE rel L2 | "
+        "DeepXDE loss |", "|---|---|---|---|---|---|---|",
+    ]
+    for seed, o, d in zip(seeds, ours, dde, strict=True):
+        lines.append(f"| {seed} | {o['seconds']:.0f} | {o['rel_l2']:.3e} | {o['loss']:.2e} | "
+                     f"{d['seconds']:.0f} | {d['rel_l2']:.3e} | {d['loss']:.2e} |")
+    lines += [
+        f"| median | {_median(ours, 'seconds'):.0f} | {_median(ours, 'rel_l2'):.3e} | "
+        f"{_median(ours, 'loss'):.2e} | {_median(dde, 'seconds'):.0f} | "
+        f"{_median(dde, 'rel_l2'):.3e} | {_median(dde, 'loss'):.2e} |", "",
+        f"- parameters: sciml {ours[0]['params']}, DeepXDE {dde[0]['params']}",
+        f"- median time ratio ours/DeepXDE = {t_ratio:.2f}, median rel L2 ratio = "
+        f"{e_ratio:.2f}; target (both ≤ 1): {'met' if met else 'not met'}",
     ]
     with open(REPO / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
 
 
+def run_deepxde_process(args: argparse.Namespace, seed: int) -> dict:
+    """One DeepXDE training in a fresh process of the DeepXDE environment."""
+    env = {**os.environ, "DDE_BACKEND": "pytorch", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([str(DDE_PYTHON), __file__, "--worker", "deepxde", "--adam",
+                           str(args.adam), "--lbfgs", str(args.lbfgs), "--seeds", str(seed)],
+                          env=env, capture_output=True, text=True)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"DeepXDE worker failed (exit {proc.returncode}):\n"
+                           f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--adam", type=int, default=2000)
-    p.add_argument("--lbfgs", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--adam", type=int, default=3000)
+    p.add_argument("--lbfgs", type=int, default=2000)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--worker", choices=["deepxde"], help=argparse.SUPPRESS)
     p.add_argument("--no-append", action="store_true")
     args = p.parse_args()
+    if args.adam < 0 or args.lbfgs < 0:
+        p.error(f"--adam and --lbfgs must be >= 0, got {args.adam} and {args.lbfgs}")
     if args.worker == "deepxde":
-        print("RESULT " + json.dumps(run_deepxde(args)))
+        print("RESULT " + json.dumps(run_deepxde(args, args.seeds[0])))
         return 0
     if not DDE_PYTHON.is_file():
         print(f"DeepXDE environment missing ({DDE_PYTHON}); run benchmarks/setup_deepxde_env.sh",
               file=sys.stderr)
         return 1
     t0 = time.perf_counter()
-    env = {**os.environ, "DDE_BACKEND": "pytorch", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([str(DDE_PYTHON), __file__, "--worker", "deepxde", "--adam",
-                           str(args.adam), "--lbfgs", str(args.lbfgs), "--seed", str(args.seed)],
-                          env=env, capture_output=True, text=True)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
-        print(proc.stdout[-2000:], proc.stderr[-4000:], file=sys.stderr)
-        return 1
-    dde = json.loads(lines[-1][len("RESULT "):])
-    print(f"DeepXDE     rel L2 {dde['rel_l2']:.3e}  train {dde['seconds']:.0f} s", flush=True)
-    ours = run_ours(args)
-    print(f"sciml PINN  rel L2 {ours['rel_l2']:.3e}  train {ours['seconds']:.0f} s", flush=True)
+    ours, dde = [], []
+    for seed in args.seeds:
+        try:
+            dde.append(run_deepxde_process(args, seed))
+        except RuntimeError as err:
+            print(err, file=sys.stderr)
+            return 1
+        print(f"seed {seed}  DeepXDE     rel L2 {dde[-1]['rel_l2']:.3e}  "
+              f"train {dde[-1]['seconds']:.0f} s", flush=True)
+        ours.append(run_ours(args, seed))
+        print(f"seed {seed}  sciml PINN  rel L2 {ours[-1]['rel_l2']:.3e}  "
+              f"train {ours[-1]['seconds']:.0f} s", flush=True)
+    print(f"median      DeepXDE rel L2 {_median(dde, 'rel_l2'):.3e} in "
+          f"{_median(dde, 'seconds'):.0f} s; sciml {_median(ours, 'rel_l2'):.3e} in "
+          f"{_median(ours, 'seconds'):.0f} s")
     if not args.no_append:
-        append_results(ours, dde, args, time.perf_counter() - t0)
+        append_results(ours, dde, args.seeds, args, time.perf_counter() - t0)
     return 0
 
 

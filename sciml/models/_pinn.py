@@ -2,7 +2,11 @@
 
 Raissi, Perdikaris, Karniadakis, "Physics-informed neural networks", J. Comput. Phys. 2019:
 u_θ(x, t) is trained on the mean squared PDE residual at collocation points plus initial and
-boundary misfits. Optionally the spatial coordinate enters through the periodic embedding
+boundary misfits. Each input column is first mapped affinely from its bounds to [−1, 1], as in
+Raissi et al.'s code (H = 2(X − lb)/(ub − lb) − 1; DeepXDE feeds raw coordinates instead, the
+same up to this affine map of the first layer's weights). Weights are Glorot normal, biases
+zero (both as DeepXDE's ``"Glorot normal"``). Optionally the spatial coordinate enters through
+the periodic embedding
 (cos 2πx/L, sin 2πx/L), which makes u exactly L-periodic (the embedding of the Lagrangian PINN
 paper, used for its PINN baseline too).
 """

@@ -50,6 +50,7 @@ __all__ = [
     "fit_physics_informed",
     "reference_solution",
     "make_objective",
+    "hammersley_points",
 ]
 
 
@@ -134,11 +135,22 @@ class FitConfig:
     """Collocation, loss weights and the Adam → L-BFGS budget of a physics-informed fit.
 
     n_x × n_t collocation points (``collocation="grid"``: a tensor grid, periodic in x; else
-    n_x·n_t points drawn by ``uniform`` / ``lhs`` / ``sobol``); ``n_initial`` initial points on a
-    grid (default n_x); ``lbfgs_history`` L-BFGS memory;
+    n_x·n_t points drawn by ``uniform`` / ``lhs`` / ``sobol`` / ``hammersley``, the last the
+    deterministic Hammersley set x_i = φ₂(i), t_i = i/(N+1), i = 1..N, φ₂ the base-2 radical
+    inverse, DeepXDE's default); ``n_initial`` initial points on a grid (default n_x);
     ``n_boundary`` boundary times (Dirichlet or, for a PINN without periodic embedding,
     periodicity of u); ``resample_every`` > 0 redraws the residual points every so many Adam steps
     by RAD (p ∝ |r| / mean|r| + 1) from 4× as many candidates.
+
+    ``residual_at_data`` (PINN only): the PDE residual is also enforced at the initial and
+    boundary points, as in Raissi et al. 2019 (X_f ← [X_f; X_u]) and DeepXDE's ``TimePDE``; the
+    residual term is the mean over all of them. Loss = Σ_term w_term · mean(term²).
+
+    L-BFGS (``torch.optim.LBFGS``, lr 1, strong-Wolfe line search): ``lbfgs_history`` memory,
+    at most ``lbfgs_eval_factor`` × iterations loss evaluations per chunk of ``lbfgs_chunk``
+    iterations (DeepXDE and scipy: 1.25), stopping early when max|g| ≤ ``lbfgs_tolerance_grad``
+    or the loss/step changes by less than ``lbfgs_tolerance_change`` (DeepXDE: 1e-8 and 0).
+    Chunking keeps the L-BFGS memory between chunks (one extra evaluation per chunk).
     """
 
     n_x: int = 128
@@ -154,6 +166,10 @@ class FitConfig:
     weight_residual: float = 1.0
     weight_initial: float = 1.0
     weight_boundary: float = 1.0
+    residual_at_data: bool = True
+    lbfgs_eval_factor: float = 3.0
+    lbfgs_tolerance_grad: float = 1e-12
+    lbfgs_tolerance_change: float = 1e-14
     resample_every: int = 0
     checkpoint_every: int = 250
     seed: int = 0
@@ -171,9 +187,19 @@ class FitConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
-        if self.collocation not in ("grid", "uniform", "lhs", "sobol"):
-            raise ValueError(f"collocation must be grid, uniform, lhs or sobol, got "
+        if self.collocation not in ("grid", "uniform", "lhs", "sobol", "hammersley"):
+            raise ValueError(f"collocation must be grid, uniform, lhs, sobol or hammersley, got "
                              f"{self.collocation!r}")
+        if not (math.isfinite(self.lbfgs_eval_factor) and self.lbfgs_eval_factor >= 1):
+            raise ValueError(f"lbfgs_eval_factor must be >= 1 (loss evaluations per L-BFGS "
+                             f"iteration), got {self.lbfgs_eval_factor!r}")
+        for name in ("lbfgs_tolerance_grad", "lbfgs_tolerance_change"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+        if not isinstance(self.residual_at_data, bool):
+            raise ValueError(f"residual_at_data must be true or false, got "
+                             f"{self.residual_at_data!r}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if not self.lr > 0:
@@ -184,6 +210,32 @@ class FitConfig:
         return torch.float64 if self.dtype == "float64" else torch.float32
 
 
+def _radical_inverse_base2(i: np.ndarray) -> np.ndarray:
+    """φ₂(i): the binary digits of the integers ``i`` mirrored about the point (van der Corput)."""
+    i = np.asarray(i, dtype=np.int64).copy()
+    out, scale = np.zeros(i.shape), 0.5
+    while i.any():
+        out += (i & 1) * scale
+        i >>= 1
+        scale /= 2
+    return out
+
+
+def hammersley_points(n: int, lows: list[float], highs: list[float],
+                      dtype: torch.dtype = torch.float32) -> Tensor:
+    """The 2-D Hammersley set (φ₂(i), i/(n+1)), i = 1..n, mapped to [lows, highs] → (n, 2).
+
+    Hammersley, "Monte Carlo methods for solving multivariable problems", 1960; the origin
+    (i = 0) is skipped as in DeepXDE, so no point lies on the initial line t = t0.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"the number of Hammersley points must be an integer >= 1, got {n!r}")
+    i = np.arange(1, n + 1)
+    unit = np.stack([_radical_inverse_base2(i), i / (n + 1)], 1)
+    lo, hi = np.asarray(lows, dtype=np.float64), np.asarray(highs, dtype=np.float64)
+    return torch.as_tensor(lo + unit * (hi - lo), dtype=dtype)
+
+
 def _collocation(problem: PhysicsProblem, cfg: FitConfig, seed: int, n_mult: int = 1) -> Tensor:
     lo = [problem.x_range[0], problem.t_range[0]]
     hi = [problem.x_range[1], problem.t_range[1]]
@@ -192,7 +244,10 @@ def _collocation(problem: PhysicsProblem, cfg: FitConfig, seed: int, n_mult: int
         xx, tt = np.meshgrid(x, t, indexing="xy")
         pts = np.stack([xx.ravel(), tt.ravel()], 1)
         return torch.as_tensor(pts, dtype=cfg.torch_dtype)
-    method = "uniform" if cfg.collocation == "grid" else cfg.collocation
+    if cfg.collocation == "hammersley" and n_mult == 1:
+        return hammersley_points(cfg.n_x * cfg.n_t, lo, hi, cfg.torch_dtype)
+    # RAD candidates for the deterministic sets are drawn uniformly (seeded by the step)
+    method = "uniform" if cfg.collocation in ("grid", "hammersley") else cfg.collocation
     return sample_box(cfg.n_x * cfg.n_t * n_mult, lo, hi, method, seed, cfg.torch_dtype)
 
 
@@ -235,7 +290,10 @@ def _mse(r: Tensor) -> Tensor:
 
 
 class PINNObjective(_Objective):
-    """Soft-constraint PINN: w_r·mean r² + w_0·mean (u(x,0) − u0)² + w_b·boundary misfit."""
+    """Soft-constraint PINN: w_r·mean r² + w_0·mean (u(x,0) − u0)² + w_b·boundary misfit.
+
+    The residual mean runs over the collocation points and, with ``cfg.residual_at_data``, the
+    initial and boundary points too (Raissi et al. 2019; DeepXDE)."""
 
     def residual(self, model: PINN, points: Tensor) -> Tensor:
         pts = points.clone().requires_grad_(True)
@@ -244,12 +302,14 @@ class PINNObjective(_Objective):
 
     def losses(self, model: PINN) -> dict[str, Tensor]:
         cfg, p = self.cfg, self.problem
-        out = {"residual": cfg.weight_residual * _mse(self.residual(model, self.points))}
         init = torch.stack([self.x_init, torch.full_like(self.x_init, p.t_range[0])], 1)
-        out["initial"] = cfg.weight_initial * _mse(model(init)[:, 0] - self.u0)
         tb = self.t_boundary
         left = torch.stack([torch.full_like(tb, p.x_range[0]), tb], 1)
         right = torch.stack([torch.full_like(tb, p.x_range[1]), tb], 1)
+        points = torch.cat([self.points, init, left, right]) if cfg.residual_at_data \
+            else self.points
+        out = {"residual": cfg.weight_residual * _mse(self.residual(model, points))}
+        out["initial"] = cfg.weight_initial * _mse(model(init)[:, 0] - self.u0)
         if p.boundary == "dirichlet":
             ub = torch.cat([model(left)[:, 0], model(right)[:, 0]])
             out["boundary"] = cfg.weight_boundary * _mse(ub)
@@ -358,7 +418,8 @@ def fit_physics_informed(model: torch.nn.Module, objective: _Objective, cfg: Fit
     adam = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     lbfgs = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=cfg.lbfgs_chunk,
                               history_size=cfg.lbfgs_history, line_search_fn="strong_wolfe",
-                              tolerance_grad=1e-12, tolerance_change=1e-14)
+                              tolerance_grad=cfg.lbfgs_tolerance_grad,
+                              tolerance_change=cfg.lbfgs_tolerance_change)
     if checkpoint is not None and resume and Path(checkpoint).is_file():
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"]["state_dict"])
@@ -401,8 +462,12 @@ def fit_physics_informed(model: torch.nn.Module, objective: _Objective, cfg: Fit
     while done < cfg.lbfgs_steps:
         chunk = min(cfg.lbfgs_chunk, cfg.lbfgs_steps - done)
         lbfgs.param_groups[0]["max_iter"] = chunk
-        lbfgs.param_groups[0]["max_eval"] = 3 * chunk  # line searches take a few each
+        # line searches take a few evaluations each
+        max_eval = max(chunk + 1, int(cfg.lbfgs_eval_factor * chunk))
+        lbfgs.param_groups[0]["max_eval"] = max_eval
         rejected = [0]
+        state = lbfgs.state[lbfgs.param_groups[0]["params"][0]]
+        iters0, evals0 = state.get("n_iter", 0), state.get("func_evals", 0)
 
         def closure(done: int = done, rejected: list[int] = rejected) -> Tensor:
             lbfgs.zero_grad(set_to_none=False)
@@ -418,7 +483,12 @@ def fit_physics_informed(model: torch.nn.Module, objective: _Objective, cfg: Fit
             return total
 
         lbfgs.step(closure)
-        done += chunk
+        # count the iterations L-BFGS really made (the evaluation budget or its tolerances may
+        # end a chunk early), like DeepXDE; stop when its tolerances end a chunk at once
+        made = state.get("n_iter", 0) - iters0
+        evals = state.get("func_evals", 0) - evals0
+        converged = made == 0 or (made == 1 < chunk and evals < max_eval)
+        done = cfg.lbfgs_steps if converged else done + made
         _, values = _total(objective, model, "lbfgs", done)  # raises if the iterate is not finite
         if rejected[0]:
             values = {**values, "rejected_trials": float(rejected[0])}

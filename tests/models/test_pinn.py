@@ -18,14 +18,7 @@ from sciml.tasks import (
     make_objective,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny full-batch fits: one thread (two threads on a loaded 2-core machine is ~20× slower)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny full-batch fits
 
 
 def test_shapes_periodicity_and_registry() -> None:
@@ -92,3 +85,53 @@ def test_residual_based_resampling_during_adam() -> None:
     assert objective.points.shape == first.shape
     assert not torch.equal(objective.points, first)
     assert ((objective.points[:, 0] >= 0) & (objective.points[:, 0] <= 2 * math.pi)).all()
+
+
+def test_hammersley_points_are_the_shifted_hammersley_set() -> None:
+    from sciml.tasks._physics_informed import hammersley_points
+
+    pts = hammersley_points(7, [-1.0, 0.0], [1.0, 0.99], torch.float64)
+    assert pts.shape == (7, 2)
+    # φ₂(1..4) = 1/2, 1/4, 3/4, 1/8 mapped to [-1, 1]; t_i = i/8 · 0.99
+    torch.testing.assert_close(pts[:4, 0], torch.tensor([0.0, -0.5, 0.5, -0.75],
+                                                        dtype=torch.float64))
+    torch.testing.assert_close(pts[:, 1], torch.arange(1, 8, dtype=torch.float64) / 8 * 0.99)
+    with pytest.raises(ValueError, match="Hammersley"):
+        hammersley_points(0, [0.0, 0.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="collocation"):
+        FitConfig(collocation="halton")
+    with pytest.raises(ValueError, match="lbfgs_eval_factor"):
+        FitConfig(lbfgs_eval_factor=0.5)
+
+
+def test_residual_is_also_enforced_at_initial_and_boundary_points() -> None:
+    problem = PhysicsProblem("burgers", {"nu": 0.01 / math.pi, "initial": "-sin_pi"},
+                             x_range=(-1.0, 1.0), boundary="dirichlet")
+    model = PINN(PINNConfig(width=8, depth=2), lows=[-1, 0], highs=[1, 1])
+    on = make_objective(model, problem, FitConfig(n_x=6, n_t=5, collocation="hammersley",
+                                                  n_boundary=3, n_initial=4))
+    off = make_objective(model, problem, FitConfig(n_x=6, n_t=5, collocation="hammersley",
+                                                   n_boundary=3, n_initial=4,
+                                                   residual_at_data=False))
+    r_col = on.residual(model, on.points)
+    x0 = torch.linspace(-1, 1, 4)
+    tb = torch.linspace(0, 1, 3)
+    data = torch.cat([torch.stack([x0, torch.zeros(4)], 1),
+                      torch.stack([torch.full((3,), -1.0), tb], 1),
+                      torch.stack([torch.full((3,), 1.0), tb], 1)])
+    r_data = on.residual(model, data)
+    expected = (torch.cat([r_col, r_data]) ** 2).mean()
+    torch.testing.assert_close(on.losses(model)["residual"], expected)
+    torch.testing.assert_close(off.losses(model)["residual"], (r_col**2).mean())
+
+
+def test_lbfgs_stops_when_its_tolerance_is_met() -> None:
+    problem = PhysicsProblem("convection", {"beta": 1.0})
+    cfg = FitConfig(n_x=8, n_t=4, adam_steps=0, lbfgs_steps=10_000, lbfgs_chunk=10,
+                    lbfgs_tolerance_grad=1e6)
+    model = PINN(PINNConfig(width=4, depth=1, periodic=True))
+    before = [p.detach().clone() for p in model.parameters()]
+    history = fit_physics_informed(model, make_objective(model, problem, cfg), cfg)
+    assert len(history) == 1 and history[0]["step"] == cfg.lbfgs_steps
+    for p, q in zip(model.parameters(), before, strict=True):
+        assert torch.equal(p.detach(), q)
