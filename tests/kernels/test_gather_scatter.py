@@ -190,6 +190,7 @@ def test_numba_kernels_keep_torch_thread_count():
 
 def test_numba_kernels_use_no_more_threads_than_torch():
     import numba
+
     from sciml.kernels._numba_runtime import numba_threads
 
     prev_torch, prev_numba = torch.get_num_threads(), numba.get_num_threads()
