@@ -27,6 +27,7 @@ __all__ = [
 BOUNDARY_PADDING = {"dirichlet": "zeros", "periodic": "circular", "neumann": "reflect"}
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+_CONV_FN = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _CONV_T = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
 
 
@@ -198,11 +199,17 @@ class MultigridConv(nn.Module):
                 f"{auto_levels(tuple(spatial), self.min_size)})"
             )
 
+    def _padded_conv(self, conv: nn.Module, x: Tensor, width: int, mode: str) -> Tensor:
+        if mode == "zeros":  # the convolution pads with zeros itself, without a padded copy
+            return _CONV_FN[self.ndim](x, conv.weight, conv.bias, stride=conv.stride,
+                                       padding=width)
+        return conv(_pad(x, width, mode, self.ndim))
+
     def _smooth(self, conv: nn.Module, x: Tensor, mode: str) -> Tensor:
-        return conv(_pad(x, self.kernel_size // 2, mode, self.ndim))
+        return self._padded_conv(conv, x, self.kernel_size // 2, mode)
 
     def _restrict(self, conv: nn.Module, x: Tensor, mode: str) -> Tensor:
-        return conv(_pad(x, 1, mode, self.ndim))
+        return self._padded_conv(conv, x, 1, mode)
 
     def _prolong(self, conv: nn.Module, coarse: Tensor, fine_size: Sequence[int],
                  mode: str) -> Tensor:
