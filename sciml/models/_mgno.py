@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from jaxtyping import Float
+import torch
 from torch import Tensor, nn
 
 from sciml.errors import ConfigError
@@ -227,10 +228,15 @@ class MgNO(AbstractModel):
         if boundary is not None and boundary not in BOUNDARY_PADDING:
             raise ValueError(f"boundary must be one of {list(BOUNDARY_PADDING)} or None, "
                              f"got {boundary!r}")
-        v = self.lifting(u)
+        v = u
+        if self.ndim == 2 and u.device.type == "cpu":
+            # oneDNN's CPU convolutions run ~20% faster on channels-last tensors (measured:
+            # 390 -> 329 ms per 64² training step, width 32, batch 8, 2 threads).
+            v = u.contiguous(memory_format=torch.channels_last)
+        v = self.lifting(v)
         for layer in self.layers:
             v = layer(v, boundary)
-        out = self.projection(v)
+        out = self.projection(v).contiguous()
         if self.config.residual_output:
             out = out + u[:, : self.out_channels]
         return out
