@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from jaxtyping import Float
 import torch
+from jaxtyping import Float
 from torch import Tensor, nn
 
 from sciml.errors import ConfigError
