@@ -10,6 +10,7 @@ steps, and a :class:`NonFiniteError` naming the loss term, phase and step on NaN
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import math
 import sys
@@ -251,7 +252,7 @@ def _collocation(problem: PhysicsProblem, cfg: FitConfig, seed: int, n_mult: int
     return sample_box(cfg.n_x * cfg.n_t * n_mult, lo, hi, method, seed, cfg.torch_dtype)
 
 
-class _Objective:
+class AbstractObjective(abc.ABC):
     """Losses of one model on one problem; subclasses define the residual and predictions."""
 
     def __init__(self, problem: PhysicsProblem, cfg: FitConfig) -> None:
@@ -266,11 +267,13 @@ class _Objective:
         self.points = _collocation(problem, cfg, cfg.seed)
         self.t_boundary = torch.linspace(*problem.t_range, cfg.n_boundary, dtype=cfg.torch_dtype)
 
+    @abc.abstractmethod
     def residual(self, model: torch.nn.Module, points: Tensor) -> Tensor:
-        raise NotImplementedError
+        """PDE residual of ``model`` at collocation ``points``."""
 
+    @abc.abstractmethod
     def losses(self, model: torch.nn.Module) -> dict[str, Tensor]:
-        raise NotImplementedError
+        """Each loss term (residual, initial, boundary) of ``model``."""
 
     def resample(self, model: torch.nn.Module, step: int) -> None:
         """RAD: redraw the residual points from 4× candidates with p ∝ |r|/mean|r| + 1."""
@@ -281,15 +284,16 @@ class _Objective:
         self.points = residual_resample(cand, r, self.cfg.n_x * self.cfg.n_t, k=1.0, c=1.0,
                                         seed=self.cfg.seed + step)
 
+    @abc.abstractmethod
     def predict(self, model: torch.nn.Module, x: np.ndarray, t: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """u on the Eulerian grid ``x`` × ``t``."""
 
 
 def _mse(r: Tensor) -> Tensor:
     return (r**2).mean()
 
 
-class PINNObjective(_Objective):
+class PINNObjective(AbstractObjective):
     """Soft-constraint PINN: w_r·mean r² + w_0·mean (u(x,0) − u0)² + w_b·boundary misfit.
 
     The residual mean runs over the collocation points and, with ``cfg.residual_at_data``, the
@@ -324,7 +328,7 @@ class PINNObjective(_Objective):
             return model(pts)[:, 0].double().numpy().reshape(len(t), len(x))
 
 
-class LPINNObjective(_Objective):
+class LPINNObjective(AbstractObjective):
     """Lagrangian PINN: w_r·(mean r_x² + mean r_u²) + w_0·(mean (x_L − x0)² + mean (u − u0)²)
     at t = t0 (Mojgani et al. 2022); the labels x0 are the collocation x-coordinates."""
 
@@ -373,7 +377,8 @@ class LPINNObjective(_Objective):
         return shifted
 
 
-def make_objective(model: torch.nn.Module, problem: PhysicsProblem, cfg: FitConfig) -> _Objective:
+def make_objective(model: torch.nn.Module, problem: PhysicsProblem,
+                   cfg: FitConfig) -> AbstractObjective:
     """The objective matching ``model``: :class:`LPINNObjective` or :class:`PINNObjective`."""
     if isinstance(model, LPINN):
         return LPINNObjective(problem, cfg)
@@ -383,7 +388,7 @@ def make_objective(model: torch.nn.Module, problem: PhysicsProblem, cfg: FitConf
                       f"got {type(model).__name__}")
 
 
-def _total(objective: _Objective, model: torch.nn.Module, phase: str, step: int
+def _total(objective: AbstractObjective, model: torch.nn.Module, phase: str, step: int
            ) -> tuple[Tensor, dict[str, float]]:
     terms = objective.losses(model)
     values = {k: float(v.detach()) for k, v in terms.items()}
@@ -396,7 +401,7 @@ def _total(objective: _Objective, model: torch.nn.Module, phase: str, step: int
     return total, values
 
 
-def fit_physics_informed(model: torch.nn.Module, objective: _Objective, cfg: FitConfig,
+def fit_physics_informed(model: torch.nn.Module, objective: AbstractObjective, cfg: FitConfig,
                          checkpoint: Path | None = None, resume: bool = True,
                          progress: bool = False) -> list[dict[str, Any]]:
     """Adam then L-BFGS (strong Wolfe) on the full batch; returns the loss history.
