@@ -29,6 +29,7 @@ BOUNDARY_PADDING = {"dirichlet": "zeros", "periodic": "circular", "neumann": "re
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 _CONV_FN = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _CONV_T = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
+_CONV_T_FN = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 
 def padding_mode(boundary: str) -> str:
@@ -115,8 +116,9 @@ class MultigridConv(nn.Module):
     one :math:`A` per step; ``restrict_residual=False`` gives the former.
 
     Odd sizes: restriction maps ``n`` points to ``ceil(n/2)`` (coarse point ``i`` sits on fine point
-    ``2i``); prolongation pads the coarse field by one point (in the boundary's mode), applies the
-    transposed convolution and crops to the fine size known at run time. With circular padding and
+    ``2i``); prolongation is a transposed convolution whose output size is the fine size known at
+    run time (fine point ``2i`` takes coarse point ``i``, fine point ``2i + 1`` coarse points ``i``
+    and ``i + 1``, the one beyond the last coarse point given by the boundary's padding). With circular padding and
     every level of even size the layer commutes with circular shifts by multiples of
     ``2^(levels-1)`` points.
 
@@ -213,11 +215,19 @@ class MultigridConv(nn.Module):
 
     def _prolong(self, conv: nn.Module, coarse: Tensor, fine_size: Sequence[int],
                  mode: str) -> Tensor:
-        # y[j] = sum_i x[i] w[j - 2i + 1]: pad one coarse point each side so that the boundary
-        # mode also holds for prolongation, then crop (offset 1 + 2 * pad) to the fine size.
-        full = conv(_pad(coarse, 1, mode, self.ndim))
-        index = (Ellipsis,) + tuple(slice(3, 3 + n) for n in fine_size)
-        return full[index]
+        # y[j] = sum_m x[m] w[j + 1 - 2m] (a transposed convolution with padding 1): fine point 2n
+        # takes coarse point n, fine point 2n + 1 coarse points n and n + 1. Only the last coarse
+        # point's right neighbour lies outside the grid: with zero padding it drops out, so the
+        # output size is set exactly (no padded copy, no crop); other modes pad one coarse point
+        # on the right in their own mode and crop the surplus fine point.
+        sizes = coarse.shape[2:]
+        if mode == "zeros":
+            extra = tuple(f - (2 * c - 1) for f, c in zip(fine_size, sizes, strict=True))
+            return _CONV_T_FN[self.ndim](coarse, conv.weight, None, stride=2, padding=1,
+                                         output_padding=extra)
+        padded = F.pad(coarse, (0, 1) * self.ndim, mode=mode)
+        full = _CONV_T_FN[self.ndim](padded, conv.weight, None, stride=2, padding=1)
+        return full[(Ellipsis,) + tuple(slice(0, n) for n in fine_size)]
 
     def forward(
         self, f: Float[Tensor, "b c_in *spatial"], boundary: str | None = None

@@ -116,6 +116,46 @@ def test_reflect_padding_keeps_mirror_symmetry():
     torch.testing.assert_close(layer(x.flip(-1)), layer(x).flip(-1))
 
 
+def _pad_beyond(c: torch.Tensor, mode: str) -> torch.Tensor:
+    """The coarse point after the last one in each boundary mode (1-D, last axis)."""
+    return {"zeros": torch.zeros_like(c[..., :1]), "circular": c[..., :1],
+            "reflect": c[..., -2:-1]}[mode]
+
+
+@pytest.mark.parametrize("mode", ["zeros", "circular", "reflect"])
+@pytest.mark.parametrize("fine", [8, 9, 16, 17])
+def test_prolongation_is_the_two_tap_formula_1d(mode, fine):
+    """fine[2n] = w1 c[n], fine[2n+1] = w2 c[n] + w0 c[n+1], c beyond the grid in the BC's mode."""
+    torch.manual_seed(fine)
+    layer = MultigridConv(2, 3, 1, 2).double()
+    conv = layer.prolong[0]
+    coarse = torch.randn(2, 3, (fine + 1) // 2, dtype=torch.float64)
+    got = layer._prolong(conv, coarse, (fine,), mode)
+    w = conv.weight  # (in, out, 3)
+    ext = torch.cat([coarse, _pad_beyond(coarse, mode)], dim=-1)
+    even = torch.einsum("bin,io->bon", coarse, w[..., 1])
+    odd = (torch.einsum("bin,io->bon", ext[..., :-1], w[..., 2])
+           + torch.einsum("bin,io->bon", ext[..., 1:], w[..., 0]))
+    want = torch.stack([even, odd], dim=-1).flatten(-2)[..., :fine]
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+@pytest.mark.parametrize("mode", ["zeros", "circular", "reflect"])
+def test_prolongation_matches_padded_transposed_conv(ndim, mode):
+    """Against the plain form: pad one coarse point on every side, transposed conv, crop."""
+    torch.manual_seed(ndim)
+    layer = MultigridConv(2, 2, ndim, 2).double()
+    conv = layer.prolong[0]
+    fine = (9, 8, 7)[:ndim]
+    coarse = torch.randn(1, 2, *[(n + 1) // 2 for n in fine], dtype=torch.float64)
+    padded = torch.nn.functional.pad(coarse, (1, 1) * ndim, mode="constant" if mode == "zeros"
+                                     else mode)
+    want = conv(padded)[(Ellipsis,) + tuple(slice(3, 3 + n) for n in fine)]
+    got = layer._prolong(conv, coarse, fine, mode)
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+
+
 def test_gradients_reach_all_parameters():
     layer = MultigridConv(2, 2, 2, 4, num_smooth=[1, 2, 1, 2], num_post_smooth=1).double()
     layer(torch.randn(2, 2, 33, 33, dtype=torch.float64)).square().sum().backward()
