@@ -118,9 +118,9 @@ class MultigridConv(nn.Module):
     Odd sizes: restriction maps ``n`` points to ``ceil(n/2)`` (coarse point ``i`` sits on fine point
     ``2i``); prolongation is a transposed convolution whose output size is the fine size known at
     run time (fine point ``2i`` takes coarse point ``i``, fine point ``2i + 1`` coarse points ``i``
-    and ``i + 1``, the one beyond the last coarse point given by the boundary's padding). With circular padding and
-    every level of even size the layer commutes with circular shifts by multiples of
-    ``2^(levels-1)`` points.
+    and ``i + 1``, the one beyond the last coarse point given by the boundary's padding). With
+    circular padding and every level of even size the layer commutes with circular shifts by
+    multiples of ``2^(levels-1)`` points.
 
     Args:
         in_channels: Channels of the input ``f``.
