@@ -220,9 +220,9 @@ class MultigridConv(nn.Module):
         # point's right neighbour lies outside the grid: with zero padding it drops out, so the
         # output size is set exactly (no padded copy, no crop); other modes pad one coarse point
         # on the right in their own mode and crop the surplus fine point.
-        sizes = coarse.shape[2:]
         if mode == "zeros":
-            extra = tuple(f - (2 * c - 1) for f, c in zip(fine_size, sizes, strict=True))
+            extra = tuple(f - (2 * c - 1)
+                          for f, c in zip(fine_size, coarse.shape[2:], strict=True))
             return _CONV_T_FN[self.ndim](coarse, conv.weight, None, stride=2, padding=1,
                                          output_padding=extra)
         padded = F.pad(coarse, (0, 1) * self.ndim, mode=mode)
