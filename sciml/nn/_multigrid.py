@@ -2,15 +2,18 @@
 
 He, Liu, Xu, "MgNO: Efficient Parameterization of Linear Operators via Multigrid", ICLR 2024.
 Boundary conditions enter through the padding of every convolution (``"dirichlet"`` -> zeros,
-``"periodic"`` -> circular, ``"neumann"`` -> reflect); all convolutions use ``padding=0`` after an
-explicit :func:`torch.nn.functional.pad`, so one set of weights serves every boundary type and
-every grid size, odd sizes included.
+``"periodic"`` -> circular, ``"neumann"`` -> reflect), so one set of weights serves every
+boundary type and every grid size, odd sizes included. Zero padding is done by the convolution
+itself; circular padding by :func:`circular_pad` (PyTorch's pad with a faster backward); reflect
+by :func:`torch.nn.functional.pad`.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
+import torch
 import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor, nn
@@ -76,11 +79,88 @@ def auto_levels(size: int | Sequence[int], min_coarse: int = 4) -> int:
     return levels
 
 
+def _fold_circular(g: Tensor, pads: tuple[tuple[int, int], ...]) -> Tensor:
+    """Adjoint of circular padding: each padded entry is added back onto the point it copies.
+
+    One copy of the interior, then one in-place add per edge and corner region (3^ndim - 1).
+    """
+    sizes = [g.shape[2 + d] - left - right for d, (left, right) in enumerate(pads)]
+    interior = tuple(slice(left, left + n) for (left, _), n in zip(pads, sizes, strict=True))
+    out = g[(Ellipsis, *interior)].clone(memory_format=torch.contiguous_format)
+    # per dimension: (source in the padded field, target in the field); padded index i < left
+    # copies point n - left + i, padded index left + n + i copies point i
+    choices = [[(slice(left, left + n), slice(0, n)), (slice(0, left), slice(n - left, n)),
+                (slice(left + n, left + n + right), slice(0, right))]
+               for (left, right), n in zip(pads, sizes, strict=True)]
+    for combo in itertools.product(range(3), repeat=len(pads)):
+        regions = [choices[d][c] for d, c in enumerate(combo)]
+        if not any(combo) or any(src.stop <= src.start for src, _ in regions):
+            continue  # the interior itself, or a side without padding
+        out[(Ellipsis, *(dst for _, dst in regions))] += g[(Ellipsis,
+                                                            *(src for src, _ in regions))]
+    return out
+
+
+def _flat_pads(pads: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
+    # F.pad takes (left, right) pairs from the last dimension backwards
+    return tuple(p for pair in reversed(pads) for p in pair)
+
+
+class _CircularPad(torch.autograd.Function):
+    """``F.pad(mode="circular")`` with a fast backward. Measured here (2 threads, a
+    (8, 40, 64, 64) float32 field, pad by 1): PyTorch's circular pad, forward and backward, 7-8 ms,
+    about a third of the 3×3 convolution it feeds; with this fold 1.5 ms (zero padding: 0.8 ms).
+    Twice differentiable (the adjoint of the fold is the pad)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, pads: tuple[tuple[int, int], ...]) -> Tensor:  # type: ignore[override]
+        ctx.pads = pads
+        return F.pad(x, _flat_pads(pads), mode="circular")
+
+    @staticmethod
+    def backward(ctx, g: Tensor):  # type: ignore[override]
+        return _CircularFold.apply(g, ctx.pads), None
+
+
+class _CircularFold(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, g: Tensor, pads: tuple[tuple[int, int], ...]) -> Tensor:  # type: ignore[override]
+        ctx.pads = pads
+        return _fold_circular(g, pads)
+
+    @staticmethod
+    def backward(ctx, gg: Tensor):  # type: ignore[override]
+        return _CircularPad.apply(gg, ctx.pads), None
+
+
+def circular_pad(x: Tensor, pads: Sequence[tuple[int, int]]) -> Tensor:
+    """Periodic padding of the spatial dimensions of ``x`` ``(B, C, *spatial)``.
+
+    Args:
+        x: Field, channel first.
+        pads: One ``(left, right)`` pair per spatial dimension, each at most that dimension's size.
+
+    Returns:
+        The padded field; equal to ``F.pad(x, ..., mode="circular")``, with a faster backward.
+    """
+    pads = tuple((int(left), int(right)) for left, right in pads)
+    if len(pads) != x.ndim - 2:
+        raise ValueError(f"pads must give one (left, right) pair per spatial dimension "
+                         f"({x.ndim - 2}), got {pads}")
+    for n, (left, right) in zip(x.shape[2:], pads, strict=True):
+        if min(left, right) < 0 or max(left, right) > n:
+            raise ValueError(f"circular padding ({left}, {right}) needs 0 <= pad <= size "
+                             f"({n}) in every dimension")
+    return _CircularPad.apply(x, pads)
+
+
 def _pad(x: Tensor, width: int, mode: str, ndim: int) -> Tensor:
     if width == 0:
         return x
     if mode == "zeros":
         return F.pad(x, (width, width) * ndim)
+    if mode == "circular":
+        return circular_pad(x, ((width, width),) * ndim)
     return F.pad(x, (width, width) * ndim, mode=mode)
 
 
@@ -165,8 +245,14 @@ class MultigridConv(nn.Module):
         def smoother(cin: int, cout: int) -> nn.Module:
             return conv(cin, cout, k, padding=0, bias=False)
 
-        # A^l: u -> f space; S^{l,i}: f -> u space (pre steps, then post steps).
-        self.A = nn.ModuleList([smoother(out_channels, in_channels) for _ in range(levels)])
+        # A^l: u -> f space; S^{l,i}: f -> u space (pre steps, then post steps). The finest level
+        # starts from u = 0, so its A is used only by a second smoothing step or by the
+        # restriction of the residual; without either it is left out (no dead parameters).
+        uses_a0 = self.num_smooth[0] + self.num_post_smooth[0] > 1 or (
+            self.restrict_residual and levels > 1)
+        self.A = nn.ModuleList([smoother(out_channels, in_channels) if lv > 0 or uses_a0
+                                else nn.Identity() for lv in range(levels)])
+        self._register_load_state_dict_pre_hook(self._drop_unused_a0)
         self.S = nn.ModuleList([
             nn.ModuleList([smoother(in_channels, out_channels)
                            for _ in range(self.num_smooth[lv] + self.num_post_smooth[lv])])
@@ -178,6 +264,11 @@ class MultigridConv(nn.Module):
                                          for _ in range(levels - 1)])
         self.prolong = nn.ModuleList([conv_t(out_channels, out_channels, 3, stride=2, bias=False)
                                       for _ in range(levels - 1)])
+
+    def _drop_unused_a0(self, state_dict: dict, prefix: str, *args) -> None:
+        # checkpoints written before the unused finest-level A was left out still carry it
+        if isinstance(self.A[0], nn.Identity):
+            state_dict.pop(prefix + "A.0.weight", None)
 
     def reset_parameters(self) -> None:
         for m in self.modules():
@@ -225,7 +316,8 @@ class MultigridConv(nn.Module):
                           for f, c in zip(fine_size, coarse.shape[2:], strict=True))
             return _CONV_T_FN[self.ndim](coarse, conv.weight, None, stride=2, padding=1,
                                          output_padding=extra)
-        padded = F.pad(coarse, (0, 1) * self.ndim, mode=mode)
+        padded = circular_pad(coarse, ((0, 1),) * self.ndim) if mode == "circular" \
+            else F.pad(coarse, (0, 1) * self.ndim, mode=mode)
         full = _CONV_T_FN[self.ndim](padded, conv.weight, None, stride=2, padding=1)
         return full[(Ellipsis,) + tuple(slice(0, n) for n in fine_size)]
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from sciml.nn import BOUNDARY_PADDING, MultigridConv, auto_levels, grid_hierarchy, padding_mode
+from sciml.nn._multigrid import circular_pad
 
 BOUNDARIES = list(BOUNDARY_PADDING)
 
@@ -161,6 +162,57 @@ def test_gradients_reach_all_parameters():
     layer(torch.randn(2, 2, 33, 33, dtype=torch.float64)).square().sum().backward()
     for name, p in layer.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("kw", [
+    {"num_smooth": 1, "restrict_residual": False},
+    {"num_smooth": 1, "restrict_residual": True},
+    {"num_smooth": [2, 1, 1], "restrict_residual": False},
+    {"num_smooth": 1, "num_post_smooth": [1, 0, 0], "restrict_residual": False},
+])
+def test_every_parameter_is_used(kw):
+    # the finest level starts from u = 0: its A exists only where a later step or the
+    # restricted residual uses it
+    layer = MultigridConv(2, 3, 2, 3, **kw).double()
+    layer(torch.randn(2, 2, 16, 16, dtype=torch.float64)).square().sum().backward()
+    for name, p in layer.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    has_a0 = any(name.startswith("A.0.") for name, _ in layer.named_parameters())
+    assert has_a0 == (kw != {"num_smooth": 1, "restrict_residual": False})
+
+
+def test_checkpoint_with_unused_finest_a_still_loads():
+    layer = MultigridConv(2, 2, 1, 3, restrict_residual=False)
+    state = {**layer.state_dict(), "A.0.weight": torch.zeros(2, 2, 3)}  # written by older code
+    layer.load_state_dict(state)  # strict: no unexpected key
+
+
+@pytest.mark.parametrize("shape, pads", [
+    ((2, 3, 5), ((1, 2),)),
+    ((2, 2, 4, 5), ((1, 1), (0, 1))),
+    ((1, 2, 3, 4, 5), ((2, 1), (1, 0), (3, 3))),
+    ((1, 1, 3, 3), ((3, 3), (0, 0))),
+])
+def test_circular_pad_matches_torch_and_has_exact_gradients(shape, pads):
+    torch.manual_seed(0)
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    flat = tuple(p for pair in reversed(pads) for p in pair)
+    want = torch.nn.functional.pad(x, flat, mode="circular")
+    got = circular_pad(x, pads)
+    assert torch.equal(got, want)
+    g = torch.randn_like(want)
+    torch.testing.assert_close(torch.autograd.grad(got, x, g)[0],
+                               torch.autograd.grad(want, x, g)[0], rtol=0, atol=1e-12)
+    assert torch.autograd.gradcheck(lambda t: circular_pad(t, pads), (x,))
+    assert torch.autograd.gradgradcheck(lambda t: circular_pad(t, pads), (x,))
+
+
+def test_circular_pad_bad_pads():
+    x = torch.randn(1, 1, 4, 4)
+    with pytest.raises(ValueError, match="one \\(left, right\\) pair per spatial dimension"):
+        circular_pad(x, ((1, 1),))
+    with pytest.raises(ValueError, match=r"\(1, 5\) needs 0 <= pad <= size \(4\)"):
+        circular_pad(x, ((1, 1), (1, 5)))
 
 
 def test_gradcheck_small():
