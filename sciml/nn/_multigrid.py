@@ -154,14 +154,11 @@ def circular_pad(x: Tensor, pads: Sequence[tuple[int, int]]) -> Tensor:
     return _CircularPad.apply(x, pads)
 
 
-def _pad(x: Tensor, width: int, mode: str, ndim: int) -> Tensor:
-    if width == 0:
-        return x
-    if mode == "zeros":
-        return F.pad(x, (width, width) * ndim)
-    if mode == "circular":
-        return circular_pad(x, ((width, width),) * ndim)
-    return F.pad(x, (width, width) * ndim, mode=mode)
+def _pad(x: Tensor, pads: tuple[tuple[int, int], ...], mode: str) -> Tensor:
+    """Pad the spatial dimensions by ``(left, right)`` per dimension in a boundary's mode."""
+    if mode == "circular":  # sizes were checked against the levels already
+        return _CircularPad.apply(x, pads)
+    return F.pad(x, _flat_pads(pads), mode="constant" if mode == "zeros" else mode)
 
 
 def _per_level(value: int | Sequence[int], levels: int, name: str, minimum: int) -> tuple[int, ...]:
@@ -296,7 +293,7 @@ class MultigridConv(nn.Module):
         if mode == "zeros":  # the convolution pads with zeros itself, without a padded copy
             return _CONV_FN[self.ndim](x, conv.weight, conv.bias, stride=conv.stride,
                                        padding=width)
-        return conv(_pad(x, width, mode, self.ndim))
+        return conv(_pad(x, ((width, width),) * self.ndim, mode) if width else x)
 
     def _smooth(self, conv: nn.Module, x: Tensor, mode: str) -> Tensor:
         return self._padded_conv(conv, x, self.kernel_size // 2, mode)
@@ -316,8 +313,7 @@ class MultigridConv(nn.Module):
                           for f, c in zip(fine_size, coarse.shape[2:], strict=True))
             return _CONV_T_FN[self.ndim](coarse, conv.weight, None, stride=2, padding=1,
                                          output_padding=extra)
-        padded = circular_pad(coarse, ((0, 1),) * self.ndim) if mode == "circular" \
-            else F.pad(coarse, (0, 1) * self.ndim, mode=mode)
+        padded = _pad(coarse, ((0, 1),) * self.ndim, mode)
         full = _CONV_T_FN[self.ndim](padded, conv.weight, None, stride=2, padding=1)
         return full[(Ellipsis,) + tuple(slice(0, n) for n in fine_size)]
 
