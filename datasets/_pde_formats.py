@@ -187,8 +187,9 @@ def load_neuraloperator_pt(path: str | os.PathLike) -> tuple[Tensor, Tensor, dic
 
     The shipped Darcy 16² files hold 16 nodes of a 17-node vertex grid: row and column 0 lie on
     the zero boundary (mean |y| 0.003 there), the far boundary would be node 16 and is not
-    stored (mean |y| 0.17 on row 15; the mean field is mirror-symmetric about node 8), as FNO's
-    ``[::r][:s]`` subsampling leaves it. Coordinates are still given as ``linspace(0, 1, s)``.
+    stored (mean |y| 0.17 on row 15; the mean field is mirror-symmetric about node 8). That is
+    what FNO's ``[::r][:s]`` subsampling of a finer grid would leave (the generator itself is
+    undocumented). Coordinates are still given as ``linspace(0, 1, s)``.
 
     Returns:
         ``(x, y, extra)``: ``x (n, 1, *spatial)``; ``y (n, 1, *spatial)`` when it has the rank
