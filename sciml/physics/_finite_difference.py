@@ -19,7 +19,25 @@ from sciml.data import Grid
 from sciml.physics._fd_stencils import fd_first, fd_second
 from sciml.physics._pdes import AbstractDerivatives
 
-__all__ = ["GridDerivatives", "fd_first", "fd_second"]
+__all__ = ["GridDerivatives", "TIME_SCHEMES", "bdf2_time", "fd_first", "fd_second"]
+
+TIME_SCHEMES = ("central", "bdf2")
+
+
+def bdf2_time(u: Tensor, dt: float) -> Tensor:
+    """Backward time differences along the last axis: 0 at the first time, backward Euler
+    ``(u₁ − u₀)/Δt`` at the second, BDF2 ``(3uₙ − 4uₙ₋₁ + uₙ₋₂)/(2Δt)`` after it.
+
+    Args:
+        u: ``(..., n_t)`` with ``n_t >= 3``.
+        dt: Time step.
+    """
+    if u.shape[-1] < 3:
+        raise ValueError(f"bdf2 time differences need >= 3 times, got {u.shape[-1]}")
+    first = torch.zeros_like(u[..., :1])
+    euler = (u[..., 1:2] - u[..., :1]) / dt
+    rest = (3.0 * u[..., 2:] - 4.0 * u[..., 1:-1] + u[..., :-2]) / (2.0 * dt)
+    return torch.cat([first, euler, rest], dim=-1)
 
 
 def _positive(value: object, name: str) -> float:
@@ -42,11 +60,17 @@ class GridDerivatives(AbstractDerivatives):
         dt: Time step of the last axis, or None for fields without a time axis.
         periodic: Per spatial axis (or one bool for all): wrap around instead of one-sided ends.
         spatial_dims: Number of spatial axes (default: the length of ``spacing``, else 1).
+        time_scheme: ``"central"`` (second-order central differences, one-sided at the first
+            and last time) or ``"bdf2"`` (backward differences: backward Euler at the second
+            time, BDF2 after it; zero at the first time, which has no backward neighbour). A
+            residual ``u_t − F(u)`` with ``"bdf2"`` is the implicit BDF2 scheme, whose zero set
+            given the initial and boundary values is a stable discretisation of the PDE;
+            with ``"central"`` it is leapfrog-like, unstable for diffusion.
     """
 
     def __init__(self, spacing: float | Sequence[float], dt: float | None = None,
-                 periodic: bool | Sequence[bool] = False, spatial_dims: int | None = None
-                 ) -> None:
+                 periodic: bool | Sequence[bool] = False, spatial_dims: int | None = None,
+                 time_scheme: str = "central") -> None:
         if isinstance(spacing, (int, float)) and not isinstance(spacing, bool):
             n = spatial_dims if spatial_dims is not None else 1
             spacing = (spacing,) * n
@@ -67,6 +91,10 @@ class GridDerivatives(AbstractDerivatives):
         if len(periodic) != spatial_dims or not all(isinstance(p, bool) for p in periodic):
             raise ValueError(f"periodic must be a bool or {spatial_dims} bools, got {periodic!r}")
         self.periodic = periodic
+        if time_scheme not in TIME_SCHEMES:
+            raise ValueError(f"time_scheme must be one of {list(TIME_SCHEMES)}, got "
+                             f"{time_scheme!r}")
+        self.time_scheme = time_scheme
 
     @classmethod
     def from_grid(cls, grid: Grid, dt: float | None = None) -> GridDerivatives:
@@ -78,7 +106,7 @@ class GridDerivatives(AbstractDerivatives):
 
     def __repr__(self) -> str:
         return (f"GridDerivatives(spacing={self.spacing}, dt={self.time_step}, "
-                f"periodic={self.periodic})")
+                f"periodic={self.periodic}, time_scheme={self.time_scheme!r})")
 
     def _trailing(self) -> int:
         return self.spatial_dims + (0 if self.time_step is None else 1)
@@ -94,11 +122,13 @@ class GridDerivatives(AbstractDerivatives):
         return u.ndim - self._trailing() + axis
 
     def dt(self, u: Tensor) -> Tensor:
-        """∂u/∂t along the last axis (one-sided at the first and last time)."""
+        """∂u/∂t along the last axis (see ``time_scheme``)."""
         if self.time_step is None:
             raise ValueError("these GridDerivatives have no time axis (dt=None)")
         self._dim(u, 0)
-        return fd_first(u, u.ndim - 1, self.time_step, periodic=False)
+        if self.time_scheme == "central":
+            return fd_first(u, u.ndim - 1, self.time_step, periodic=False)
+        return bdf2_time(u, self.time_step)
 
     def dx(self, u: Tensor, axis: int = 0) -> Tensor:
         """∂u/∂x_axis."""

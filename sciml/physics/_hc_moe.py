@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from sciml.physics._finite_difference import GridDerivatives
+from sciml.physics._finite_difference import TIME_SCHEMES, GridDerivatives
 from sciml.physics._hard_constraint import LMSettings, implicit_least_squares
 from sciml.physics._pdes import AbstractDerivatives, AbstractPDE
 
@@ -42,6 +42,8 @@ class SpaceTimeGrid:
         dt: Time step (time starts at 0).
         origin: Coordinate of index 0 per spatial axis (cell centres: h/2).
         periodic: Per spatial axis.
+        time_scheme: Time differences of the residual, ``"central"`` or ``"bdf2"`` (see
+            :class:`~sciml.physics.GridDerivatives`).
     """
 
     shape: tuple[int, ...]
@@ -49,6 +51,7 @@ class SpaceTimeGrid:
     dt: float
     origin: tuple[float, ...]
     periodic: tuple[bool, ...]
+    time_scheme: str = "central"
 
     def __post_init__(self) -> None:
         nd = len(self.shape) - 1
@@ -60,6 +63,9 @@ class SpaceTimeGrid:
             if len(getattr(self, name)) != nd:
                 raise ValueError(f"{name} must have one entry per spatial axis ({nd}), got "
                                  f"{getattr(self, name)!r}")
+        if self.time_scheme not in TIME_SCHEMES:
+            raise ValueError(f"time_scheme must be one of {list(TIME_SCHEMES)}, got "
+                             f"{self.time_scheme!r}")
 
     @property
     def spatial_dims(self) -> int:
@@ -67,7 +73,24 @@ class SpaceTimeGrid:
 
     def derivatives(self) -> GridDerivatives:
         """Finite differences on this grid, layout ``(..., *space, t)``."""
-        return GridDerivatives(self.spacing, dt=self.dt, periodic=self.periodic)
+        return GridDerivatives(self.spacing, dt=self.dt, periodic=self.periodic,
+                               time_scheme=self.time_scheme)
+
+    def residual_mask(self, pde: AbstractPDE) -> Tensor:
+        """Where the PDE residual is imposed, ``(*shape)`` bool.
+
+        Central time differences (the reference code): everywhere. BDF2: the implicit scheme,
+        every time after the first (the initial rows fix t = 0) at the points
+        ``pde.residual_mask`` allows; for diffusion–sorption the inner cells, as the boundary
+        rows determine the two end cells, so residual and initial/boundary rows form a square
+        system whose solution is the BDF2 solution of the PDE.
+        """
+        mask = torch.ones(self.shape, dtype=torch.bool)
+        if self.time_scheme == "central":
+            return mask
+        mask[..., 0] = False
+        own = getattr(pde, "residual_mask", None)
+        return mask & own(self.shape) if own is not None else mask
 
     def coordinates(self, flat_index: Tensor | None = None) -> Tensor:
         """Coordinates ``(..., spatial_dims + 1)`` (float64, last column t) of flattened grid
@@ -89,16 +112,18 @@ class SpaceTimeGrid:
 
 def grid_physics_loss(pde: AbstractPDE, grid: SpaceTimeGrid, u: Tensor, initial: Tensor,
                       pde_weight: float = 1.0) -> tuple[Tensor, Tensor]:
-    """Mean squared PDE residual of ``u`` (b, *space, n_t) on the whole grid (finite
-    differences, scaled by ``pde_weight``), and mean squared initial/boundary rows.
+    """Mean squared PDE residual of ``u`` (b, *space, n_t) over the grid's
+    :meth:`~SpaceTimeGrid.residual_mask` (finite differences, scaled by ``pde_weight``), and
+    mean squared initial/boundary rows.
 
     The physics-informed training loss of the paper (no solution data).
     """
     d = grid.derivatives()
     coords = grid.coordinates().to(device=u.device, dtype=u.dtype)
     r = pde.residual(u, d, coords) * pde_weight
+    mask = grid.residual_mask(pde).to(u.device)
     a, c, _ = pde.constraint_rows(u[:, None], d, initial.to(u.dtype))
-    return r.square().mean(), (a[..., 0] - c).square().mean()
+    return r[:, mask].square().mean(), (a[..., 0] - c).square().mean()
 
 
 class _Recorder(AbstractDerivatives):
@@ -197,6 +222,8 @@ class HardConstraintLayer(nn.Module):
             :meth:`physics_loss`): weight of the initial/boundary conditions against the PDE.
         skip_initial_time: Sample PDE points at t > 0 only (t = 0 is fixed by the initial
             rows; finite differences of an initial jump against the boundary value are large).
+            PDE points are drawn from :meth:`SpaceTimeGrid.residual_mask` (t = 0 included
+            only with False; central time differences only).
 
     Shapes:
         - basis: (b, N, *space, n_t); initial: (b, *space) -> u: (b, *space, n_t)
@@ -236,9 +263,12 @@ class HardConstraintLayer(nn.Module):
         probe = torch.zeros(1, 3)
         pde.residual(probe, rec, torch.zeros(1, 3, self.spatial_dims + 1))
         self.op_names = tuple(sorted(rec.names))
-        allowed = torch.ones(self.grid_shape, dtype=torch.bool)
+        allowed = grid.residual_mask(pde)
         if skip_initial_time:
             allowed[..., 0] = False
+        elif grid.time_scheme != "central":
+            raise ValueError(f"skip_initial_time=False needs the central time scheme (the "
+                             f"{grid.time_scheme!r} differences have no value at t = 0)")
         allowed = allowed.flatten()
         self._members = [((self.expert_index == k) & allowed).nonzero().flatten()
                          for k in range(self.n_experts)]
@@ -363,7 +393,9 @@ class HardConstraintLayer(nn.Module):
         r_own = (r * mask).sum(1)
         u = (fields * mask).sum(1)
         a, c, _ = self.pde.constraint_rows(u[:, None], self.d, initial.to(u.dtype))
-        return r_own.square().mean(), self.row_scale**2 * (a[..., 0] - c).square().mean()
+        where = self.grid.residual_mask(self.pde).to(r_own.device)
+        return (r_own[:, where].square().mean(),
+                self.row_scale**2 * (a[..., 0] - c).square().mean())
 
     def _initial_weights(self, a: Tensor, c: Tensor) -> Tensor:
         """Start LM from the ridge least-squares fit of the (linear) initial/boundary rows."""

@@ -62,6 +62,16 @@ class DiffusionSorption(AbstractPDE):
     def residual(self, u: Tensor, d: AbstractDerivatives, coords: Tensor) -> Tensor:
         return d.dt(u) - self.D / self.retardation(u) * d.dxx(u)
 
+    def residual_mask(self, grid_shape: tuple[int, ...]) -> Tensor:
+        """``(n_x, n_t)`` bool: where the PDE residual is imposed on the cell-centred grid, the
+        inner cells. The boundary rows (:meth:`constraint_rows`) determine the first and last
+        cell at every time, so with the initial rows the residual and constraint rows form a
+        square system; the PDE at the end cells as well (one-sided u_xx) would be a second,
+        conflicting equation there."""
+        mask = torch.zeros(grid_shape, dtype=torch.bool)
+        mask[1:-1] = True
+        return mask
+
     def constraint_rows(self, basis: Tensor, d: AbstractDerivatives, initial: Tensor
                         ) -> tuple[Tensor, Tensor, Tensor]:
         """Initial and boundary rows of u = basis · w on the cell-centred grid.

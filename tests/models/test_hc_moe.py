@@ -94,3 +94,23 @@ def test_config_errors():
     model = MODELS.build("pi_sc", SMALL, grid_shape=[16, 11], t_final=500.0)
     with pytest.raises(ValueError, match="initial must have shape"):
         model(torch.zeros(2, 12))
+
+
+def test_bdf2_time_scheme_samples_inner_cells_after_the_first_time():
+    model = MODELS.build("hc_moe", {"n_points": 64, "on_fail": "warn", "time_scheme": "bdf2",
+                                    **SMALL}, grid_shape=[16, 11], t_final=500.0)
+    assert model.grid.time_scheme == "bdf2"
+    idx = model.constraint.sample(torch.Generator().manual_seed(0)).flatten()
+    x, t = idx // 11, idx % 11
+    assert bool((t > 0).all()) and bool(((x > 0) & (x < 15)).all())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstraintSolveWarning)
+        u = model(_u0(), torch.Generator().manual_seed(0))
+    pde, rows = model.physics_loss(u, _u0())
+    assert torch.isfinite(pde) and torch.isfinite(rows)
+    soft = MODELS.build("pi_sc", {"time_scheme": "bdf2", **SMALL}, grid_shape=[16, 11],
+                        t_final=500.0)
+    assert soft.grid.derivatives().time_scheme == "bdf2"
+    with pytest.raises(ConfigError, match="time_scheme"):
+        MODELS.build("pi_sc", {"time_scheme": "leapfrog", **SMALL}, grid_shape=[16, 11],
+                     t_final=500.0)

@@ -92,3 +92,22 @@ def test_bad_input() -> None:
         d.dx(torch.zeros(5, 5), axis=1)
     with pytest.raises(ValueError, match="trailing grid axes"):
         d.dx(torch.zeros(5))
+
+
+def test_bdf2_time_differences() -> None:
+    # Backward Euler (second time) is exact for linear t, BDF2 (after it) for quadratic t;
+    # the first time has no backward neighbour and is zero.
+    dt = 0.25
+    t = torch.arange(7, dtype=torch.float64) * dt
+    d = GridDerivatives(0.1, dt=dt, time_scheme="bdf2")
+    u = (2.0 + 3.0 * t + 1.5 * t**2).expand(4, 7)                # (x, t)
+    got = d.dt(u)
+    torch.testing.assert_close(got[:, 2:], (3.0 + 3.0 * t[2:]).expand(4, 5))
+    assert float(got[:, 0].abs().max()) == 0.0
+    lin = (1.0 - 2.0 * t).expand(4, 7)
+    torch.testing.assert_close(d.dt(lin)[:, 1:], torch.full((4, 6), -2.0, dtype=torch.float64))
+    assert "bdf2" in repr(d)
+    with pytest.raises(ValueError, match="time_scheme must be one of"):
+        GridDerivatives(0.1, dt=dt, time_scheme="leapfrog")
+    with pytest.raises(ValueError, match=">= 3 times"):
+        d.dt(u[:, :2])

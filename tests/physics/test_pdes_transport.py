@@ -104,3 +104,40 @@ def test_registry_and_bad_input():
     d = NoVelocity((0.1, 0.1), dt=0.1, periodic=True)
     with pytest.raises(TypeError, match="velocity"):
         NavierStokesVorticity().residual(torch.zeros(1, 8, 8, 4), d, torch.zeros(8, 8, 4, 3))
+
+
+def test_diffusion_sorption_bdf2_residual_zero_set_is_the_solution():
+    # The BDF2 residual on the inner cells (t > 0) with the initial and boundary rows is a
+    # square system; marching it one time at a time (Newton) must land near the solver's
+    # solution, with every residual and row solved.
+    pde = DiffusionSorption()
+    nx, nt = 32, 26
+    ref = _ds_solution(nx, nt)
+    grid = SpaceTimeGrid((nx, nt), (1 / nx,), 500 / (nt - 1), (0.5 / nx,), (False,), "bdf2")
+    d, coords, mask = grid.derivatives(), grid.coordinates(), grid.residual_mask(pde)
+    assert not mask[:, 0].any() and not mask[[0, -1]].any() and mask[1:-1, 1:].all()
+    u = ref[:, :, :1].expand(1, nx, nt).clone()                 # initial state, held
+    initial = ref[:, :, 0]
+
+    def equations(level: torch.Tensor, n: int) -> torch.Tensor:
+        full = torch.cat([u[..., :n], level[None, :, None], u[..., n + 1:]], dim=-1)
+        r = pde.residual(full, d, coords)[0, :, n][mask[:, n]] * 500.0
+        a, c, _ = pde.constraint_rows(full[:, None], d, initial)
+        rows = (a[..., 0] - c)[0]
+        return torch.cat([r, rows[nx + n - 1: nx + n], rows[nx + nt - 2 + n: nx + nt - 1 + n]])
+
+    for n in range(1, nt):
+        level = u[0, :, n - 1].clone()
+        for _ in range(20):
+            f = equations(level, n)
+            if float(f.abs().max()) < 1e-11:
+                break
+            level = level - torch.linalg.solve(torch.func.jacfwd(equations)(level, n), f)
+        u[0, :, n] = level
+        assert float(equations(level, n).abs().max()) < 1e-9
+    err = float((u - ref).norm() / ref.norm())
+    assert err < 0.02
+    central = SpaceTimeGrid((nx, nt), (1 / nx,), 500 / (nt - 1), (0.5 / nx,), (False,))
+    assert bool(central.residual_mask(pde).all())
+    with pytest.raises(ValueError, match="time_scheme must be one of"):
+        SpaceTimeGrid((nx, nt), (1 / nx,), 1.0, (0.5 / nx,), (False,), "euler")
