@@ -63,11 +63,13 @@ class DiffusionSorption(AbstractPDE):
         return d.dt(u) - self.D / self.retardation(u) * d.dxx(u)
 
     def residual_mask(self, grid_shape: tuple[int, ...]) -> Tensor:
-        """``(n_x, n_t)`` bool: where the PDE residual is imposed on the cell-centred grid, the
-        inner cells. The boundary rows (:meth:`constraint_rows`) determine the first and last
-        cell at every time, so with the initial rows the residual and constraint rows form a
-        square system; the PDE at the end cells as well (one-sided u_xx) would be a second,
-        conflicting equation there."""
+        """``(n_x, n_t)`` bool: where the implicit (BDF2) scheme imposes the PDE residual on the
+        cell-centred grid, the inner cells (see
+        :meth:`~sciml.physics.SpaceTimeGrid.residual_mask`; central time differences impose it
+        everywhere, as the reference code). The boundary rows (:meth:`constraint_rows`)
+        determine the first and last cell at every time, so with the initial rows the residual
+        and constraint rows form a square system; the PDE at the end cells as well (one-sided
+        u_xx) would be a second, conflicting equation there."""
         mask = torch.zeros(grid_shape, dtype=torch.bool)
         mask[1:-1] = True
         return mask
