@@ -1,7 +1,8 @@
 """Finite-difference derivatives of fields on regular space–time grids (:class:`GridDerivatives`).
 
 Central second-order differences inside, second-order one-sided differences at non-periodic
-ends, a periodic wrap on periodic axes (stencils in :mod:`sciml.physics._fd_stencils`). Used for
+ends, a periodic wrap on periodic axes (stencils in :mod:`sciml.physics._fd_stencils`); in time
+optionally backward (BDF2) differences instead. Used for
 PDE residuals on grids, e.g. the hard-constraint layer of Chalapathi, Du, Krishnapriyan,
 "Scaling physics-informed hard constraints with mixture-of-experts", ICLR 2024, which evaluates
 the residual of the network's basis functions with finite differences.
