@@ -34,6 +34,7 @@ from sciml.physics import (
     SpaceTimeGrid,
     grid_physics_loss,
 )
+from sciml.physics._finite_difference import TIME_SCHEMES
 from sciml.registry import MODELS, config_from_dict
 
 __all__ = ["HardConstrainedOperator", "HCMoEConfig", "SoftConstrainedOperator", "PISCConfig",
@@ -46,10 +47,11 @@ _DEFAULT_TOL = {"diffusion_sorption": 1e-4, "navier_stokes": 1e-7}
 _DEFAULT_EXPERTS = {"diffusion_sorption": (4, 1), "navier_stokes": (2, 2, 1)}
 _DEFAULT_BACKBONE = {"width": 16, "n_layers": 2, "levels": 3}
 # Time differences of the residual: central unless asked (the reference code). "bdf2" is the
-# implicit scheme (see SpaceTimeGrid.residual_mask): on the 64 x 51 diffusion–sorption grid the
-# exact minimiser of the central loss lay 0.28-0.52 (rel L2) from the reference solution, the
-# zero set of the BDF2 residual (marched) 0.008 from it; but with BDF2 all three models failed
-# the boundary rows within 600 steps (benchmarks/RESULTS.md), so it is not the default.
+# implicit scheme (see SpaceTimeGrid.residual_mask). On the 64 x 51 diffusion–sorption grid the
+# minimisers of the central loss that Gauss–Newton found lay 0.28-0.52 (rel L2) from the
+# reference solution (loss 0.05-0.08 against its 2.1); the zero set of the BDF2 residual
+# (marched) is 0.008 from it. But with BDF2 all three models failed the boundary rows within
+# 600 steps (benchmarks/RESULTS.md), so it is not the default.
 
 
 def problem_setup(problem: str, grid_shape: Sequence[int], t_final: float, nu: float = 1e-4,
@@ -99,8 +101,8 @@ class PISCConfig:
     def __post_init__(self) -> None:
         if self.problem not in PROBLEMS:
             raise ValueError(f"problem must be one of {list(PROBLEMS)}, got {self.problem!r}")
-        if self.time_scheme not in (None, "central", "bdf2"):
-            raise ValueError(f"time_scheme must be 'central', 'bdf2' or None, got "
+        if self.time_scheme is not None and self.time_scheme not in TIME_SCHEMES:
+            raise ValueError(f"time_scheme must be one of {list(TIME_SCHEMES)} or None, got "
                              f"{self.time_scheme!r}")
 
 

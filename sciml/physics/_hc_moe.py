@@ -263,7 +263,8 @@ class HardConstraintLayer(nn.Module):
         probe = torch.zeros(1, 3)
         pde.residual(probe, rec, torch.zeros(1, 3, self.spatial_dims + 1))
         self.op_names = tuple(sorted(rec.names))
-        allowed = grid.residual_mask(pde)
+        self.register_buffer("pde_mask", grid.residual_mask(pde), persistent=False)
+        allowed = self.pde_mask.clone()
         if skip_initial_time:
             allowed[..., 0] = False
         elif grid.time_scheme != "central":
@@ -393,8 +394,7 @@ class HardConstraintLayer(nn.Module):
         r_own = (r * mask).sum(1)
         u = (fields * mask).sum(1)
         a, c, _ = self.pde.constraint_rows(u[:, None], self.d, initial.to(u.dtype))
-        where = self.grid.residual_mask(self.pde).to(r_own.device)
-        return (r_own[:, where].square().mean(),
+        return (r_own[:, self.pde_mask].square().mean(),
                 self.row_scale**2 * (a[..., 0] - c).square().mean())
 
     def _initial_weights(self, a: Tensor, c: Tensor) -> Tensor:

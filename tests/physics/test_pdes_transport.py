@@ -121,7 +121,7 @@ def test_diffusion_sorption_bdf2_residual_zero_set_is_the_solution():
 
     def equations(level: torch.Tensor, n: int) -> torch.Tensor:
         full = torch.cat([u[..., :n], level[None, :, None], u[..., n + 1:]], dim=-1)
-        r = pde.residual(full, d, coords)[0, :, n][mask[:, n]] * 500.0
+        r = pde.residual(full, d, coords)[0, :, n][mask[:, n]] * pde.t_final
         a, c, _ = pde.constraint_rows(full[:, None], d, initial)
         rows = (a[..., 0] - c)[0]
         return torch.cat([r, rows[nx + n - 1: nx + n], rows[nx + nt - 2 + n: nx + nt - 1 + n]])
