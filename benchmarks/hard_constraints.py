@@ -72,10 +72,13 @@ def header(args: argparse.Namespace, argv: list[str]) -> str:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                 capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        commit += " (plus uncommitted changes)" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
     return (f"- command: `python benchmarks/hard_constraints.py {' '.join(argv)}`\n"
-            f"- commit: {commit} (plus uncommitted changes)\n"
+            f"- commit: {commit}\n"
             f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}\n"
             f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, torch "
             f"{torch.__version__}, {torch.get_num_threads()} thread(s); load average "
