@@ -310,15 +310,20 @@ class PINNObjective(AbstractObjective):
         tb = self.t_boundary
         left = torch.stack([torch.full_like(tb, p.x_range[0]), tb], 1)
         right = torch.stack([torch.full_like(tb, p.x_range[1]), tb], 1)
-        points = torch.cat([self.points, init, left, right]) if cfg.residual_at_data \
-            else self.points
-        out = {"residual": cfg.weight_residual * _mse(self.residual(model, points))}
-        out["initial"] = cfg.weight_initial * _mse(model(init)[:, 0] - self.u0)
+        # One forward pass for every point (as DeepXDE): the initial and boundary values are
+        # slices of the same output, not separate evaluations of the network.
+        pts = torch.cat([self.points, init, left, right]).requires_grad_(True)
+        u = model(pts)[:, 0]
+        r = self.pde.checked_residual(u, AutogradDerivatives(pts), pts)
+        n_col, n_init, n_b = len(self.points), len(init), len(tb)
+        u_init = u[n_col:n_col + n_init]
+        u_left, u_right = u[n_col + n_init:n_col + n_init + n_b], u[n_col + n_init + n_b:]
+        out = {"residual": cfg.weight_residual * _mse(r if cfg.residual_at_data else r[:n_col])}
+        out["initial"] = cfg.weight_initial * _mse(u_init - self.u0)
         if p.boundary == "dirichlet":
-            ub = torch.cat([model(left)[:, 0], model(right)[:, 0]])
-            out["boundary"] = cfg.weight_boundary * _mse(ub)
+            out["boundary"] = cfg.weight_boundary * _mse(torch.cat([u_left, u_right]))
         elif not model.config.periodic:
-            out["boundary"] = cfg.weight_boundary * _mse(model(left)[:, 0] - model(right)[:, 0])
+            out["boundary"] = cfg.weight_boundary * _mse(u_left - u_right)
         return out
 
     def predict(self, model: PINN, x: np.ndarray, t: np.ndarray) -> np.ndarray:
