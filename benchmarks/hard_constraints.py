@@ -6,8 +6,9 @@ solution data), the same optimizer, steps and batch; the two hard-constraint mod
 same total number of PDE points (the MoE splits them over its experts). Reported: test relative
 L2 error against the reference solver (finite volumes for diffusion–sorption, computed on a 4×
 finer grid and averaged to the model's cells; pseudo-spectral for Navier–Stokes) and seconds per
-training step (median). The run is a CPU-sized reduction of the paper's setting (1024 × 101,
-thousands of steps on GPUs); the sizes used are printed with the results.
+training step (median), per training seed (``--train-seeds``) and their medians. The run is a
+CPU-sized reduction of the paper's setting (1024 × 101, thousands of steps on GPUs); the sizes
+used are printed with the results.
 
     python benchmarks/hard_constraints.py                       # diffusion–sorption
     python benchmarks/hard_constraints.py --problem ns          # Navier–Stokes, ν = 1e-4
@@ -107,7 +108,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n-points", type=int, default=1000)
     ap.add_argument("--n-basis", type=int, default=16)
     ap.add_argument("--width", type=int, default=16)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="seed of the train/test initial states")
+    ap.add_argument("--train-seeds", type=int, nargs="+", default=None,
+                    help="training seeds (weights, batches, sampled points), each model run "
+                         "once per seed; medians reported (default: --seed). Single runs are "
+                         "not repeatable across machines: the same code and seed gave MoE "
+                         "0.44 and 1.41 on two machines")
     ap.add_argument("--row-scale", type=float, default=1.0,
                     help="weight of initial/boundary rows vs the PDE (all three models)")
     ap.add_argument("--partition-initial", choices=["default", "yes", "no"], default="default",
@@ -115,6 +121,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--time-scheme", choices=["central", "bdf2"], default="central",
                     help="time differences of the residual (bdf2: the implicit scheme on the "
                          "inner cells, see SpaceTimeGrid.residual_mask)")
+    ap.add_argument("--warm-start", choices=["rows", "global"], nargs="+", default=["rows"],
+                    help="where the MoE's expert solves start: the initial/boundary rows fit, or "
+                         "a domain-wide solve of one expert's size (HardConstraintLayer); two "
+                         "values train one MoE per start")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -145,35 +155,52 @@ def main(argv: list[str] | None = None) -> None:
             PISCConfig(**common), grid_shape=shape, t_final=t_final),
         "single hard constraint (PI-HC)": lambda: HardConstrainedOperator(
             HCMoEConfig(experts=(1,) * len(shape), **hc), grid_shape=shape, t_final=t_final),
-        f"hard-constraint MoE {moe} (PI-HC-MoE)": lambda: HardConstrainedOperator(
-            HCMoEConfig(experts=moe, **hc), grid_shape=shape, t_final=t_final),
     }
+    for start in dict.fromkeys(args.warm_start):
+        models[f"hard-constraint MoE {moe}, {start} start (PI-HC-MoE)"] = (
+            lambda start=start: HardConstrainedOperator(
+                HCMoEConfig(experts=moe, warm_start=start, **hc), grid_shape=shape,
+                t_final=t_final))
+    seeds = args.train_seeds or [args.seed]
     results, t_start = {}, time.time()
     for name, build in models.items():
-        print(name, flush=True)
-        torch.manual_seed(args.seed)
-        results[name] = train_and_eval(build(), train_u0, test_u0, test_ref, args.steps,
-                                       args.batch, args.lr, args.seed)
-        print(" ", results[name], flush=True)
-    names = list(results)
-    soft, single, moe_r = (results[n] for n in names)
-    rows = [f"| {n} | {r['rel_l2']:.4f} | {r['step_s']:.3f} | {r['unconverged']} |"
-            for n, r in results.items()]
+        runs = []
+        for seed in seeds:
+            print(f"{name}, training seed {seed}", flush=True)
+            torch.manual_seed(seed)
+            runs.append(train_and_eval(build(), train_u0, test_u0, test_ref, args.steps,
+                                       args.batch, args.lr, seed))
+            print(" ", runs[-1], flush=True)
+        results[name] = runs
+
+    def median(name: str, key: str) -> float:
+        return float(np.median([r[key] for r in results[name]]))
+
+    soft, single, *moe_names = list(results)
+    rows = [f"| {n} | " + ", ".join(f"{r['rel_l2']:.4f}" for r in runs)
+            + f" | {median(n, 'rel_l2'):.4f} | {median(n, 'step_s'):.3f} | "
+            + ", ".join(r["unconverged"] for r in runs) + " |"
+            for n, runs in results.items()]
     title = "diffusion–sorption" if args.problem == "ds" else f"Navier–Stokes ν={args.nu:g}"
     section = (
         f"\n## Hard constraints with MoE: {title} (PI-SC vs PI-HC vs PI-HC-MoE)\n\n{head}\n"
         f"- setting: grid {shape} (space…, time), T = {t_final:g}, {args.n_train} training / "
-        f"{args.n_test} test initial states, MgNO backbone width {args.width}, 2 layers, "
-        f"{args.n_basis} basis functions, {args.n_points} sampled PDE points per sample in total "
-        f"(both hard-constraint models), LM ≤ 50 iterations; Adam lr {args.lr}, {args.steps} "
-        f"steps of batch {args.batch}; loss = PDE residual + {args.row_scale:g}² × "
-        f"initial/boundary rows (no data), {args.time_scheme} time differences; "
-        f"wall time {(time.time() - t_start) / 60:.1f} min\n\n"
-        "| model | test rel L2 | s / step (median) | expert solves not converged |\n"
-        "|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
-        f"- MoE / single HC rel L2 = {moe_r['rel_l2'] / single['rel_l2']:.2f} (target ≤ 0.6); "
-        f"MoE / soft rel L2 = {moe_r['rel_l2'] / soft['rel_l2']:.2f} (target ≤ 0.1); "
-        f"MoE / single HC step time = {moe_r['step_s'] / single['step_s']:.2f} (target ≤ 0.6)\n")
+        f"{args.n_test} test initial states (data seed {args.seed}), MgNO backbone width "
+        f"{args.width}, 2 layers, {args.n_basis} basis functions, {args.n_points} sampled PDE "
+        f"points per sample in total (both hard-constraint models), LM ≤ 50 iterations; Adam lr "
+        f"{args.lr}, {args.steps} steps of batch {args.batch}; loss = PDE residual + "
+        f"{args.row_scale:g}² × initial/boundary rows (no data), {args.time_scheme} time "
+        f"differences; training seeds "
+        f"{', '.join(map(str, seeds))}; wall time {(time.time() - t_start) / 60:.1f} min\n\n"
+        "| model | test rel L2 per seed | median | s / step (median) | expert solves not "
+        "converged |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        + "".join(
+            f"- medians, MoE with the {start} start: MoE / single HC rel L2 = "
+            f"{median(name, 'rel_l2') / median(single, 'rel_l2'):.2f} (target ≤ 0.6); "
+            f"MoE / soft rel L2 = {median(name, 'rel_l2') / median(soft, 'rel_l2'):.2f} "
+            f"(target ≤ 0.1); MoE / single HC step time = "
+            f"{median(name, 'step_s') / median(single, 'step_s'):.2f} (target ≤ 0.6)\n"
+            for name, start in zip(moe_names, dict.fromkeys(args.warm_start), strict=True)))
     print(section)
     if not args.no_write:
         append_results(section)

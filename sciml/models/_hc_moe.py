@@ -26,6 +26,7 @@ from sciml.errors import ConfigError
 from sciml.models._base import AbstractModel
 from sciml.models._mgno import MgNO, MgNOConfig
 from sciml.physics import (
+    WARM_STARTS,
     DiffusionSorption,
     HardConstraintLayer,
     HCInfo,
@@ -119,7 +120,9 @@ class HCMoEConfig(PISCConfig):
     (None: NS yes, diffusion–sorption no, as the reference); expert_loss: train on each
     expert's residual from its own field on its block (True) or on the assembled field, jumps
     between blocks included (False, the reference code; on small CPU budgets this collapsed
-    to u ≈ 0 here).
+    to u ≈ 0 here); warm_start: where each expert's LM starts, ``"rows"`` (the fit of the
+    initial/boundary rows) or ``"global"`` (one domain-wide solve of an expert's size first;
+    see :class:`~sciml.physics.HardConstraintLayer`).
     """
 
     n_basis: int = 16
@@ -131,9 +134,13 @@ class HCMoEConfig(PISCConfig):
     on_fail: str = "raise"
     partition_initial: bool | None = None
     expert_loss: bool = True
+    warm_start: str = "rows"
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.warm_start not in WARM_STARTS:
+            raise ValueError(f"warm_start must be one of {list(WARM_STARTS)}, got "
+                             f"{self.warm_start!r}")
         if isinstance(self.n_basis, bool) or not isinstance(self.n_basis, int) \
                 or self.n_basis < 1:
             raise ValueError(f"n_basis must be an integer >= 1, got {self.n_basis!r}")
@@ -227,7 +234,8 @@ class HardConstrainedOperator(SoftConstrainedOperator):
         lm = LMSettings(config.max_iter, tol, config.ridge, on_fail=config.on_fail)
         self.constraint = HardConstraintLayer(self.pde, self.grid, config.n_points, experts, lm,
                                               self.pde_weight, partition,
-                                              row_scale=config.row_scale)
+                                              row_scale=config.row_scale,
+                                              warm_start=config.warm_start)
         self.last_info: HCInfo | None = None
 
     def _out_channels(self) -> int:

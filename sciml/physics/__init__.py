@@ -86,6 +86,7 @@ from sciml.physics._hard_constraint import (  # noqa: E402
     levenberg_marquardt,
 )
 from sciml.physics._hc_moe import (  # noqa: E402
+    WARM_STARTS,
     HardConstraintLayer,
     HCInfo,
     SpaceTimeGrid,
@@ -107,6 +108,7 @@ __all__ += [
     "levenberg_marquardt",
     "HardConstraintLayer",
     "HCInfo",
+    "WARM_STARTS",
     "expert_partition",
     "SpaceTimeGrid",
     "grid_physics_loss",

@@ -91,6 +91,9 @@ def test_config_errors():
         MODELS.build("hc_moe", {"on_fail": "ignore"}, grid_shape=[16, 11], t_final=500.0)
     with pytest.raises(ConfigError, match="grid_shape"):
         MODELS.build("hc_moe", SMALL, grid_shape=[16, 16, 11], t_final=500.0)
+    with pytest.raises(ConfigError, match="warm_start"):
+        MODELS.build("hc_moe", {"warm_start": "ones", **SMALL}, grid_shape=[16, 11],
+                     t_final=500.0)
     model = MODELS.build("pi_sc", SMALL, grid_shape=[16, 11], t_final=500.0)
     with pytest.raises(ValueError, match="initial must have shape"):
         model(torch.zeros(2, 12))
@@ -114,3 +117,17 @@ def test_bdf2_time_scheme_samples_inner_cells_after_the_first_time():
     with pytest.raises(ConfigError, match="time_scheme"):
         MODELS.build("pi_sc", {"time_scheme": "leapfrog", **SMALL}, grid_shape=[16, 11],
                      t_final=500.0)
+
+
+def test_global_warm_start_model_trains_and_reports_its_setting():
+    model = MODELS.build("hc_moe", {"n_points": 64, "on_fail": "warn", "warm_start": "global",
+                                    **SMALL}, grid_shape=[16, 11], t_final=500.0)
+    assert model.constraint.warm_start == "global" and "warm_start='global'" in repr(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstraintSolveWarning)
+        u = model(_u0(), torch.Generator().manual_seed(0))
+    assert u.shape == (2, 16, 11) and torch.isfinite(u).all()
+    pde, rows = model.physics_loss(u, _u0())
+    (pde + rows).backward()
+    grads = [p.grad for p in model.backbone.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
