@@ -121,12 +121,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--time-scheme", choices=["central", "bdf2"], default="central",
                     help="time differences of the residual (bdf2: the implicit scheme on the "
                          "inner cells, see SpaceTimeGrid.residual_mask)")
-    ap.add_argument("--warm-start", choices=["rows", "global"], nargs="+", default=["rows"],
+    ap.add_argument("--warm-start", choices=["rows", "global"], nargs="+", default=None,
                     help="where the MoE's expert solves start: the initial/boundary rows fit, or "
                          "a domain-wide solve of one expert's size (HardConstraintLayer); two "
-                         "values train one MoE per start")
+                         "values train one MoE per start (default: the model's, global for "
+                         "ds and rows for ns)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
+    args.warm_start = args.warm_start or (["global"] if args.problem == "ds" else ["rows"])
     torch.set_num_threads(1)
     head = header(args, argv)
     # The data of the hard_constraint job: reference solutions on a 4x finer grid, test seeds

@@ -236,10 +236,11 @@ class HardConstraintLayer(nn.Module):
             (M/K, drawn from every block) and the global rows; every expert starts from its
             weights. A departure from the paper (independent expert solves; the reference code
             starts from w = 1), in the spirit of the coarse solve of two-level domain
-            decomposition: on diffusion–sorption, the expert whose block holds the front
-            fell into local minima of its nonlinear least-squares problem from the rows
-            start (rel L2 0.2-0.6 on that block) even with basis functions that contain the
-            solution, and reached it from the global start. Costs one extra problem of an
+            decomposition. On diffusion–sorption with basis functions that contain the
+            discrete solution (so that it solves every expert's problem exactly), the LM of
+            the expert whose block holds the front stopped in local minima from the rows
+            start (its field 0.2-0.6 rel L2 from the solution), and every expert reached the
+            solution from the global start. Costs one extra problem of an
             expert's size per sample; the implicit gradient is the same (it depends only on
             the solution w*, not on the path to it).
 
@@ -417,9 +418,9 @@ class HardConstraintLayer(nn.Module):
         members = self._all_members
         j = torch.randint(len(members), (1, self.points_per_expert), generator=generator)
         idx = members[j.to(members.device)].to(basis.device)
-        with torch.no_grad():
-            ops, coords = self._gather({k: v.detach() for k, v in operators.items()}, idx)
-            a, c, _ = self.pde.constraint_rows(basis.detach(), self.d, initial)
+        with torch.no_grad():                       # a starting point: no gradient needed
+            ops, coords = self._gather(operators, idx)
+            a, c, _ = self.pde.constraint_rows(basis, self.d, initial)
             w, _ = levenberg_marquardt(self._residual, self._initial_weights(a, c),
                                        (*ops, coords, a, c), self.lm)
         return w.repeat_interleave(self.n_experts, dim=0)

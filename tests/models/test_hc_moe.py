@@ -27,6 +27,7 @@ def test_hc_moe_forward_shapes_info_and_checkpoint_round_trip():
                          t_final=500.0)
     assert isinstance(model, HardConstrainedOperator)
     assert model.constraint.experts == (4, 1)                  # paper default: 4 spatial experts
+    assert model.constraint.warm_start == "global"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConstraintSolveWarning)
         u = model(_u0(), torch.Generator().manual_seed(0))
@@ -49,6 +50,7 @@ def test_navier_stokes_hc_moe_routes_initial_rows_to_experts():
                                     "on_fail": "warn", **SMALL},
                          grid_shape=[8, 8, 5], t_final=0.5)
     assert model.constraint.experts == (2, 2, 1) and model.constraint.partition_initial
+    assert model.constraint.warm_start == "rows"
     w0 = torch.randn(1, 8, 8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConstraintSolveWarning)
@@ -123,6 +125,9 @@ def test_global_warm_start_model_trains_and_reports_its_setting():
     model = MODELS.build("hc_moe", {"n_points": 64, "on_fail": "warn", "warm_start": "global",
                                     **SMALL}, grid_shape=[16, 11], t_final=500.0)
     assert model.constraint.warm_start == "global" and "warm_start='global'" in repr(model)
+    rows = MODELS.build("hc_moe", {"n_points": 64, "on_fail": "warn", "warm_start": "rows",
+                                   **SMALL}, grid_shape=[16, 11], t_final=500.0)
+    assert rows.constraint.warm_start == "rows"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConstraintSolveWarning)
         u = model(_u0(), torch.Generator().manual_seed(0))
