@@ -58,12 +58,12 @@ __all__ += [
 ]
 
 # Physics-informed networks (PINN, Lagrangian PINN): full-batch Adam → L-BFGS on PDE residuals.
+from sciml.tasks._physics_fit import fit_physics_informed  # noqa: E402
 from sciml.tasks._physics_informed import (  # noqa: E402
     FitConfig,
     LPINNObjective,
     PhysicsProblem,
     PINNObjective,
-    fit_physics_informed,
     make_objective,
     reference_solution,
 )

@@ -23,11 +23,11 @@ from sciml.models import load_model
 from sciml.models._lpinn import LPINN, lagrangian_to_grid
 from sciml.registry import MODELS, TASKS
 from sciml.tasks._job import AbstractJob, write_csv, write_json, write_yaml
+from sciml.tasks._physics_fit import fit_physics_informed
 from sciml.tasks._physics_informed import (
     FitConfig,
     LPINNObjective,
     PhysicsProblem,
-    fit_physics_informed,
     make_objective,
     reference_solution,
 )
