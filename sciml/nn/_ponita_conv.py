@@ -7,96 +7,22 @@ import math
 
 import torch
 from jaxtyping import Float, Int
-from numba import njit, prange
 from torch import Tensor, nn
 
 from sciml.kernels import gather_scatter
-from sciml.kernels._numba_runtime import numba_threads
 
 __all__ = ["PolynomialFeatures", "PolynomialCutoff", "KernelBasis", "FibreBundleConv",
            "PointConv", "ConvNeXtBlock", "edge_conv",
            "shared_basis_kernels"]
 
 
-@njit(parallel=True, cache=True)
-def _edge_product_kernel(a, b, ia, ib, out):  # pragma: no cover - compiled
-    for e in prange(ia.shape[0]):
-        i, j = ia[e], ib[e]
-        for c in range(a.shape[1]):
-            out[e, c] = a[i, c] * b[j, c]
-
-
-def _edge_product_raw(a: Tensor, b: Tensor, ia: Tensor, ib: Tensor) -> Tensor:
-    """``a[ia] * b[ib]`` without autograd: one fused numba pass on CPU (``index_select`` twice
-    and a product are several times slower there), PyTorch ops elsewhere."""
-    if a.device.type != "cpu" or a.dtype != b.dtype or a.dtype not in (torch.float32,
-                                                                       torch.float64):
-        return a.index_select(0, ia).mul_(b.index_select(0, ib))
-    out = a.new_empty((ia.numel(), a.size(1)))
-    with numba_threads():
-        _edge_product_kernel(a.detach().contiguous().numpy(), b.detach().contiguous().numpy(),
-                             ia.contiguous().numpy(), ib.contiguous().numpy(), out.numpy())
-    return out
-
-
-class _EdgeProduct(torch.autograd.Function):
-    """``out[e] = a[ia_e] * b[ib_e]`` per channel; its backward is two fused gather-scatters.
-
-    The gradient of a per-edge-per-channel message weight. Unlike ``index_select`` products,
-    the double backward never forms more ``E x C`` tensors than the output itself.
-    """
-
-    @staticmethod
-    def forward(ctx, a, b, ia, ib):  # noqa: D102
-        ctx.save_for_backward(a, b, ia, ib)
-        return _edge_product_raw(a, b, ia, ib)
-
-    @staticmethod
-    def backward(ctx, grad):  # noqa: D102
-        a, b, ia, ib = ctx.saved_tensors
-        grad_a = grad_b = None
-        if ctx.needs_input_grad[0]:
-            grad_a = _EdgeConv.apply(b, grad, ib, ia, a.size(0))
-        if ctx.needs_input_grad[1]:
-            grad_b = _EdgeConv.apply(a, grad, ia, ib, b.size(0))
-        return grad_a, grad_b, None, None
-
-
-class _EdgeConv(torch.autograd.Function):
-    r"""``out[d] = \sum_{e: dst_e = d} w_e * x[src_e]`` with ``w`` per edge and channel.
-
-    Forward is :func:`sciml.kernels.gather_scatter`; the gradients are again this function (for
-    ``x``, on the reversed edges) and :class:`_EdgeProduct` (for ``w``), so every order of
-    derivative (forces, then their training gradient) stays on the fused kernels.
-
-    Shapes:
-        - x: (N, C); w: (E, C); src, dst: (E,) -> (n_out, C)
-    """
-
-    @staticmethod
-    def forward(ctx, x, w, src, dst, n_out):  # noqa: D102
-        ctx.save_for_backward(x, w, src, dst)
-        return gather_scatter(x, torch.stack([src, dst]), w, dim_size=n_out)
-
-    @staticmethod
-    def backward(ctx, grad):  # noqa: D102
-        x, w, src, dst = ctx.saved_tensors
-        grad = grad.contiguous()
-        grad_x = grad_w = None
-        if ctx.needs_input_grad[0]:
-            grad_x = _EdgeConv.apply(grad, w, dst, src, x.size(0))
-        if ctx.needs_input_grad[1]:
-            grad_w = _EdgeProduct.apply(grad, x, dst, src)
-        return grad_x, grad_w, None, None, None
-
-
 def edge_conv(x: Float[Tensor, "n ..."], edge_index: Int[Tensor, "2 e"],
               weight: Float[Tensor, "e ..."], dim_size: int) -> Float[Tensor, "m ..."]:
     r"""Depthwise convolution over edges, :math:`y[d] = \sum_{e=(s \to d)} w_e \odot x[s]`.
 
-    Same values as ``gather_scatter(x, edge_index, weight, dim_size)``; its backward (and
-    double backward, for force training) uses fused gather-scatters instead of gathering
-    ``E x C`` copies of the node features.
+    :func:`sciml.kernels.gather_scatter` with a per-edge-per-channel weight, whose backward (and
+    double backward, for force training) runs on fused gather-scatters and edge products
+    instead of gathering ``E x C`` copies of the node features.
 
     Shapes:
         - x: (N, *C); edge_index: (2, E); weight: (E, *C) -> (dim_size, *C)
@@ -104,10 +30,7 @@ def edge_conv(x: Float[Tensor, "n ..."], edge_index: Int[Tensor, "2 e"],
     if weight.shape[1:] != x.shape[1:] or weight.size(0) != edge_index.size(1):
         raise ValueError(f"weight must have shape (E={edge_index.size(1)}, "
                          f"{', '.join(map(str, x.shape[1:]))}), got {tuple(weight.shape)}")
-    n, e = x.size(0), weight.size(0)
-    out = _EdgeConv.apply(x.reshape(n, -1), weight.reshape(e, -1), edge_index[0].contiguous(),
-                          edge_index[1].contiguous(), dim_size)
-    return out.reshape(dim_size, *x.shape[1:])
+    return gather_scatter(x, edge_index, weight, dim_size=dim_size)
 
 
 _PDF_SCALE = 0.5 * math.sqrt(2.0 / math.pi)  # 1/sqrt(2 pi)
