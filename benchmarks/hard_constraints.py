@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def train_and_eval(model, train_u0, test_u0, test_ref, steps: int, batch: int, lr: float,
-                   seed: int) -> dict:
+                   seed: int, clip: float | None = None) -> dict:
     torch.manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     times, unconverged, solves = [], 0, 0
@@ -55,6 +55,8 @@ def train_and_eval(model, train_u0, test_u0, test_ref, steps: int, batch: int, l
         loss = pde + rows
         opt.zero_grad()
         loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
         times.append(time.perf_counter() - t0)
         if hard:
@@ -103,6 +105,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--clip", type=float, default=None,
+                    help="clip the gradient's global norm (the reference code: 1)")
     ap.add_argument("--n-train", type=int, default=8)
     ap.add_argument("--n-test", type=int, default=4)
     ap.add_argument("--n-points", type=int, default=1000)
@@ -171,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name}, training seed {seed}", flush=True)
             torch.manual_seed(seed)
             runs.append(train_and_eval(build(), train_u0, test_u0, test_ref, args.steps,
-                                       args.batch, args.lr, seed))
+                                       args.batch, args.lr, seed, args.clip))
             print(" ", runs[-1], flush=True)
         results[name] = runs
 
@@ -190,7 +194,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.n_test} test initial states (data seed {args.seed}), MgNO backbone width "
         f"{args.width}, 2 layers, {args.n_basis} basis functions, {args.n_points} sampled PDE "
         f"points per sample in total (both hard-constraint models), LM ≤ 50 iterations; Adam lr "
-        f"{args.lr}, {args.steps} steps of batch {args.batch}; loss = PDE residual + "
+        f"{args.lr}, {args.steps} steps of batch {args.batch}"
+        f"{'' if args.clip is None else f', gradient norm clipped at {args.clip:g}'}; "
+        f"loss = PDE residual + "
         f"{args.row_scale:g}² × initial/boundary rows (no data), {args.time_scheme} time "
         f"differences; training seeds "
         f"{', '.join(map(str, seeds))}; wall time {(time.time() - t_start) / 60:.1f} min\n\n"

@@ -6,12 +6,16 @@ Chalapathi, Du, Krishnapriyan, ICLR 2024. A recipe has ``problem``
 residual + initial/boundary rows, no solution data); the test error is measured against the
 reference solvers (finite volumes for diffusion–sorption on a 4× finer grid averaged to the
 model's cells, pseudo-spectral for Navier–Stokes). The run folder gets ``recipe.yaml``,
-``checkpoints/best.pt``, ``metrics.csv`` and ``report.json``.
+``checkpoints/best.pt`` (the final model), ``checkpoints/last.pt`` (written atomically every
+``train.checkpoint_every`` steps: model, optimizer, both random generators, step and history, so
+that ``sciml fit`` on the same folder resumes a killed run where it stopped), ``metrics.csv`` and
+``report.json``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 import warnings
 from pathlib import Path
@@ -20,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sciml.data import write_hdf5
+from sciml.data import atomic_torch_save, write_hdf5
 from sciml.errors import ConfigError, DataError, NonFiniteError
 from sciml.models import HardConstrainedOperator, load_model
 from sciml.physics import ConstraintSolveWarning
@@ -68,20 +72,31 @@ class HardConstraintProblem:
 
 @dataclasses.dataclass(frozen=True)
 class HardConstraintFit:
-    """Adam on the physics loss: ``steps``, ``batch``, ``lr`` (paper: 1e-3), ``seed``."""
+    """Adam on the physics loss: ``steps``, ``batch``, ``lr`` (paper: 1e-3), ``seed``;
+    ``clip_grad_norm``: clip the gradient's global norm (None: no clipping; the reference code
+    clips at 1); ``checkpoint_every``: steps between resumable checkpoints (0: none)."""
 
     steps: int = 200
     batch: int = 2
     lr: float = 1e-3
     seed: int = 0
+    clip_grad_norm: float | None = None
+    checkpoint_every: int = 50
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        v = self.checkpoint_every
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"checkpoint_every must be an integer >= 0, got {v!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        c = self.clip_grad_norm
+        if c is not None and (isinstance(c, bool) or not isinstance(c, (int, float))
+                              or not math.isfinite(c) or c <= 0):
+            raise ValueError(f"clip_grad_norm must be a positive number or null, got {c!r}")
 
 
 def problem_data(p: HardConstraintProblem, split: str) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -169,11 +184,24 @@ class HardConstraintJob(AbstractJob):
         write_yaml(run_dir / "recipe.yaml", self.recipe)
         model = self.build_model()
         train_u0, _ = problem_data(self.problem, "train")
-        opt = torch.optim.Adam(model.parameters(), lr=self.fit_cfg.lr)
-        rng = np.random.default_rng(self.fit_cfg.seed)
-        history, t0 = [], time.perf_counter()
-        batch = min(self.fit_cfg.batch, len(train_u0))
-        for step in range(self.fit_cfg.steps):
+        cfg = self.fit_cfg
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        rng = np.random.default_rng(cfg.seed)
+        history: list[dict[str, Any]] = []
+        start, seconds = 0, 0.0
+        last = run_dir / "checkpoints" / "last.pt"
+        if resume and last.is_file():
+            state = torch.load(last, map_location="cpu", weights_only=True)
+            model.load_state_dict(state["model"]["state_dict"])
+            opt.load_state_dict(state["optimizer"])
+            rng.bit_generator.state = state["numpy_rng"]
+            torch.set_rng_state(state["torch_rng"])
+            start, seconds, history = state["step"], state["seconds"], list(state["history"])
+            if progress:
+                print(f"resuming {run_dir} at step {start}", flush=True)
+        batch = min(cfg.batch, len(train_u0))
+        t0 = time.perf_counter()
+        for step in range(start, cfg.steps):
             idx = torch.as_tensor(rng.choice(len(train_u0), size=batch, replace=False))
             u0 = train_u0[idx].float()
             with warnings.catch_warnings():
@@ -188,14 +216,23 @@ class HardConstraintJob(AbstractJob):
             unconverged = 0 if info is None else int((~info.converged).sum())
             opt.zero_grad()
             loss.backward()
+            if cfg.clip_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad_norm)
             opt.step()
             row = {"step": step, "loss": loss.item(), "pde": pde.item(), "rows": rows.item(),
                    "unconverged_expert_solves": unconverged}
             history.append(row)
-            if progress and (step % max(1, self.fit_cfg.steps // 10) == 0):
+            if progress and (step % max(1, cfg.steps // 10) == 0):
                 print(f"step {step} loss {row['loss']:.4g} (pde {row['pde']:.3g}, rows "
                       f"{row['rows']:.3g})", flush=True)
-        seconds = time.perf_counter() - t0
+            done = step + 1
+            if cfg.checkpoint_every and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
+                atomic_torch_save({"model": model.checkpoint(), "optimizer": opt.state_dict(),
+                                   "numpy_rng": rng.bit_generator.state,
+                                   "torch_rng": torch.get_rng_state(), "step": done,
+                                   "seconds": seconds + time.perf_counter() - t0,
+                                   "history": history}, last)
+        seconds += time.perf_counter() - t0
         model.save(run_dir / "checkpoints" / "best.pt")
         write_csv(run_dir / "metrics.csv", history)
         return self._report(run_dir, model, {"fit_seconds": seconds,

@@ -1,5 +1,5 @@
-"""The hard_constraint job: a tiny fit writes the run folder and a finite test error; bad
-recipes fail early with the key named."""
+"""The hard_constraint job: a tiny fit writes the run folder and a finite test error; a killed
+fit resumes to the same model; bad recipes fail early with the key named."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from sciml.errors import ConfigError
@@ -46,3 +47,39 @@ def test_bad_recipes():
         HardConstraintJob({**recipe, "model": {**recipe["model"], "problem": "navier_stokes"}})
     with pytest.raises(ConfigError, match="unknown recipe key"):
         HardConstraintJob({**recipe, "data": {}})
+
+
+def test_killed_fit_resumes_from_its_last_checkpoint_to_the_same_model(tmp_path, monkeypatch):
+    recipe = _tiny("diffusion-sorption-hcmoe")
+    recipe["train"].update(steps=6, checkpoint_every=2, clip_grad_norm=1.0)
+    full = HardConstraintJob(recipe).fit(tmp_path / "full", progress=False)
+
+    from sciml.models import HardConstrainedOperator
+
+    original = HardConstrainedOperator.physics_loss
+    calls = []
+
+    def dies_at_step_five(self, u, initial):
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt("killed")
+        return original(self, u, initial)
+
+    monkeypatch.setattr(HardConstrainedOperator, "physics_loss", dies_at_step_five)
+    with pytest.raises(KeyboardInterrupt):
+        HardConstraintJob(recipe).fit(tmp_path / "killed", progress=False)
+    assert not (tmp_path / "killed" / "checkpoints" / "best.pt").exists()
+    saved = torch.load(tmp_path / "killed" / "checkpoints" / "last.pt", weights_only=True)
+    assert saved["step"] == 4 and len(saved["history"]) == 4
+    monkeypatch.setattr(HardConstrainedOperator, "physics_loss", original)
+    resumed = HardConstraintJob(recipe).fit(tmp_path / "killed", progress=False)
+    want = torch.load(tmp_path / "full" / "checkpoints" / "best.pt", weights_only=True)
+    got = torch.load(tmp_path / "killed" / "checkpoints" / "best.pt", weights_only=True)
+    for key, value in want["state_dict"].items():
+        assert torch.equal(got["state_dict"][key], value), key
+    assert resumed["final_loss"] == full["final_loss"]
+    assert resumed["test"]["test/rel_l2"] == full["test"]["test/rel_l2"]
+    with pytest.raises(ConfigError, match="clip_grad_norm"):
+        HardConstraintJob({**recipe, "train": {**recipe["train"], "clip_grad_norm": 0}})
+    with pytest.raises(ConfigError, match="checkpoint_every"):
+        HardConstraintJob({**recipe, "train": {**recipe["train"], "checkpoint_every": -1}})
