@@ -102,25 +102,6 @@ class _GatherScatterSum(torch.autograd.Function):
         return grad_x, grad_w, None, None, None
 
 
-class _EdgeDot(torch.autograd.Function):
-    """``out[e] = <a[ia_e], b[ib_e]>``; its backward is two fused gather-scatters."""
-
-    @staticmethod
-    def forward(ctx, a, b, ia, ib):  # noqa: D102
-        ctx.save_for_backward(a, b, ia, ib)
-        return _edge_dot_raw(a, b, ia, ib)
-
-    @staticmethod
-    def backward(ctx, grad):  # noqa: D102
-        a, b, ia, ib = ctx.saved_tensors
-        grad_a = grad_b = None
-        if ctx.needs_input_grad[0]:
-            grad_a = _GatherScatterSum.apply(b, grad, ib, ia, a.size(0))
-        if ctx.needs_input_grad[1]:
-            grad_b = _GatherScatterSum.apply(a, grad, ia, ib, b.size(0))
-        return grad_a, grad_b, None, None
-
-
 class _EdgeProduct(torch.autograd.Function):
     """``out[e] = a[ia_e] * b[ib_e]`` per channel (the gradient of a per-edge-per-channel
     weight); its backward is two fused gather-scatters, so the double backward never forms more
@@ -140,6 +121,16 @@ class _EdgeProduct(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             grad_b = _GatherScatterSum.apply(a, grad, ia, ib, b.size(0))
         return grad_a, grad_b, None, None
+
+
+class _EdgeDot(_EdgeProduct):
+    """``out[e] = <a[ia_e], b[ib_e]>`` (the gradient of a scalar edge weight); the backward is
+    :class:`_EdgeProduct`'s, the same two fused gather-scatters with a scalar weight."""
+
+    @staticmethod
+    def forward(ctx, a, b, ia, ib):  # noqa: D102
+        ctx.save_for_backward(a, b, ia, ib)
+        return _edge_dot_raw(a, b, ia, ib)
 
 
 def _check_weight(weight: object, x: Tensor, n_edges: int) -> Tensor | None:
