@@ -105,6 +105,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--expert-loss", choices=["own", "assembled"], default=None,
+                    help="MoE training loss: each expert's residual of its own field on its "
+                         "block, or the residual of the assembled field, jumps included (the "
+                         "reference code); default: the model's")
     ap.add_argument("--clip", type=float, default=None,
                     help="clip the gradient's global norm (the reference code: 1)")
     ap.add_argument("--n-train", type=int, default=8)
@@ -156,6 +160,9 @@ def main(argv: list[str] | None = None) -> None:
     partition = {"default": None, "yes": True, "no": False}[args.partition_initial]
     hc = dict(n_basis=args.n_basis, n_points=args.n_points, on_fail="warn",
               partition_initial=partition, **common)
+    if args.expert_loss is not None:
+        hc["expert_loss"] = args.expert_loss == "own"
+    moe_loss = "own" if hc.get("expert_loss", HCMoEConfig().expert_loss) else "assembled"
     models = {
         "soft constraint (PI-SC)": lambda: SoftConstrainedOperator(
             PISCConfig(**common), grid_shape=shape, t_final=t_final),
@@ -198,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{'' if args.clip is None else f', gradient norm clipped at {args.clip:g}'}; "
         f"loss = PDE residual + "
         f"{args.row_scale:g}² × initial/boundary rows (no data), {args.time_scheme} time "
-        f"differences; training seeds "
+        f"differences; MoE loss: {moe_loss} field; training seeds "
         f"{', '.join(map(str, seeds))}; wall time {(time.time() - t_start) / 60:.1f} min\n\n"
         "| model | test rel L2 per seed | median | s / step (median) | expert solves not "
         "converged |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
