@@ -109,8 +109,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="MoE training loss: each expert's residual of its own field on its "
                          "block, or the residual of the assembled field, jumps included (the "
                          "reference code); default: the model's")
-    ap.add_argument("--clip", type=float, default=None,
-                    help="clip the gradient's global norm (the reference code: 1)")
+    ap.add_argument("--clip", type=float, default=1.0,
+                    help="clip the gradient's global norm (default 1, the reference code's and "
+                         "the hard_constraint job's; 0: no clipping)")
     ap.add_argument("--n-train", type=int, default=8)
     ap.add_argument("--n-test", type=int, default=4)
     ap.add_argument("--n-points", type=int, default=1000)
@@ -132,11 +133,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warm-start", choices=["rows", "global"], nargs="+", default=None,
                     help="where the MoE's expert solves start: the initial/boundary rows fit, or "
                          "a domain-wide solve of one expert's size (HardConstraintLayer); two "
-                         "values train one MoE per start (default: the model's, global for "
-                         "ds and rows for ns)")
+                         "values train one MoE per start (default: rows, the model's)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
-    args.warm_start = args.warm_start or (["global"] if args.problem == "ds" else ["rows"])
+    args.warm_start = args.warm_start or ["rows"]
+    args.clip = args.clip or None
     torch.set_num_threads(1)
     head = header(args, argv)
     # The data of the hard_constraint job: reference solutions on a 4x finer grid, test seeds

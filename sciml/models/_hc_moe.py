@@ -46,12 +46,6 @@ PROBLEMS = ("diffusion_sorption", "navier_stokes")
 # (the paper text was not available to check).
 _DEFAULT_TOL = {"diffusion_sorption": 1e-4, "navier_stokes": 1e-7}
 _DEFAULT_EXPERTS = {"diffusion_sorption": (4, 1), "navier_stokes": (2, 2, 1)}
-# Where the experts' LM starts (HardConstraintLayer.warm_start). Diffusion–sorption: from one
-# domain-wide solve, since expert solves from the rows fit stopped in local minima (see the
-# layer); over 3 training seeds (BDF2, row scale 500, 600 steps) the MoE reached median rel L2
-# 0.57 from it against 1.38 from the rows fit. Navier–Stokes: the rows fit (every solve
-# converged from it; the global start gave the same errors, 0.22 vs 0.23, at 1.2x the time).
-_DEFAULT_WARM_START = {"diffusion_sorption": "global", "navier_stokes": "rows"}
 _DEFAULT_BACKBONE = {"width": 16, "n_layers": 2, "levels": 3}
 # Time differences of the residual: central unless asked (the reference code). "bdf2" is the
 # implicit scheme (see SpaceTimeGrid.residual_mask). On the 64 x 51 diffusion–sorption grid the
@@ -123,13 +117,20 @@ class HCMoEConfig(PISCConfig):
     on_fail: Levenberg–Marquardt settings (tol None: 1e-7 for NS as the paper, 1e-4 for
     diffusion–sorption; on_fail ``"raise"`` unless training should continue past experts that
     did not converge, ``"warn"``); partition_initial: route initial rows to their expert
-    (None: NS yes, diffusion–sorption no, as the reference); expert_loss: train on each
-    expert's residual from its own field on its block (True) or on the assembled field, jumps
-    between blocks included (False, the reference code; on small CPU budgets this collapsed
-    to u ≈ 0 here); warm_start: where each expert's LM starts, ``"rows"`` (the fit of the
-    initial/boundary rows) or ``"global"`` (one domain-wide solve of an expert's size first;
-    see :class:`~sciml.physics.HardConstraintLayer`); None: global for diffusion–sorption,
-    rows for NS.
+    (None: NS yes, diffusion–sorption no, as the reference); expert_loss: train on the
+    residual of the assembled field, jumps between blocks included (False, the reference code
+    and the default), or on each expert's residual from its own field on its block (True; it
+    leaves the experts' fields uncoupled at the block interfaces); warm_start: where each
+    expert's LM starts, ``"rows"`` (the fit of the initial/boundary rows) or ``"global"`` (one
+    domain-wide solve of an expert's size first; see
+    :class:`~sciml.physics.HardConstraintLayer`).
+
+    Measured on diffusion–sorption (64 × 51, BDF2, row scale 500, 600 steps, gradient norm
+    clipped at 1, 3 seeds; benchmarks/RESULTS.md): the assembled loss gave the MoE median rel
+    L2 0.056 against 0.20-0.28 with the experts' own losses, and the rows start 0.056 against
+    0.065 from the global start at 1.7x the step time, hence the defaults. (Without gradient
+    clipping, training was unstable: the assembled loss reached 1.63 after 2000 steps, and the
+    own losses with the global start were best, 0.57 after 600.)
     """
 
     n_basis: int = 16
@@ -140,12 +141,12 @@ class HCMoEConfig(PISCConfig):
     ridge: float = 1e-8
     on_fail: str = "raise"
     partition_initial: bool | None = None
-    expert_loss: bool = True
-    warm_start: str | None = None
+    expert_loss: bool = False
+    warm_start: str = "rows"
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.warm_start is not None and self.warm_start not in WARM_STARTS:
+        if self.warm_start not in WARM_STARTS:
             raise ValueError(f"warm_start must be one of {list(WARM_STARTS)}, got "
                              f"{self.warm_start!r}")
         if isinstance(self.n_basis, bool) or not isinstance(self.n_basis, int) \
@@ -242,8 +243,7 @@ class HardConstrainedOperator(SoftConstrainedOperator):
         self.constraint = HardConstraintLayer(self.pde, self.grid, config.n_points, experts, lm,
                                               self.pde_weight, partition,
                                               row_scale=config.row_scale,
-                                              warm_start=config.warm_start
-                                              or _DEFAULT_WARM_START[config.problem])
+                                              warm_start=config.warm_start)
         self.last_info: HCInfo | None = None
 
     def _out_channels(self) -> int:

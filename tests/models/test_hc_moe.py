@@ -27,7 +27,7 @@ def test_hc_moe_forward_shapes_info_and_checkpoint_round_trip():
                          t_final=500.0)
     assert isinstance(model, HardConstrainedOperator)
     assert model.constraint.experts == (4, 1)                  # paper default: 4 spatial experts
-    assert model.constraint.warm_start == "global"
+    assert model.constraint.warm_start == "rows" and not model.config.expert_loss
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConstraintSolveWarning)
         u = model(_u0(), torch.Generator().manual_seed(0))
@@ -136,3 +136,18 @@ def test_global_warm_start_model_trains_and_reports_its_setting():
     (pde + rows).backward()
     grads = [p.grad for p in model.backbone.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_own_field_loss_of_one_expert_is_the_assembled_loss():
+    # With one expert there are no block interfaces: the experts'-own-field loss (expert_loss)
+    # and the reference's loss on the assembled field are the same number.
+    values = {"n_points": 64, "on_fail": "warn", "experts": [1, 1], **SMALL}
+    own = MODELS.build("hc_moe", {**values, "expert_loss": True}, grid_shape=[16, 11],
+                       t_final=500.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstraintSolveWarning)
+        u = own(_u0(), torch.Generator().manual_seed(0))
+    own_terms = own.physics_loss(u, _u0())
+    assembled = SoftConstrainedOperator.physics_loss(own, u, _u0())
+    for a, b in zip(own_terms, assembled, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-8)
