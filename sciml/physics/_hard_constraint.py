@@ -14,8 +14,10 @@ by the implicit function theorem on the optimality condition ∇_w L(w*, θ) = 0
 
 so the backward pass never goes through the solver iterations. A batch of independent problems
 (samples × experts) is solved at once: ``w`` is ``(P, N)`` and ``residual_fn`` maps it to
-``(P, M)`` where row p depends only on ``w[p]``; Jacobians are computed for all problems
-together with forward-mode autodiff (one vmapped JVP per basis function).
+``(P, M)`` where row p depends only on ``w[p]``; each iteration works on the problems not yet
+converged only. Jacobians come from the caller (the hard-constraint layer builds them from the
+PDE's pointwise derivatives) or from forward-mode autodiff (one vmapped JVP per basis
+function).
 
 Everything inside runs in float64; results are cast back to the input dtype.
 """
@@ -38,6 +40,7 @@ __all__ = ["LMSettings", "LMInfo", "ConstraintSolveError", "ConstraintSolveWarni
 
 ON_FAIL = ("warn", "raise")
 ResidualFn = Callable[..., Tensor]
+JacobianFn = Callable[..., tuple[Tensor, Tensor]]
 
 
 class ConstraintSolveError(SciMLError, RuntimeError):
@@ -121,14 +124,23 @@ def _diagnostics(r: Tensor, jac: Tensor, w: Tensor, ridge: float) -> tuple[Tenso
 
 @torch.no_grad()
 def levenberg_marquardt(residual_fn: ResidualFn, w0: Tensor, args: tuple = (),
-                        settings: LMSettings | None = None) -> tuple[Tensor, LMInfo]:
+                        settings: LMSettings | None = None,
+                        jacobian_fn: JacobianFn | None = None) -> tuple[Tensor, LMInfo]:
     """Minimise ½‖r(w)‖² + ½λ‖w‖² for a batch of independent problems (no gradients).
 
+    Each iteration works on the problems not yet converged only (their rows of ``w`` and of
+    every tensor in ``args``), so a batch costs what its unfinished problems cost: experts
+    that converge early stop costing (the results are those of separate solves).
+
     Args:
-        residual_fn: ``residual_fn(w, *args) -> (P, M)``; row p depends only on ``w[p]``.
+        residual_fn: ``residual_fn(w, *args) -> (P, M)``; row p depends only on ``w[p]`` and
+            row p of each tensor in ``args``.
         w0: Starting weights ``(P, N)``.
-        args: Extra tensors for ``residual_fn`` (detached here).
+        args: Extra inputs of ``residual_fn``; tensors must have the problems as their first
+            dimension (``(P, ...)``; detached here), other values are passed as they are.
         settings: :class:`LMSettings` (None: defaults).
+        jacobian_fn: ``jacobian_fn(w, *args) -> (r (P, M), J (P, M, N))``, the residual and its
+            Jacobian (None: N vmapped forward-mode JVPs of ``residual_fn``).
 
     Returns:
         The weights ``(P, N)`` (float64) and :class:`LMInfo`.
@@ -136,45 +148,60 @@ def levenberg_marquardt(residual_fn: ResidualFn, w0: Tensor, args: tuple = (),
     settings = settings if settings is not None else LMSettings()
     if w0.ndim != 2:
         raise ValueError(f"w0 must have shape (problems, basis), got {tuple(w0.shape)}")
+    p_all = w0.shape[0]
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor) and (a.ndim == 0 or a.shape[0] != p_all):
+            raise ValueError(f"args[{i}] must have the {p_all} problems as its first dimension, "
+                             f"got shape {tuple(a.shape)}")
+    if jacobian_fn is None:
+        def jacobian_fn(w: Tensor, *a: Tensor) -> tuple[Tensor, Tensor]:
+            return _jacobian(residual_fn, w, a)
     lam = float(settings.ridge)
-    w = w0.detach().to(torch.float64)
+    w = w0.detach().to(torch.float64).clone()
     args = tuple(a.detach() if isinstance(a, Tensor) else a for a in args)
-    r, jac = _jacobian(residual_fn, w, args)
+    r, jac = jacobian_fn(w, *args)
     if not torch.isfinite(r).all():
         raise NonFiniteError("hard-constraint residual is not finite at the initial weights "
                              "(NaN/inf in the basis functions or the data)")
     loss = r.square().sum(1) + lam * w.square().sum(1)
     mu = torch.full_like(loss, float(settings.damping))
-    iterations = torch.zeros(w.shape[0], dtype=torch.long, device=w.device)
+    iterations = torch.zeros(p_all, dtype=torch.long, device=w.device)
     eye = torch.eye(w.shape[1], dtype=w.dtype, device=w.device)
     rms, cosine = _diagnostics(r, jac, w, lam)
     done = (rms <= settings.tol) | (cosine <= settings.tol)
+    active, sub_args = None, args
     for _ in range(settings.max_iter):
         if bool(done.all()):
             break
-        a = jac.transpose(1, 2) @ jac + lam * eye
-        g = (jac.transpose(1, 2) @ r[..., None])[..., 0] + lam * w
-        damped = a + mu[:, None, None] * torch.diag_embed(a.diagonal(dim1=1, dim2=2))
-        step = torch.linalg.solve(damped, -g[..., None])[..., 0]
-        step = torch.where(done[:, None], torch.zeros_like(step), step)
-        w_new = w + step
-        r_new, jac_new = _jacobian(residual_fn, w_new, args)
+        now = (~done).nonzero().flatten()
+        if active is None or len(now) != len(active):
+            active = now
+            sub_args = tuple(x.index_select(0, active) if isinstance(x, Tensor) else x
+                             for x in args)
+        wa, ra, ja, la, ma = (x.index_select(0, active) for x in (w, r, jac, loss, mu))
+        a = ja.transpose(1, 2) @ ja + lam * eye
+        g = (ja.transpose(1, 2) @ ra[..., None])[..., 0] + lam * wa
+        damped = a + ma[:, None, None] * torch.diag_embed(a.diagonal(dim1=1, dim2=2))
+        w_new = wa + torch.linalg.solve(damped, -g[..., None])[..., 0]
+        r_new, jac_new = jacobian_fn(w_new, *sub_args)
         loss_new = r_new.square().sum(1) + lam * w_new.square().sum(1)
         # Near the minimum the loss changes only at rounding level; there a step is judged by
         # the gradient instead, so that the gradient test can reach tolerances below √ε.
-        flat = (loss_new - loss).abs() <= 1e-13 * loss.clamp_min(1e-300)
+        flat = (loss_new - la).abs() <= 1e-13 * la.clamp_min(1e-300)
         g_new = (jac_new.transpose(1, 2) @ r_new[..., None])[..., 0] + lam * w_new
         smaller = g_new.square().sum(1) < g.square().sum(1)
-        accept = torch.isfinite(loss_new) & ((loss_new < loss) | (flat & smaller)) & ~done
+        accept = torch.isfinite(loss_new) & ((loss_new < la) | (flat & smaller))
         stalled = ~accept & flat            # no progress possible at machine precision
-        w = torch.where(accept[:, None], w_new, w)
-        r = torch.where(accept[:, None], r_new, r)
-        jac = torch.where(accept[:, None, None], jac_new, jac)
-        loss = torch.where(accept, loss_new, loss)
-        mu = torch.where(accept, mu / 3.0, mu * 2.0).clamp(1e-12, 1e12)
-        iterations = iterations + (~done).long()
-        rms, cosine = _diagnostics(r, jac, w, lam)
-        done = done | stalled | (rms <= settings.tol) | (cosine <= settings.tol)
+        wa = torch.where(accept[:, None], w_new, wa)
+        ra = torch.where(accept[:, None], r_new, ra)
+        ja = torch.where(accept[:, None, None], jac_new, ja)
+        w[active], r[active], jac[active] = wa, ra, ja
+        loss[active] = torch.where(accept, loss_new, la)
+        mu[active] = torch.where(accept, ma / 3.0, ma * 2.0).clamp(1e-12, 1e12)
+        iterations[active] += 1
+        rms_a, cos_a = _diagnostics(ra, ja, wa, lam)
+        rms[active], cosine[active] = rms_a, cos_a
+        done[active] = stalled | (rms_a <= settings.tol) | (cos_a <= settings.tol)
     converged = (rms <= settings.tol) | (cosine <= settings.tol)
     return w, LMInfo(iterations, rms, cosine, converged)
 
@@ -248,7 +275,8 @@ def _solve_symmetric(hess: Tensor, rhs: Tensor) -> Tensor:
 
 def implicit_least_squares(residual_fn: ResidualFn, w0: Tensor, args: tuple,
                            settings: LMSettings | None = None,
-                           names: list[str] | None = None) -> tuple[Tensor, LMInfo]:
+                           names: list[str] | None = None,
+                           jacobian_fn: JacobianFn | None = None) -> tuple[Tensor, LMInfo]:
     """Solve the batched least-squares problem and attach implicit gradients to ``args``.
 
     Args:
@@ -258,6 +286,8 @@ def implicit_least_squares(residual_fn: ResidualFn, w0: Tensor, args: tuple,
         args: Tensors the residual depends on; gradients flow to those that require them.
         settings: :class:`LMSettings` (its ``on_fail`` decides warn or raise).
         names: A name per problem for the non-convergence report (e.g. ``"sample 0 expert 3"``).
+        jacobian_fn: The residual and its Jacobian for the solver (see
+            :func:`levenberg_marquardt`); the implicit gradient uses ``residual_fn`` alone.
 
     Returns:
         ``w*`` ``(P, N)`` float64 (differentiable in ``args`` by the implicit function theorem)
@@ -266,7 +296,7 @@ def implicit_least_squares(residual_fn: ResidualFn, w0: Tensor, args: tuple,
     settings = settings if settings is not None else LMSettings()
     args64 = tuple(a.to(torch.float64) if isinstance(a, Tensor) and a.is_floating_point() else a
                    for a in args)
-    w_star, info = levenberg_marquardt(residual_fn, w0, args64, settings)
+    w_star, info = levenberg_marquardt(residual_fn, w0, args64, settings, jacobian_fn)
     check_convergence(info, settings.on_fail, names)
     w = _ImplicitSolve.apply(residual_fn, float(settings.ridge), w_star, *args64)
     return w, info

@@ -1,5 +1,6 @@
 """Hard-constraint solver: implicit gradients (gradcheck, closed form), constraints met after the
-solve (and not by a soft-constraint fit), batched experts = separate solves, per-expert
+solve (and not by a soft-constraint fit), batched experts = separate solves (each iteration on
+the unfinished problems only), the layer's Jacobian against autodiff, per-expert
 non-convergence reports, the global warm start of the experts, and bad input."""
 
 from __future__ import annotations
@@ -149,6 +150,63 @@ def test_batched_experts_equal_separate_solves():
         w_p, _ = levenberg_marquardt(_cubic_residual, torch.zeros(1, 3, dtype=torch.float64),
                                      (a[p:p + 1], c[p:p + 1]), settings)
         torch.testing.assert_close(w_all[p:p + 1], w_p, atol=1e-9, rtol=1e-9)
+
+
+def test_solver_works_only_on_the_problems_not_yet_converged():
+    torch.manual_seed(3)
+    a = torch.randn(3, 15, 3, dtype=torch.float64)
+    c = torch.stack([torch.zeros(15), 0.01 * torch.randn(15), 0.5 * torch.randn(15)]).double()
+    batch_sizes = []
+
+    def recording(w, a, c):
+        batch_sizes.append(w.shape[0])
+        return _cubic_residual(w, a, c)
+
+    settings = LMSettings(tol=1e-10, ridge=1e-6, on_fail="warn")
+    w, info = levenberg_marquardt(recording, torch.zeros(3, 3, dtype=torch.float64), (a, c),
+                                  settings)
+    # Problem 0 starts at its solution; problem 1 (small data) finishes before problem 2.
+    assert int(info.iterations[0]) == 0 and bool(info.converged.all())
+    assert int(info.iterations[1]) < int(info.iterations[2])
+    assert batch_sizes[0] == 3 and max(batch_sizes[1:]) == 2 and min(batch_sizes[1:]) == 1
+    # Each iteration evaluates the unfinished problems only.
+    assert sum(batch_sizes[1:]) == int(info.iterations.sum())
+    for p in range(3):
+        w_p, _ = levenberg_marquardt(_cubic_residual, torch.zeros(1, 3, dtype=torch.float64),
+                                     (a[p:p + 1], c[p:p + 1]), settings)
+        torch.testing.assert_close(w[p:p + 1], w_p, atol=1e-12, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"args\[1\] must have the 3 problems"):
+        levenberg_marquardt(_cubic_residual, torch.zeros(3, 3, dtype=torch.float64),
+                            (a, c[:2]), settings)
+
+
+@pytest.mark.parametrize("case", ["diffusion_sorption central", "diffusion_sorption bdf2",
+                                  "navier_stokes central"])
+def test_layer_jacobian_from_pointwise_derivatives_equals_forward_mode_autodiff(case):
+    from sciml.physics import DiffusionSorption, NavierStokesVorticity
+    from sciml.physics._hard_constraint import _jacobian
+
+    name, scheme = case.split()
+    if name == "diffusion_sorption":
+        pde = DiffusionSorption()
+        grid = SpaceTimeGrid((16, 9), (1 / 16,), 500 / 8, (1 / 32,), (False,), scheme)
+        experts, initial = (2, 1), torch.rand(2, 16, dtype=torch.float64)
+    else:
+        pde = NavierStokesVorticity(nu=1e-3)
+        grid = SpaceTimeGrid((8, 8, 5), (1 / 8, 1 / 8), 0.25, (0.0, 0.0), (True, True), scheme)
+        experts, initial = (2, 2, 1), torch.randn(2, 8, 8, dtype=torch.float64)
+    layer = HardConstraintLayer(pde, grid, n_points=40, experts=experts, row_scale=3.0)
+    g = torch.Generator().manual_seed(0)
+    basis = torch.rand(2, 5, *grid.shape, generator=g, dtype=torch.float64) + 0.1
+    ops, coords = layer._gather(layer.operators(basis), layer.sample(g))
+    a, c = layer._rows(basis, initial)
+    args = (*ops, coords, a, c)
+    w = torch.randn(a.shape[0], 5, generator=g, dtype=torch.float64)
+    r, jac = layer._residual_and_jacobian(w, *args)
+    r_ad, jac_ad = _jacobian(layer._residual, w, args)
+    torch.testing.assert_close(r, r_ad, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(jac, jac_ad, atol=1e-10, rtol=1e-10)
+    assert float(jac[:, : ops[0].shape[1]].abs().max()) > 1e-3     # the PDE rows are not empty
 
 
 def test_moe_field_is_each_experts_combination_on_its_block():
