@@ -41,6 +41,7 @@ __all__ = ["LMSettings", "LMInfo", "ConstraintSolveError", "ConstraintSolveWarni
 ON_FAIL = ("warn", "raise")
 ResidualFn = Callable[..., Tensor]
 JacobianFn = Callable[..., tuple[Tensor, Tensor]]
+HessianFn = Callable[..., Tensor]
 
 
 class ConstraintSolveError(SciMLError, RuntimeError):
@@ -228,18 +229,20 @@ class _ImplicitSolve(torch.autograd.Function):
     """Identity on the solved weights in the forward; the implicit-function-theorem VJP back."""
 
     @staticmethod
-    def forward(ctx, residual_fn: ResidualFn, ridge: float, w_star: Tensor,  # type: ignore[override]
-                *args: Tensor) -> Tensor:
-        ctx.residual_fn, ctx.ridge = residual_fn, ridge
+    def forward(ctx, residual_fn: ResidualFn, hessian_fn: HessianFn | None,  # type: ignore[override]
+                ridge: float, w_star: Tensor, *args: Tensor) -> Tensor:
+        ctx.residual_fn, ctx.hessian_fn, ctx.ridge = residual_fn, hessian_fn, ridge
         ctx.save_for_backward(w_star, *args)
         return w_star.clone()
 
     @staticmethod
     def backward(ctx, grad_w: Tensor):  # type: ignore[override]
         w_star, *args = ctx.saved_tensors
-        needs = [isinstance(a, Tensor) and ctx.needs_input_grad[3 + i] for i, a in enumerate(args)]
+        skip = 4                              # residual_fn, hessian_fn, ridge, w_star
+        needs = [isinstance(a, Tensor) and ctx.needs_input_grad[skip + i]
+                 for i, a in enumerate(args)]
         if not any(needs):
-            return (None, None, None, *([None] * len(args)))
+            return (None,) * (skip + len(args))
         with torch.enable_grad():
             inputs = [a.detach().requires_grad_(n) if isinstance(a, Tensor) else a
                       for a, n in zip(args, needs, strict=True)]
@@ -247,11 +250,17 @@ class _ImplicitSolve(torch.autograd.Function):
             r = ctx.residual_fn(w, *inputs)
             loss = 0.5 * r.square().sum() + 0.5 * ctx.ridge * w.square().sum()
             (g,) = torch.autograd.grad(loss, w, create_graph=True)
-            # Rows of the block-diagonal Hessian: problems are independent, so one backward
-            # pass per basis function gives row j of every problem's H.
-            rows = [torch.autograd.grad(g[:, j].sum(), w, retain_graph=True)[0]
-                    for j in range(w.shape[1])]
-            hess = torch.stack(rows, dim=1)
+            if ctx.hessian_fn is not None:
+                with torch.no_grad():
+                    detached = [a.detach() if isinstance(a, Tensor) else a for a in args]
+                    eye = torch.eye(w.shape[1], dtype=w.dtype, device=w.device)
+                    hess = ctx.hessian_fn(w_star.detach(), *detached) + ctx.ridge * eye
+            else:
+                # Rows of the block-diagonal Hessian: problems are independent, so one backward
+                # pass per basis function gives row j of every problem's H.
+                rows = [torch.autograd.grad(g[:, j].sum(), w, retain_graph=True)[0]
+                        for j in range(w.shape[1])]
+                hess = torch.stack(rows, dim=1)
             z = _solve_symmetric(hess, grad_w.to(hess.dtype))
             wanted = [x for x, n in zip(inputs, needs, strict=True) if n]
             grads = torch.autograd.grad(g, wanted, grad_outputs=-z, allow_unused=True)
@@ -262,7 +271,7 @@ class _ImplicitSolve(torch.autograd.Function):
                 continue
             gr = next(it)
             out.append(torch.zeros_like(a) if gr is None else gr.to(a.dtype))
-        return (None, None, None, *out)
+        return (None,) * skip + tuple(out)
 
 
 def _solve_symmetric(hess: Tensor, rhs: Tensor) -> Tensor:
@@ -276,7 +285,8 @@ def _solve_symmetric(hess: Tensor, rhs: Tensor) -> Tensor:
 def implicit_least_squares(residual_fn: ResidualFn, w0: Tensor, args: tuple,
                            settings: LMSettings | None = None,
                            names: list[str] | None = None,
-                           jacobian_fn: JacobianFn | None = None) -> tuple[Tensor, LMInfo]:
+                           jacobian_fn: JacobianFn | None = None,
+                           hessian_fn: HessianFn | None = None) -> tuple[Tensor, LMInfo]:
     """Solve the batched least-squares problem and attach implicit gradients to ``args``.
 
     Args:
@@ -287,7 +297,10 @@ def implicit_least_squares(residual_fn: ResidualFn, w0: Tensor, args: tuple,
         settings: :class:`LMSettings` (its ``on_fail`` decides warn or raise).
         names: A name per problem for the non-convergence report (e.g. ``"sample 0 expert 3"``).
         jacobian_fn: The residual and its Jacobian for the solver (see
-            :func:`levenberg_marquardt`); the implicit gradient uses ``residual_fn`` alone.
+            :func:`levenberg_marquardt`).
+        hessian_fn: ``hessian_fn(w, *args) -> (P, N, N)``, the exact Hessian of ½‖r‖² in w
+            (ridge excluded) for the implicit gradient (None: N backward passes through
+            ``residual_fn``).
 
     Returns:
         ``w*`` ``(P, N)`` float64 (differentiable in ``args`` by the implicit function theorem)
@@ -298,5 +311,5 @@ def implicit_least_squares(residual_fn: ResidualFn, w0: Tensor, args: tuple,
                    for a in args)
     w_star, info = levenberg_marquardt(residual_fn, w0, args64, settings, jacobian_fn)
     check_convergence(info, settings.on_fail, names)
-    w = _ImplicitSolve.apply(residual_fn, float(settings.ridge), w_star, *args64)
+    w = _ImplicitSolve.apply(residual_fn, hessian_fn, float(settings.ridge), w_star, *args64)
     return w, info

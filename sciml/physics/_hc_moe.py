@@ -375,6 +375,46 @@ class HardConstraintLayer(nn.Module):
         r = torch.cat([self.pde_weight * r_pde, scale * r_rows], dim=1)
         return r, torch.cat([self.pde_weight * jac_pde, scale * a], dim=1)
 
+    def _hessian(self, w: Tensor, *tensors: Tensor) -> Tensor:
+        """The exact Hessian of ½‖:meth:`_residual`‖² in ``w``, ``(P, N, N)`` (ridge excluded).
+
+        JᵀJ plus the curvature of the PDE rows, Σ_m r_m ∇²r_m with ∇²r_m = Σ_ij ∂²F/∂v_i∂v_j
+        O_i[m] O_j[m]ᵀ (pointwise second derivatives, one double-backward pass per operator);
+        the initial/boundary rows are linear and add no curvature.
+        """
+        ops, coords, a, c, weight = self._split(w, tensors)
+        names = list(ops)
+        with torch.enable_grad():
+            values = [(ops[n] @ w[:, :, None])[..., 0].detach().requires_grad_(True)
+                      for n in names]
+            v = dict(zip(names, values, strict=True))
+            r_pde = self.pde.residual(v["u"], _Combined(v, self.spatial_dims), coords)
+            if not r_pde.requires_grad:
+                slopes = [None] * len(names)
+            else:
+                slopes = list(torch.autograd.grad(r_pde.sum(), values, create_graph=True,
+                                                  allow_unused=True))
+            curvature = [[None] * len(names) for _ in names]
+            for i, slope in enumerate(slopes):
+                if slope is not None and slope.requires_grad:
+                    curvature[i] = list(torch.autograd.grad(slope.sum(), values,
+                                                            retain_graph=True,
+                                                            allow_unused=True))
+        pw = self.pde_weight
+        jac = torch.zeros_like(ops["u"])
+        for name, slope in zip(names, slopes, strict=True):
+            if slope is not None:
+                jac = jac + slope.detach()[..., None] * ops[name]
+        jac = torch.cat([pw * jac, self.row_scale * weight * a], dim=1)
+        hess = jac.transpose(1, 2) @ jac
+        r_weighted = pw * pw * r_pde.detach()
+        for i, row in enumerate(curvature):
+            for j, second in enumerate(row):
+                if second is not None:
+                    scaled = (r_weighted * second.detach())[..., None] * ops[names[j]]
+                    hess = hess + ops[names[i]].transpose(1, 2) @ scaled
+        return hess
+
     def _rows(self, basis: Tensor, initial: Tensor) -> tuple[Tensor, Tensor]:
         """Initial/boundary rows per (sample, expert): ``(b K, R, N)`` and ``(b K, R)``."""
         a, c, where = self.pde.constraint_rows(basis, self.d, initial)
@@ -424,7 +464,7 @@ class HardConstraintLayer(nn.Module):
             w0 = self._initial_weights(a, c)
         names = [f"sample {i} expert {e}" for i in range(b) for e in range(k)]
         w, info = implicit_least_squares(self._residual, w0, (*ops, coords, a, c), self.lm, names,
-                                         self._residual_and_jacobian)
+                                         self._residual_and_jacobian, self._hessian)
         w = w.reshape(b, k, n)
         per_point = w[:, self.expert_index]                                 # (b, G, N)
         u = torch.einsum("bng,bgn->bg", basis64.flatten(2), per_point)

@@ -182,7 +182,7 @@ def test_solver_works_only_on_the_problems_not_yet_converged():
 
 @pytest.mark.parametrize("case", ["diffusion_sorption central", "diffusion_sorption bdf2",
                                   "navier_stokes central"])
-def test_layer_jacobian_from_pointwise_derivatives_equals_forward_mode_autodiff(case):
+def test_layer_jacobian_and_hessian_from_pointwise_derivatives_equal_autodiff(case):
     from sciml.physics import DiffusionSorption, NavierStokesVorticity
     from sciml.physics._hard_constraint import _jacobian
 
@@ -190,23 +190,36 @@ def test_layer_jacobian_from_pointwise_derivatives_equals_forward_mode_autodiff(
     if name == "diffusion_sorption":
         pde = DiffusionSorption()
         grid = SpaceTimeGrid((16, 9), (1 / 16,), 500 / 8, (1 / 32,), (False,), scheme)
-        experts, initial = (2, 1), torch.rand(2, 16, dtype=torch.float64)
+        experts, initial, pde_weight = (2, 1), torch.rand(2, 16, dtype=torch.float64), 500.0
     else:
         pde = NavierStokesVorticity(nu=1e-3)
         grid = SpaceTimeGrid((8, 8, 5), (1 / 8, 1 / 8), 0.25, (0.0, 0.0), (True, True), scheme)
-        experts, initial = (2, 2, 1), torch.randn(2, 8, 8, dtype=torch.float64)
-    layer = HardConstraintLayer(pde, grid, n_points=40, experts=experts, row_scale=3.0)
+        experts, initial, pde_weight = (2, 2, 1), torch.randn(2, 8, 8, dtype=torch.float64), 1.0
+    layer = HardConstraintLayer(pde, grid, n_points=40, experts=experts, row_scale=3.0,
+                                pde_weight=pde_weight)
     g = torch.Generator().manual_seed(0)
     basis = torch.rand(2, 5, *grid.shape, generator=g, dtype=torch.float64) + 0.1
     ops, coords = layer._gather(layer.operators(basis), layer.sample(g))
     a, c = layer._rows(basis, initial)
     args = (*ops, coords, a, c)
-    w = torch.randn(a.shape[0], 5, generator=g, dtype=torch.float64)
+    w = torch.rand(a.shape[0], 5, generator=g, dtype=torch.float64)      # u > 0: R(u) smooth
     r, jac = layer._residual_and_jacobian(w, *args)
     r_ad, jac_ad = _jacobian(layer._residual, w, args)
     torch.testing.assert_close(r, r_ad, atol=1e-12, rtol=1e-12)
     torch.testing.assert_close(jac, jac_ad, atol=1e-10, rtol=1e-10)
     assert float(jac[:, : ops[0].shape[1]].abs().max()) > 1e-3     # the PDE rows are not empty
+    # The exact Hessian of ½‖r‖² (curvature of the nonlinear PDE included), per problem.
+    hess = layer._hessian(w, *args)
+    for p in range(w.shape[0]):
+        one = tuple(x[p:p + 1] for x in args)
+
+        def half_square(v, one=one):
+            return 0.5 * layer._residual(v[None], *one).square().sum()
+
+        exact = torch.autograd.functional.hessian(half_square, w[p])
+        torch.testing.assert_close(hess[p], exact, atol=1e-9, rtol=1e-9)
+        curvature = exact - jac[p].T @ jac[p]
+        assert float(curvature.abs().max()) > 1e-6 * float(exact.abs().max())
 
 
 def test_moe_field_is_each_experts_combination_on_its_block():
