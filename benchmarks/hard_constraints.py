@@ -41,7 +41,7 @@ def train_and_eval(model, train_u0, test_u0, test_ref, steps: int, batch: int, l
                    seed: int, clip: float | None = None) -> dict:
     torch.manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    times, unconverged, solves = [], 0, 0
+    times, unconverged, solves, iters_mean, iters_max = [], 0, 0, [], []
     rng = np.random.default_rng(seed)
     hard = isinstance(model, HardConstrainedOperator)
     for step in range(steps):
@@ -62,13 +62,18 @@ def train_and_eval(model, train_u0, test_u0, test_ref, steps: int, batch: int, l
         if hard:
             unconverged += int((~model.last_info.converged).sum())
             solves += model.last_info.converged.numel()
+            its = model.last_info.iterations.float()
+            iters_mean.append(float(its.mean()))
+            iters_max.append(float(its.max()))
         if step % max(1, steps // 5) == 0 or step == steps - 1:
             print(f"  step {step:4d} loss {loss.item():.4g} (pde {pde.item():.3g}, "
                   f"rows {rows.item():.3g}) {times[-1]:.2f}s", flush=True)
     warm = times[min(2, len(times) - 1):]
     return {"rel_l2": mean_relative_l2(model, test_u0, test_ref),
             "step_s": float(np.median(warm)),
-            "unconverged": f"{unconverged}/{solves}" if hard else "-"}
+            "unconverged": f"{unconverged}/{solves}" if hard else "-",
+            "lm_iters": (float(np.median(iters_mean)), float(np.median(iters_max))) if hard
+            else None}
 
 
 def header(args: argparse.Namespace, argv: list[str]) -> str:
@@ -190,10 +195,16 @@ def main(argv: list[str] | None = None) -> None:
     def median(name: str, key: str) -> float:
         return float(np.median([r[key] for r in results[name]]))
 
+    def lm_iterations(runs: list[dict]) -> str:
+        if runs[0]["lm_iters"] is None:
+            return "-"
+        mean, slowest = (np.median([r["lm_iters"][i] for r in runs]) for i in (0, 1))
+        return f"{mean:.1f} / {slowest:.0f}"
+
     soft, single, *moe_names = list(results)
     rows = [f"| {n} | " + ", ".join(f"{r['rel_l2']:.4f}" for r in runs)
             + f" | {median(n, 'rel_l2'):.4f} | {median(n, 'step_s'):.3f} | "
-            + ", ".join(r["unconverged"] for r in runs) + " |"
+            + ", ".join(r["unconverged"] for r in runs) + " | " + lm_iterations(runs) + " |"
             for n, runs in results.items()]
     title = "diffusion–sorption" if args.problem == "ds" else f"Navier–Stokes ν={args.nu:g}"
     section = (
@@ -209,7 +220,11 @@ def main(argv: list[str] | None = None) -> None:
         f"differences; MoE loss: {moe_loss} field; training seeds "
         f"{', '.join(map(str, seeds))}; wall time {(time.time() - t_start) / 60:.1f} min\n\n"
         "| model | test rel L2 per seed | median | s / step (median) | expert solves not "
-        "converged |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        "converged | LM iterations per solve, mean / slowest (median step) |\n"
+        "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        "- LM iterations: each iteration works on the unconverged solves only, so where the "
+        "solve is compute-bound (large batches, a GPU) its cost follows the mean; on one CPU "
+        "thread at these sizes it follows the slowest solve (fixed cost per iteration).\n"
         + "".join(
             f"- medians, MoE with the {start} start: MoE / single HC rel L2 = "
             f"{median(name, 'rel_l2') / median(single, 'rel_l2'):.2f} (target ≤ 0.6); "
