@@ -11,8 +11,11 @@ solves
 (F the PDE residual by finite differences, the initial/boundary rows global and shared by all
 experts, or routed to the expert that owns them with ``partition_initial``), and the output is
 u = b·w_k on Ω_k. All experts of all samples are one batched Levenberg–Marquardt solve
-(:mod:`sciml.physics._hard_constraint`), so K experts cost about one solve of the same number of
-sampled points; gradients reach the backbone by implicit differentiation.
+(:mod:`sciml.physics._hard_constraint`) whose iterations work on the unconverged experts only,
+so K experts cost at most one solve of the same number of sampled points per iteration, and
+less where experts converge early and the solve is compute-bound. The Jacobian and the Hessian
+come from the PDE's pointwise derivatives (the residual at a point sees only u = b·w and its
+derivatives there); gradients reach the backbone by implicit differentiation.
 """
 
 from __future__ import annotations
