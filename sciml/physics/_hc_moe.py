@@ -182,6 +182,10 @@ class _Combined(AbstractDerivatives):
         return self._get(u, f"vel{axis}")
 
 
+def _detached(xs: list[Tensor | None]) -> list[Tensor | None]:
+    return [x if x is None else x.detach() for x in xs]
+
+
 def expert_partition(shape: Sequence[int], experts: Sequence[int]) -> Tensor:
     """Expert id of every grid point (flattened, C order): ``experts[a]`` equal blocks per axis.
 
@@ -335,14 +339,15 @@ class HardConstraintLayer(nn.Module):
         return torch.stack(picks)
 
     def _residual(self, w: Tensor, *tensors: Tensor) -> Tensor:
-        ops, coords, a, c, weight = self._split(w, tensors)
+        ops, coords, a, c, weight = self._split(tensors)
         values = {name: (t @ w[:, :, None])[..., 0] for name, t in ops.items()}
         r_pde = self.pde.residual(values["u"], _Combined(values, self.spatial_dims), coords)
         r_rows = (a @ w[:, :, None])[..., 0] - c
         return torch.cat([self.pde_weight * r_pde, self.row_scale * weight * r_rows], dim=1)
 
-    def _split(self, w: Tensor, tensors: tuple[Tensor, ...]) -> tuple[dict[str, Tensor], Tensor,
-                                                                      Tensor, Tensor, float]:
+    def _split(self, tensors: tuple[Tensor, ...]
+               ) -> tuple[dict[str, Tensor], Tensor, Tensor, Tensor, float]:
+        """The solver's inputs by name: operators, coordinates, rows ``a``, ``c``, row weight."""
         n_ops = len(self.op_names)
         ops, coords, a, c = tensors[:n_ops], tensors[n_ops], tensors[n_ops + 1], tensors[n_ops + 2]
         weight = self.row_weight
@@ -350,71 +355,69 @@ class HardConstraintLayer(nn.Module):
             weight = math.sqrt(ops[0].shape[1] / max(a.shape[1], 1))
         return dict(zip(self.op_names, ops, strict=True)), coords, a, c, weight
 
-    def _residual_and_jacobian(self, w: Tensor, *tensors: Tensor) -> tuple[Tensor, Tensor]:
-        """:meth:`_residual` and its Jacobian in ``w``, ``(P, M + R)`` and ``(P, M + R, N)``.
+    def _pointwise(self, w: Tensor, ops: dict[str, Tensor], coords: Tensor, second: bool = False
+                   ) -> tuple[Tensor, list[Tensor | None], list[list[Tensor | None]]]:
+        """The PDE residual F at the sampled points and its derivatives in the per-point values
+        v_O = O w of every operator O (u, u_t, u_xx, ...): ``∂F/∂v_i`` and, with ``second``,
+        ``∂²F/∂v_i∂v_j`` (None where F does not depend on them).
 
-        The PDE residual sees only per-point values of u = b·w and its derivatives, each linear
-        in w (``v = O w`` for the operator ``O`` of the basis at the sampled points), so its
-        Jacobian is Σ_O ∂F/∂v_O · O, and one backward pass of the summed residual gives every
-        ∂F/∂v_O (u, u_t, u_xx, ...) at once: the same matrix up to rounding as one forward-mode
-        derivative per basis function, at a fraction of the cost. The
-        initial/boundary rows are linear: their Jacobian is their matrix.
+        The residual at a point sees only the values there, so the gradient of the summed
+        residual is, point by point, its derivative: one backward pass gives every ∂F/∂v_i, and
+        one more per operator every second derivative.
         """
-        ops, coords, a, c, weight = self._split(w, tensors)
-        with torch.enable_grad():
-            values = {name: (t @ w[:, :, None])[..., 0].detach().requires_grad_(True)
-                      for name, t in ops.items()}
-            r_pde = self.pde.residual(values["u"], _Combined(values, self.spatial_dims), coords)
-            # Pointwise: the gradient of the sum at a point is that point's ∂F/∂v.
-            slopes = (torch.autograd.grad(r_pde.sum(), tuple(values.values()), allow_unused=True)
-                      if r_pde.requires_grad else (None,) * len(values))
-        jac_pde = torch.zeros_like(ops["u"])
-        for name, slope in zip(values, slopes, strict=True):
-            if slope is not None:
-                jac_pde = jac_pde + slope[..., None] * ops[name]
-        r_pde = r_pde.detach()
-        r_rows = (a @ w[:, :, None])[..., 0] - c
-        scale = self.row_scale * weight
-        r = torch.cat([self.pde_weight * r_pde, scale * r_rows], dim=1)
-        return r, torch.cat([self.pde_weight * jac_pde, scale * a], dim=1)
-
-    def _hessian(self, w: Tensor, *tensors: Tensor) -> Tensor:
-        """The exact Hessian of ½‖:meth:`_residual`‖² in ``w``, ``(P, N, N)`` (ridge excluded).
-
-        JᵀJ plus the curvature of the PDE rows, Σ_m r_m ∇²r_m with ∇²r_m = Σ_ij ∂²F/∂v_i∂v_j
-        O_i[m] O_j[m]ᵀ (pointwise second derivatives, one double-backward pass per operator);
-        the initial/boundary rows are linear and add no curvature.
-        """
-        ops, coords, a, c, weight = self._split(w, tensors)
         names = list(ops)
+        none: list[Tensor | None] = [None] * len(names)
         with torch.enable_grad():
             values = [(ops[n] @ w[:, :, None])[..., 0].detach().requires_grad_(True)
                       for n in names]
             v = dict(zip(names, values, strict=True))
             r_pde = self.pde.residual(v["u"], _Combined(v, self.spatial_dims), coords)
-            if not r_pde.requires_grad:
-                slopes = [None] * len(names)
-            else:
-                slopes = list(torch.autograd.grad(r_pde.sum(), values, create_graph=True,
-                                                  allow_unused=True))
-            curvature = [[None] * len(names) for _ in names]
+            slopes = list(torch.autograd.grad(r_pde.sum(), values, create_graph=second,
+                                              allow_unused=True)) if r_pde.requires_grad else none
+            curvature = [list(none) for _ in names]
             for i, slope in enumerate(slopes):
-                if slope is not None and slope.requires_grad:
+                if second and slope is not None and slope.requires_grad:
                     curvature[i] = list(torch.autograd.grad(slope.sum(), values,
                                                             retain_graph=True,
                                                             allow_unused=True))
-        pw = self.pde_weight
-        jac = torch.zeros_like(ops["u"])
-        for name, slope in zip(names, slopes, strict=True):
+        return r_pde.detach(), _detached(slopes), [_detached(row) for row in curvature]
+
+    def _jacobian_rows(self, ops: dict[str, Tensor], slopes: list[Tensor | None], a: Tensor,
+                       weight: float) -> Tensor:
+        """The Jacobian of :meth:`_residual`: Σ_O ∂F/∂v_O · O for the PDE rows (scaled as
+        there), the row matrix ``a`` for the linear initial/boundary rows."""
+        jac_pde = torch.zeros_like(ops["u"])
+        for name, slope in zip(ops, slopes, strict=True):
             if slope is not None:
-                jac = jac + slope.detach()[..., None] * ops[name]
-        jac = torch.cat([pw * jac, self.row_scale * weight * a], dim=1)
+                jac_pde = jac_pde + slope[..., None] * ops[name]
+        return torch.cat([self.pde_weight * jac_pde, self.row_scale * weight * a], dim=1)
+
+    def _residual_and_jacobian(self, w: Tensor, *tensors: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`_residual` and its Jacobian in ``w``, ``(P, M + R)`` and ``(P, M + R, N)``,
+        from the pointwise derivatives (:meth:`_pointwise`): the same matrix up to rounding as
+        one forward-mode derivative per basis function, at a fraction of the cost."""
+        ops, coords, a, c, weight = self._split(tensors)
+        r_pde, slopes, _ = self._pointwise(w, ops, coords)
+        r_rows = (a @ w[:, :, None])[..., 0] - c
+        r = torch.cat([self.pde_weight * r_pde, self.row_scale * weight * r_rows], dim=1)
+        return r, self._jacobian_rows(ops, slopes, a, weight)
+
+    def _hessian(self, w: Tensor, *tensors: Tensor) -> Tensor:
+        """The exact Hessian of ½‖:meth:`_residual`‖² in ``w``, ``(P, N, N)`` (ridge excluded).
+
+        JᵀJ plus the curvature of the PDE rows, Σ_m r_m ∇²r_m with ∇²r_m = Σ_ij ∂²F/∂v_i∂v_j
+        O_i[m] O_j[m]ᵀ (:meth:`_pointwise`); the initial/boundary rows are linear and add none.
+        """
+        ops, coords, a, c, weight = self._split(tensors)
+        r_pde, slopes, curvature = self._pointwise(w, ops, coords, second=True)
+        jac = self._jacobian_rows(ops, slopes, a, weight)
         hess = jac.transpose(1, 2) @ jac
-        r_weighted = pw * pw * r_pde.detach()
+        names = list(ops)
+        r_weighted = self.pde_weight**2 * r_pde
         for i, row in enumerate(curvature):
             for j, second in enumerate(row):
                 if second is not None:
-                    scaled = (r_weighted * second.detach())[..., None] * ops[names[j]]
+                    scaled = (r_weighted * second)[..., None] * ops[names[j]]
                     hess = hess + ops[names[i]].transpose(1, 2) @ scaled
         return hess
 
