@@ -1,6 +1,6 @@
 """Hard-constraint solver: implicit gradients (gradcheck, closed form), constraints met after the
 solve (and not by a soft-constraint fit), batched experts = separate solves (each iteration on
-the unfinished problems only), the layer's Jacobian against autodiff, per-expert
+the unfinished problems only), the layer's Jacobian and Hessian against autodiff, per-expert
 non-convergence reports, the global warm start of the experts, and bad input."""
 
 from __future__ import annotations
