@@ -114,9 +114,16 @@ def _jacobian(residual_fn: ResidualFn, w: Tensor, args: tuple) -> tuple[Tensor, 
     return r, cols.permute(1, 2, 0)
 
 
-def _diagnostics(r: Tensor, jac: Tensor, w: Tensor, ridge: float) -> tuple[Tensor, Tensor]:
+def _gradient(r: Tensor, jac: Tensor, w: Tensor, ridge: float) -> Tensor:
+    return (jac.transpose(1, 2) @ r[..., None])[..., 0] + ridge * w
+
+
+def _diagnostics(r: Tensor, jac: Tensor, w: Tensor, ridge: float, g: Tensor | None = None
+                 ) -> tuple[Tensor, Tensor]:
+    """RMS residual and the largest residual–Jacobian-column cosine (``g``: the gradient
+    Jᵀr + λw where already known)."""
     rms = r.square().mean(1).sqrt()
-    g = (jac.transpose(1, 2) @ r[..., None])[..., 0] + ridge * w
+    g = _gradient(r, jac, w, ridge) if g is None else g
     col_norm = jac.square().sum(1).add(ridge).sqrt()
     r_norm = (r.square().sum(1) + ridge * w.square().sum(1)).sqrt()
     cosine = (g.abs() / (col_norm * r_norm[:, None]).clamp_min(1e-300)).amax(1)
@@ -181,7 +188,7 @@ def levenberg_marquardt(residual_fn: ResidualFn, w0: Tensor, args: tuple = (),
                              for x in args)
         wa, ra, ja, la, ma = (x.index_select(0, active) for x in (w, r, jac, loss, mu))
         a = ja.transpose(1, 2) @ ja + lam * eye
-        g = (ja.transpose(1, 2) @ ra[..., None])[..., 0] + lam * wa
+        g = _gradient(ra, ja, wa, lam)
         damped = a + ma[:, None, None] * torch.diag_embed(a.diagonal(dim1=1, dim2=2))
         w_new = wa + torch.linalg.solve(damped, -g[..., None])[..., 0]
         r_new, jac_new = jacobian_fn(w_new, *sub_args)
@@ -189,7 +196,7 @@ def levenberg_marquardt(residual_fn: ResidualFn, w0: Tensor, args: tuple = (),
         # Near the minimum the loss changes only at rounding level; there a step is judged by
         # the gradient instead, so that the gradient test can reach tolerances below √ε.
         flat = (loss_new - la).abs() <= 1e-13 * la.clamp_min(1e-300)
-        g_new = (jac_new.transpose(1, 2) @ r_new[..., None])[..., 0] + lam * w_new
+        g_new = _gradient(r_new, jac_new, w_new, lam)
         smaller = g_new.square().sum(1) < g.square().sum(1)
         accept = torch.isfinite(loss_new) & ((loss_new < la) | (flat & smaller))
         stalled = ~accept & flat            # no progress possible at machine precision
@@ -200,7 +207,7 @@ def levenberg_marquardt(residual_fn: ResidualFn, w0: Tensor, args: tuple = (),
         loss[active] = torch.where(accept, loss_new, la)
         mu[active] = torch.where(accept, ma / 3.0, ma * 2.0).clamp(1e-12, 1e12)
         iterations[active] += 1
-        rms_a, cos_a = _diagnostics(ra, ja, wa, lam)
+        rms_a, cos_a = _diagnostics(ra, ja, wa, lam, torch.where(accept[:, None], g_new, g))
         rms[active], cosine[active] = rms_a, cos_a
         done[active] = stalled | (rms_a <= settings.tol) | (cos_a <= settings.tol)
     converged = (rms <= settings.tol) | (cosine <= settings.tol)
