@@ -1,5 +1,6 @@
 """Fit a tiny float64 MLP; run alone or under torchrun. Used by test_distributed.py:
-usage ``ddp_script.py RUN_DIR OUT.pt`` (rank 0 writes OUT.pt)."""
+usage ``ddp_script.py RUN_DIR OUT.pt [--fail-on-rank-1]`` (rank 0 writes OUT.pt; with the flag,
+rank 1 raises after fitting)."""
 
 import os
 import sys
@@ -10,7 +11,7 @@ from train_fixtures import Regression, make_task
 from sciml.train import Trainer
 
 
-def main(run_dir, out):
+def main(run_dir, out, fail_on_rank_1=False):
     torch.set_num_threads(1)
     task = make_task(hidden=8)
     # 33 samples, batch 8: the last global batch has one sample, so rank 1 has none there
@@ -19,6 +20,8 @@ def main(run_dir, out):
                       scheduler={"name": "cosine", "interval": "step"}, device="cpu",
                       progress=False, tensorboard=False, checkpoint_every_steps=4)
     result = trainer.fit(task, Regression(33), Regression(11, seed=1))
+    if fail_on_rank_1 and os.environ.get("RANK") == "1":
+        raise RuntimeError("deliberate failure on rank 1")
     test = trainer.evaluate(task, Regression(1, seed=2))  # rank 1 sees no sample at all
     if int(os.environ.get("RANK", "0")) == 0:
         history = [{k: v for k, v in row.items() if k != "seconds"} for row in result.history]
@@ -27,4 +30,4 @@ def main(run_dir, out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], fail_on_rank_1="--fail-on-rank-1" in sys.argv[3:])

@@ -58,6 +58,24 @@ def test_two_gloo_ranks_equal_one_process(tmp_path):
     assert (tmp_path / "two" / "metrics.csv").is_file()
 
 
+def test_a_failing_rank_ends_the_run_without_waiting_at_exit(tmp_path):
+    """A rank that raises ends the whole run with its error, and our exit handler (leave the group,
+    then wait briefly) does not hang the failing rank or its peer."""
+    ddp = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nnodes=1",
+                            "--nproc_per_node=2", "--master_addr=127.0.0.1",
+                            f"--master_port={_free_port()}", str(SCRIPT), str(tmp_path / "run"),
+                            str(tmp_path / "out.pt"), "--fail-on-rank-1"], env=_env(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = ddp.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        ddp.kill()
+        ddp.communicate()
+        pytest.fail("the run hung after rank 1 failed")
+    assert ddp.returncode != 0
+    assert "deliberate failure on rank 1" in err
+
+
 def test_loss_scale_reproduces_the_global_gradient():
     """Averaging rank gradients of ``loss_r * n_r * W / B`` gives the full-batch gradient, also
     when the slices are unequal or one is empty (the empty rank's weight is 0)."""
