@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{field_stats(stored['x'].numpy().astype(float), stored['y'].numpy())} |")
     cmd = "python benchmarks/darcy16_floor.py " + " ".join(sys.argv[1:] if argv is None else argv)
     section = (
-        "\n## darcy_16 information floor (binary 16² input, fine-grid pressure)\n\n"
+        "\n## darcy_16 information floor (binary 16² input, fine-grid pressure)"
+        f"{' (quick smoke run)' if args.quick else ''}\n\n"
         f"- command: `{cmd.strip()}`\n{head}\n"
         f"- setting: α = {args.alpha:g}, fine grid {args.fine}² (stored nodes every "
         f"{(args.fine - 1) // N}th), {args.n_base} base draws, {args.draws} conditional draws "
