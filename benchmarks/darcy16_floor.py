@@ -23,8 +23,9 @@ Also reported: the same with the 256 nodal *values* fixed (less uncertainty than
 bound), and statistics of the generated fields beside the shipped file's, which show which
 generator settings resemble it (the file's generator is undocumented).
 
-Run ``python benchmarks/darcy16_floor.py`` (about 10 minutes on 2 cores; ``--quick`` for a smoke
-run); the markdown section is printed and appended to benchmarks/RESULTS.md unless ``--no-write``.
+Run ``python benchmarks/darcy16_floor.py`` (the defaults took 13 minutes here; ``--quick`` for a
+smoke run); the markdown section is printed and appended to benchmarks/RESULTS.md unless
+``--no-write``.
 """
 
 from __future__ import annotations
