@@ -38,8 +38,13 @@ from torch.utils.data import DataLoader, default_collate
 import sciml.models  # noqa: F401  (registers the forecasters)
 from sciml.metrics import horizon_metrics
 from sciml.registry import MODELS
-from sciml.tasks import ForecastingDataConfig, ForecastingTask, prepare_forecasting
-from sciml.tasks._forecasting import MAPE_EPS, with_rmse
+from sciml.tasks import (
+    MAPE_EPS,
+    ForecastingDataConfig,
+    ForecastingTask,
+    prepare_forecasting,
+    with_rmse,
+)
 from sciml.train import Trainer, TrainerConfig
 
 REPO = Path(__file__).resolve().parents[1]

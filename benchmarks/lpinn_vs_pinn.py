@@ -56,7 +56,7 @@ def run_one(kind: str, beta: float, args: argparse.Namespace) -> dict:
     metrics, _ = evaluate_on_grid(model, objective, problem, 256, 101)
     return {"model": kind, "beta": beta, "rel_l2": metrics["test/rel_l2"],
             "max_err": metrics["test/max_abs_error"], "seconds": seconds,
-            "loss": history[-1]["loss"], "params": sum(p.numel() for p in model.parameters())}
+            "loss": history[-1]["train/loss"], "params": sum(p.numel() for p in model.parameters())}
 
 
 def _commit() -> str:

@@ -150,7 +150,7 @@ def _matched_width(data: Any, model: dict, objective: dict, train: dict, data_se
     """
     def count(width: int) -> int:
         job = OperatorJob(_recipe(data_section, {**model, "width": width}, objective, train))
-        return _count(job.build_task(data).model)[0]
+        return _count(job.build_task(job.describe(data)).model)[0]
 
     return min(range(8, 129, 8), key=lambda w: abs(count(w) - target))
 
@@ -180,7 +180,7 @@ def run_problem(problem: str, data_section: dict, models: dict[str, dict], objec
                   f"y {tuple(data.y_train.shape)}, test x {tuple(data.x_test.shape)} "
                   f"({time.perf_counter() - t0:.1f} s)", flush=True)
         torch.manual_seed(job.train_cfg.seed)  # same initialisation seed as OperatorJob.fit
-        task = job.build_task(data)
+        task = job.build_task(job.describe(data))
         train_set, _, test_set = job.datasets(data)
         n_params, n_real = _count(task.model)
         print(f"[{problem}] {label} {model}: {n_params:,} parameters ({n_real:,} real); training "

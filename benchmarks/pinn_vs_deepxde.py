@@ -89,7 +89,7 @@ def run_ours(args: argparse.Namespace, seed: int) -> dict:
     seconds = time.perf_counter() - t0
     x, t, ref = load_reference(DATA)
     pred = objective.predict(model, x, t)
-    return {"rel_l2": rel_l2(pred, ref), "seconds": seconds, "loss": history[-1]["loss"],
+    return {"rel_l2": rel_l2(pred, ref), "seconds": seconds, "loss": history[-1]["train/loss"],
             "params": sum(p.numel() for p in model.parameters())}
 
 

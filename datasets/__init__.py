@@ -79,6 +79,7 @@ from sciml.datasets._molecular import (  # noqa: E402
     rmd17_archive,
 )
 from sciml.datasets._molecular_io import (  # noqa: E402
+    ENERGY_UNITS_IN_MEV,
     KCAL_PER_MOL_IN_MEV,
     Molecules,
     energy_in_mev,
@@ -97,6 +98,7 @@ __all__ += [
     "RMD17_MOLECULES",
     "QM9_TARGETS",
     "KCAL_PER_MOL_IN_MEV",
+    "ENERGY_UNITS_IN_MEV",
     "energy_in_mev",
     "load_rmd17",
     "load_md17",

@@ -23,8 +23,7 @@ from sciml.datasets._molecular_io import (
     read_xyz,
 )
 
-from sciml.data import DownloadError, Graph, cache_dir, download, file_sha256
-from sciml.data._storage import extract_archive
+from sciml.data import DownloadError, Graph, cache_dir, download, extract_archive, file_sha256
 from sciml.errors import ConfigError, DataError
 
 __all__ = [

@@ -267,13 +267,15 @@ def _generate_parts(
 ) -> None:
     from tqdm.auto import tqdm
 
+    from sciml.progress import bars_enabled
+
     parts.mkdir(parents=True, exist_ok=True)
     todo = [(generate_chunk, params, i, a, b, str(parts / f"chunk{i:06d}.h5"))
             for i, a, b in mine if not (parts / f"chunk{i:06d}.h5").is_file()]
     total = sum(b - a for _, a, b in mine)
     done = total - sum(t[4] - t[3] for t in todo)
     with tqdm(total=total, initial=done, desc=f"generating {name}", unit="sample",
-              disable=not progress) as bar:
+              disable=not bars_enabled(progress)) as bar:
         if workers == 1 or len(todo) <= 1:
             for task in todo:
                 bar.update(_run_chunk(*task))

@@ -1,7 +1,12 @@
-"""Registries of models, data sets and tasks by name, with typed (frozen dataclass) configs.
+"""Registries of models, data sets and jobs by name, with typed (frozen dataclass) configs.
 
 A registered class declares its configuration as a frozen dataclass; building from a dictionary
 (a recipe, ``--set key=value``) rejects unknown keys with an error that lists the valid ones.
+Each registry fills itself on first use: asking :data:`MODELS` for its names imports
+``sciml.models`` (which registers every model), :data:`DATASETS` imports ``sciml.datasets`` and
+:data:`JOBS` imports ``sciml.tasks``.
+
+This module does not import torch, so that the command line can check recipes quickly.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ __all__ = [
     "config_class_from_signature",
     "MODELS",
     "DATASETS",
+    "JOBS",
     "TASKS",
 ]
 
@@ -153,11 +159,30 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 
 
 class Registry(Generic[T]):
-    """Named constructors of one kind (models, data sets, tasks), each with a config dataclass."""
+    """Named constructors of one kind (models, data sets, jobs), each with a config dataclass.
 
-    def __init__(self, kind: str) -> None:
+    Args:
+        kind: What the entries are, for messages (``"model"``).
+        fill: The module whose import registers the built-in entries; imported the first time
+            the registry is read (names, lookups), not when it is written to.
+    """
+
+    def __init__(self, kind: str, fill: str | None = None) -> None:
         self.kind = kind
+        self._fill_module = fill
+        self._filled = fill is None
         self._entries: dict[str, tuple[Callable[..., T], type | None, str]] = {}
+
+    def _fill(self) -> None:
+        if not self._filled:
+            self._filled = True  # before importing: the module reads the registry as it loads
+            import importlib
+
+            try:
+                importlib.import_module(self._fill_module)
+            except BaseException:
+                self._filled = False
+                raise
 
     def register(self, name: str, config: type | None = None, help: str = "") -> Callable:
         """Class or function decorator registering ``name`` with its config dataclass."""
@@ -172,12 +197,14 @@ class Registry(Generic[T]):
         return deco
 
     def names(self) -> list[str]:
+        self._fill()
         return sorted(self._entries)
 
     def describe(self) -> dict[str, str]:
         return {n: self._entries[n][2] for n in self.names()}
 
     def get(self, name: str) -> tuple[Callable[..., T], type | None]:
+        self._fill()
         if name not in self._entries:
             raise ConfigError(
                 f"unknown {self.kind} {name!r}; valid {self.kind}s: " + ", ".join(self.names())
@@ -210,12 +237,15 @@ class Registry(Generic[T]):
         return obj(config_from_dict(cfg, values, where or self.kind), **extra)
 
     def __contains__(self, name: str) -> bool:
+        self._fill()
         return name in self._entries
 
 
-MODELS: Registry = Registry("model")
-DATASETS: Registry = Registry("dataset")
-TASKS: Registry = Registry("task")
+MODELS: Registry = Registry("model", fill="sciml.models")
+DATASETS: Registry = Registry("dataset", fill="sciml.datasets")
+#: Jobs by name (``forecasting``, ``operator``, ...): what a recipe's ``task:`` key names.
+JOBS: Registry = Registry("job", fill="sciml.tasks")
+TASKS = JOBS  # the registry's name before it was named for what it holds
 
 
 def config_class_from_signature(fn: Callable[..., Any], name: str | None = None) -> type:

@@ -51,18 +51,16 @@ DEMOS: list[tuple[str, str, list[str], list[str]]] = [
 
 
 def run_demo(out: Path, quick: bool = False) -> int:
-    from sciml.cli._main import _make_job
-    from sciml.cli._recipes import apply_overrides, load_recipe
+    import sciml
 
     out = Path(out)
     summary = []
     for title, recipe_name, overrides, quick_overrides in DEMOS:
         print(f"\n== {title}")
         t0 = time.perf_counter()
-        _, recipe = load_recipe(recipe_name)
-        recipe = apply_overrides(recipe, overrides + (quick_overrides if quick else []))
+        recipe = sciml.load_recipe(recipe_name, overrides + (quick_overrides if quick else []))
         run_dir = out / recipe_name
-        report = _make_job(recipe).fit(run_dir, resume=False, progress=not quick)
+        report = sciml.fit(recipe, run_dir, fresh=True, progress=not quick)
         seconds = time.perf_counter() - t0
         test = report.get("test", {})
         # MSE is shown as RMSE; MAPE is left out here (meaningless for series around zero).

@@ -1,9 +1,14 @@
-"""The ``sciml`` command: fit, eval, predict, data generate, list, demo."""
+"""The ``sciml`` command: fit, eval, predict, data generate, list, demo.
+
+Every command is a thin layer over the public API (:func:`sciml.fit`, :func:`sciml.evaluate`,
+:func:`sciml.load_run`). Argument, recipe and run-folder mistakes are found before torch is
+imported (recipes are checked against the static catalog of the registries,
+:mod:`sciml._catalog`), so they are reported at once, in one line.
+"""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 import traceback
@@ -15,58 +20,11 @@ from sciml.errors import ConfigError, SciMLError
 __all__ = ["main", "build_parser"]
 
 
-def _jobs():
-    import sciml.tasks  # noqa: F401  (registers tasks, models and data sets)
-    from sciml.registry import TASKS
-
-    return TASKS
-
-
-def _make_job(recipe: dict[str, Any]):
-    tasks = _jobs()
-    cls, _ = tasks.get(str(recipe.get("task")))
-    return cls(recipe)
-
-
 def _print_metrics(title: str, metrics: dict[str, Any]) -> None:
     print(title)
     flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
     for key in sorted(flat):
         print(f"  {key:<22} {flat[key]:.4f}")
-
-
-def cmd_fit(args: argparse.Namespace) -> int:
-    from sciml.cli._recipes import apply_overrides, load_recipe
-    from sciml.tasks._job import read_yaml
-
-    name, recipe = load_recipe(args.recipe)
-    recipe = apply_overrides(recipe, args.set or [])
-    job = _make_job(recipe)
-    run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / name
-    stored = run_dir / "recipe.yaml"
-    if stored.is_file() and not args.fresh:
-        if read_yaml(stored) != recipe:
-            raise ConfigError(
-                f"{run_dir} holds a run of a different recipe; pass --run-dir for a new folder "
-                "or --fresh to start this one again"
-            )
-        print(f"resuming the run in {run_dir}")
-    if args.fresh and run_dir.exists():
-        import shutil
-
-        for sub in ("checkpoints", "metrics.csv", "tb", "report.json"):
-            p = run_dir / sub
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
-    report = job.fit(run_dir, resume=not args.fresh, progress=not args.quiet)
-    from sciml.train._distributed import dist_env
-
-    if dist_env().is_main:
-        _print_report(report)
-        print(f"run folder: {run_dir}")
-    return 0
 
 
 def _print_report(report: dict[str, Any]) -> None:
@@ -75,34 +33,73 @@ def _print_report(report: dict[str, Any]) -> None:
             _print_metrics(key, value)
 
 
-def _job_of_run(run: str):
-    from sciml.tasks._job import read_yaml
+def cmd_fit(args: argparse.Namespace) -> int:
+    from sciml._catalog import check_recipe
+    from sciml.recipes import load_recipe
+    from sciml.runs import RunFolder
 
-    run_dir = Path(run)
-    stored = run_dir / "recipe.yaml"
-    if not stored.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run folder (no recipe.yaml)")
-    return run_dir, _make_job(read_yaml(stored))
+    recipe = load_recipe(args.recipe, args.set or [])
+    check_recipe(recipe)
+    run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / recipe.name
+    run = RunFolder(run_dir)
+    if args.extend is not None and args.extend < 1:
+        raise ConfigError(f"--extend must be a positive number of epochs / steps, got "
+                          f"{args.extend}")
+    if not args.fresh and args.extend is None:
+        run.refuse_other(recipe)
+        if run.stored_recipe() is not None:
+            print(f"resuming the run in {run_dir}")
+    configure_threads(args.threads)
+    import sciml
+
+    report = sciml.fit(recipe, run_dir, fresh=args.fresh, extend=args.extend,
+                       progress=not args.quiet)
+    from sciml.train import dist_env
+
+    if dist_env().is_main:
+        _print_report(report)
+        print(f"run folder: {run_dir}")
+    return 0
+
+
+def _checked_run(path: str) -> Path:
+    from sciml.runs import RunFolder
+
+    run = RunFolder(path)
+    run.require()
+    return run.path
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    run_dir, job = _job_of_run(args.run)
-    _print_report(job.evaluate(run_dir))
+    run_dir = _checked_run(args.run)
+    configure_threads(args.threads)
+    import sciml
+
+    _print_report(sciml.evaluate(run_dir))
+    print(f"wrote {run_dir / 'eval.json'}" if os.access(run_dir, os.W_OK) else
+          f"{run_dir} is read-only: eval.json not written")
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    run_dir, job = _job_of_run(args.run)
-    for path in job.predict(run_dir, Path(args.input), Path(args.output) if args.output else None):
+    run_dir = _checked_run(args.run)
+    source = Path(args.input)
+    if source.is_dir():
+        raise IsADirectoryError(f"input {source} is a folder, not a file")
+    if not source.is_file():
+        raise FileNotFoundError(f"no input file at {source}")
+    configure_threads(args.threads)
+    import sciml
+
+    run = sciml.load_run(run_dir)
+    for path in run.predict_file(source, Path(args.output) if args.output else None):
         print(f"wrote {path}")
     return 0
 
 
-def cmd_data_generate(args: argparse.Namespace, extra: list[str]) -> int:
-    from sciml.cli._recipes import parse_override
-    from sciml.registry import DATASETS
+def _generate_options(args: argparse.Namespace, extra: list[str]) -> dict[str, Any]:
+    from sciml.recipes import parse_override
 
-    _jobs()
     options: dict[str, Any] = {}
     for text in args.set or []:
         parts, value = parse_override(text)
@@ -119,32 +116,55 @@ def cmd_data_generate(args: argparse.Namespace, extra: list[str]) -> int:
             if raw is None:
                 raise ConfigError(f"{flag} needs a value")
         options[key] = parse_override(f"x={raw}")[1]
-    _, cfg_cls = DATASETS.get(args.name)
-    fields = {f.name for f in dataclasses.fields(cfg_cls)} if cfg_cls is not None else set()
+    return options
+
+
+def cmd_data_generate(args: argparse.Namespace, extra: list[str]) -> int:
+    from sciml._catalog import _check_section, dataset_help, load_catalog
+
+    if args.name in (None, "-h", "--help"):
+        build_parser()._subparsers_generate.print_help()  # type: ignore[attr-defined]
+        return 0
+    if "-h" in extra or "--help" in extra:
+        print(dataset_help(args.name))
+        return 0
+    datasets = load_catalog()["datasets"]
+    if args.name not in datasets:
+        raise ConfigError(f"unknown dataset {args.name!r}; valid datasets: "
+                          + ", ".join(sorted(datasets)))
+    options = _generate_options(args, extra)
+    fields = (datasets[args.name]["config"] or {"fields": {}})["fields"]
     if "n" in options and "n" not in fields and "n_train" in fields:
         options["n_train"] = options.pop("n")  # `--n 1000`: the number of training samples
-    result = DATASETS.build(args.name, options, where=args.name)
+    _check_section(options, datasets[args.name]["config"], args.name, f"dataset {args.name!r}")
+    configure_threads(args.threads)
+    from sciml.progress import quiet
+    from sciml.registry import DATASETS
+
+    with quiet(args.quiet):
+        result = DATASETS.build(args.name, options, where=args.name)
     print(f"{args.name}: {result}")
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from sciml.cli._recipes import recipe_names
-    from sciml.registry import DATASETS, MODELS
+    from sciml._catalog import load_catalog
+    from sciml.recipes import recipe_names
 
-    tasks = _jobs()
+    catalog = load_catalog()
     print("recipes:  " + ", ".join(recipe_names()))
-    print("tasks:    " + ", ".join(tasks.names()))
+    print("jobs:     " + ", ".join(sorted(catalog["jobs"])))
     print("models:")
-    for name, doc in MODELS.describe().items():
-        print(f"  {name:<18} {doc}")
+    for name, entry in sorted(catalog["models"].items()):
+        print(f"  {name:<18} {entry['help']}")
     print("datasets:")
-    for name, doc in DATASETS.describe().items():
-        print(f"  {name:<18} {doc}")
+    for name, entry in sorted(catalog["datasets"].items()):
+        print(f"  {name:<18} {entry['help']}")
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    configure_threads(args.threads)
     from sciml.cli._demo import run_demo
 
     return run_demo(Path(args.out), quick=args.quick)
@@ -159,8 +179,6 @@ def configure_threads(requested: int | None) -> None:
     user chose (``--threads``, ``SCIML_THREADS``, or ``OMP_NUM_THREADS``, which torchrun sets), the
     command uses no more threads than there are idle cores by the 1-minute load average.
     """
-    import torch
-
     if requested is None and os.environ.get("SCIML_THREADS"):
         try:
             requested = int(os.environ["SCIML_THREADS"])
@@ -168,9 +186,11 @@ def configure_threads(requested: int | None) -> None:
             raise ConfigError(
                 f"SCIML_THREADS={os.environ['SCIML_THREADS']!r} is not an integer"
             ) from None
+    if requested is not None and requested < 1:
+        raise ConfigError(f"--threads must be >= 1, got {requested}")
+    import torch
+
     if requested is not None:
-        if requested < 1:
-            raise ConfigError(f"--threads must be >= 1, got {requested}")
         torch.set_num_threads(requested)
         return
     if os.environ.get("OMP_NUM_THREADS"):
@@ -182,74 +202,93 @@ def configure_threads(requested: int | None) -> None:
         torch.set_num_threads(idle)
 
 
+_THREADS_HELP = "torch threads (default: the idle cores; also $SCIML_THREADS)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sciml", description=__doc__)
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch threads (default: the idle cores; also $SCIML_THREADS)",
-    )
+    p = argparse.ArgumentParser(prog="sciml", description="Train, evaluate and predict from "
+                                "recipes; generate data sets; list what is registered.")
+    p.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    f = sub.add_parser("fit", help="train and evaluate from a recipe")
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, **kwargs)
+        # accepted after the command too; SUPPRESS keeps a value given before it
+        parser.add_argument("--threads", type=int, default=argparse.SUPPRESS, help=_THREADS_HELP)
+        return parser
+
+    f = command("fit", help="train and evaluate from a recipe")
     f.add_argument("recipe", help="a recipe name (see `sciml list`) or a YAML file")
-    f.add_argument(
-        "--set",
-        action="append",
-        metavar="KEY=VALUE",
-        help="override a recipe key, e.g. --set model.hidden_size=32 (repeatable)",
-    )
-    f.add_argument("--run-dir", help="run folder (default runs/RECIPE; resumed if present)")
+    f.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a recipe key, e.g. --set model.hidden_size=32 (repeatable)")
+    f.add_argument("--run-dir", help="run folder (default runs/RECIPE; resumed if it holds a run "
+                   "of the same recipe)")
     f.add_argument("--fresh", action="store_true", help="start again instead of resuming")
-    f.add_argument("--quiet", action="store_true", help="no progress bar")
+    f.add_argument("--extend", type=int, metavar="N", help="train the run in the folder further: "
+                   "N more epochs (steps for hard_constraint, L-BFGS iterations for "
+                   "physics_informed)")
+    f.add_argument("--quiet", action="store_true", help="no progress bars")
     f.set_defaults(func=cmd_fit)
 
-    e = sub.add_parser("eval", help="evaluate the best checkpoint of a run on its test split")
+    e = command("eval", help="evaluate a trained run on its test data (writes RUN/eval.json)")
     e.add_argument("run", help="run folder")
     e.set_defaults(func=cmd_eval)
 
-    pr = sub.add_parser("predict", help="predict from an input file with a trained run")
+    pr = command("predict", help="predict from an input file with a trained run")
     pr.add_argument("run", help="run folder")
-    pr.add_argument(
-        "--input", required=True, help="input file (forecasting: CSV, sensors as columns)"
-    )
+    pr.add_argument("--input", required=True, help="input file (forecasting: CSV, sensors as "
+                    "columns; operator: .npy/.pt/.h5 fields; molecular: npz/xyz/ASE db; "
+                    "physics_informed: .npy points (x, t); hard_constraint: .npy initial states; "
+                    "nbody: .npz/.h5 with pos, vel, charges)")
     pr.add_argument("--output", help="output folder (default RUN/predictions)")
     pr.set_defaults(func=cmd_predict)
 
     d = sub.add_parser("data", help="data sets")
     dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     g = dsub.add_parser(
-        "generate",
+        "generate", add_help=False,
         help="generate (or load) a data set into the cache; options as --key value (e.g. "
         "--n 1000 --resolution 64 --workers 2; --n is the number of training samples) or "
-        "--set key=value",
-    )
-    g.add_argument("name", help="data set name (see `sciml list`)")
+        "--set key=value; `sciml data generate NAME --help` lists NAME's options",
+        description="Generate (or load) a data set into the cache. `sciml data generate NAME "
+        "--help` lists NAME's options.")
+    g.add_argument("name", nargs="?", help="data set name (see `sciml list`)")
     g.add_argument("--set", action="append", metavar="KEY=VALUE")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--threads", type=int, default=argparse.SUPPRESS, help=_THREADS_HELP)
     g.set_defaults(func=cmd_data_generate, takes_extra=True)
+    p._subparsers_generate = g  # type: ignore[attr-defined]
 
-    li = sub.add_parser("list", help="recipes, tasks, models and data sets")
+    li = command("list", help="recipes, jobs, models and data sets")
     li.set_defaults(func=cmd_list)
 
-    de = sub.add_parser("demo", help="one short run per capability, with metrics and plots")
+    de = command("demo", help="one short run per capability, with metrics and plots")
     de.add_argument("--out", default="runs/demo", help="folder for the demo runs")
     de.add_argument("--quick", action="store_true", help="even shorter (used by the tests)")
     de.set_defaults(func=cmd_demo)
     return p
 
 
+def _one_line(e: BaseException) -> str:
+    if isinstance(e, KeyError):
+        return f"missing key {e}"
+    if isinstance(e, OSError) and e.filename is not None and e.strerror:
+        return f"{e.strerror}: {e.filename}"
+    text = str(e).strip()
+    return text.splitlines()[0] if text else e.__class__.__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    if not hasattr(args, "threads"):
+        args.threads = None
     debug = bool(os.environ.get("SCIML_DEBUG"))
     try:
         if getattr(args, "takes_extra", False):
-            configure_threads(args.threads)
             return args.func(args, extra)
         if extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
-        configure_threads(args.threads)
         return args.func(args)
     except KeyboardInterrupt:
         print("sciml: interrupted", file=sys.stderr)
@@ -257,8 +296,5 @@ def main(argv: list[str] | None = None) -> int:
     except (SciMLError, ValueError, TypeError, KeyError, OSError, ImportError) as e:
         if debug:
             traceback.print_exc()
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
-        if isinstance(e, KeyError):
-            msg = f"missing key {e}"
-        print(f"sciml: error: {msg}", file=sys.stderr)
+        print(f"sciml: error: {_one_line(e)}", file=sys.stderr)
         return 2

@@ -6,7 +6,7 @@ they are imported on first use; everything else loads eagerly.
 
 from typing import TYPE_CHECKING, Any
 
-from sciml.data._atomic import atomic_torch_save, atomic_write
+from sciml.data._atomic import atomic_torch_save, atomic_write, write_csv, write_json, write_yaml
 from sciml.data._grid import Boundary, Grid
 from sciml.data._scalers import (
     AbstractScaler,
@@ -23,6 +23,7 @@ from sciml.data._storage import (
     content_hash,
     download,
     ensure_file,
+    extract_archive,
     file_sha256,
     open_hdf5,
     read_hdf5,
@@ -59,9 +60,13 @@ __all__ = [
     "read_netcdf",
     "download",
     "ensure_file",
+    "extract_archive",
     "DownloadError",
     "atomic_write",
     "atomic_torch_save",
+    "write_json",
+    "write_yaml",
+    "write_csv",
 ]
 
 _LAZY = {"Graph": "_graph", "Batch": "_graph", "Mesh": "_mesh", "MeshGraph": "_mesh"}

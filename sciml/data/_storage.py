@@ -68,6 +68,8 @@ def content_hash(arrays: Mapping[str, np.ndarray]) -> str:
         h.update(f"{key}\0{a.dtype.str}\0{a.shape}\0".encode())
         if a.dtype.hasobject:
             raise TypeError(f"content_hash: array {key!r} has object dtype; use numeric arrays")
+        if a.dtype.kind in "mM":  # datetimes / timedeltas: their int64 ticks (the unit is in str)
+            a = a.view(np.int64)
         h.update(memoryview(a.reshape(-1)).cast("B"))
     return h.hexdigest()
 

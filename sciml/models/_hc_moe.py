@@ -26,6 +26,7 @@ from sciml.errors import ConfigError
 from sciml.models._base import AbstractModel
 from sciml.models._mgno import MgNO, MgNOConfig
 from sciml.physics import (
+    TIME_SCHEMES,
     WARM_STARTS,
     DiffusionSorption,
     HardConstraintLayer,
@@ -35,7 +36,6 @@ from sciml.physics import (
     SpaceTimeGrid,
     grid_physics_loss,
 )
-from sciml.physics._finite_difference import TIME_SCHEMES
 from sciml.registry import MODELS, config_from_dict
 
 __all__ = ["HardConstrainedOperator", "HCMoEConfig", "SoftConstrainedOperator", "PISCConfig",

@@ -13,7 +13,7 @@ from sciml.geometry import fibre_invariants, orientation_grid, pair_distance, sp
 from sciml.kernels import scatter
 from sciml.models._base import AbstractModel
 from sciml.models._ponita_graph import build_edges
-from sciml.nn._ponita_conv import (
+from sciml.nn import (
     ConvNeXtBlock,
     FibreBundleConv,
     KernelBasis,

@@ -70,7 +70,8 @@ from sciml.nn._ponita_conv import (  # noqa: E402
     PointConv,
     PolynomialCutoff,
     PolynomialFeatures,
+    shared_basis_kernels,
 )
 
 __all__ += ["FibreBundleConv", "PointConv", "ConvNeXtBlock", "KernelBasis",
-            "PolynomialFeatures", "PolynomialCutoff"]
+            "PolynomialFeatures", "PolynomialCutoff", "shared_basis_kernels"]

@@ -54,9 +54,14 @@ __all__ += [
 ]
 
 # Finite differences on grids (hard-constraint helper A2).
-from sciml.physics._finite_difference import GridDerivatives, fd_first, fd_second  # noqa: E402
+from sciml.physics._finite_difference import (  # noqa: E402
+    TIME_SCHEMES,
+    GridDerivatives,
+    fd_first,
+    fd_second,
+)
 
-__all__ += ["GridDerivatives", "fd_first", "fd_second"]
+__all__ += ["GridDerivatives", "fd_first", "fd_second", "TIME_SCHEMES"]
 
 # Domains and collocation sampling.
 from sciml.physics._domains import Box, Interval, Rectangle, TimeDomain  # noqa: E402

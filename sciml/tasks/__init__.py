@@ -1,113 +1,104 @@
-"""Jobs that turn recipes into run folders (registered in ``sciml.registry.TASKS``).
+"""Jobs that turn recipes into run folders, one subpackage per family, registered in
+:data:`sciml.registry.JOBS` (a recipe's ``task:`` key names one).
 
-Importing this package registers every task, model and data set.
+- :mod:`sciml.tasks.forecasting`: forecasting on a graph of sensors.
+- :mod:`sciml.tasks.operator`: PDE surrogates on grids (steady or rolled out in time).
+- :mod:`sciml.tasks.physics_informed`: PINN / Lagrangian PINN, Adam → L-BFGS.
+- :mod:`sciml.tasks.hard_constraint`: PI-HC-MoE / PI-SC on the PDE residual.
+- :mod:`sciml.tasks.molecular`: energies and forces, molecular properties.
+- :mod:`sciml.tasks.nbody`: charged N-body position forecasting.
+
+Every job shares :class:`AbstractJob`'s fit skeleton and trains through the one engine,
+:class:`sciml.train.Trainer`. Importing this package registers every job, model and data set.
 """
 
 import sciml.datasets  # noqa: F401  (registers data sets)
 import sciml.models  # noqa: F401  (registers models)
-from sciml.tasks._forecasting import ForecastingTask
-from sciml.tasks._forecasting_job import (
+from sciml.tasks._job import AbstractJob, build_data, n_parameters
+from sciml.tasks.forecasting import (
+    MAPE_EPS,
     ForecastingDataConfig,
     ForecastingEvalConfig,
     ForecastingJob,
+    ForecastingTask,
+    load_series,
+    node_names,
     prepare_forecasting,
+    with_rmse,
 )
-from sciml.tasks._job import AbstractJob
-from sciml.tasks._operator import OperatorTask, PairDataset, RolloutTask
-from sciml.tasks._operator_job import OperatorJob, channel_stats
-
-__all__ = [
-    "AbstractJob",
-    "ForecastingTask",
-    "ForecastingJob",
-    "ForecastingDataConfig",
-    "ForecastingEvalConfig",
-    "prepare_forecasting",
-    "OperatorTask",
-    "RolloutTask",
-    "PairDataset",
-    "OperatorJob",
-    "channel_stats",
-]
-
-# Molecules: energies and forces (rMD17), properties (QM9).
-from sciml.tasks._molecular import (  # noqa: E402
+from sciml.tasks.hard_constraint import (
+    HardConstraintFit,
+    HardConstraintJob,
+    HardConstraintProblem,
+    HardConstraintTask,
+    mean_relative_l2,
+    problem_data,
+)
+from sciml.tasks.molecular import (
     AtomTypeEncoder,
     EnergyForceTask,
-    PropertyTask,
-    energy_force_statistics,
-)
-from sciml.tasks._molecular_job import (  # noqa: E402
     MolecularDataConfig,
     MolecularEvalConfig,
     MolecularJob,
     MolecularObjectiveConfig,
+    PropertyTask,
     collate_molecules,
+    energy_force_statistics,
 )
-
-__all__ += [
-    "AtomTypeEncoder",
-    "EnergyForceTask",
-    "PropertyTask",
-    "energy_force_statistics",
-    "MolecularJob",
-    "MolecularDataConfig",
-    "MolecularObjectiveConfig",
-    "MolecularEvalConfig",
-    "collate_molecules",
-]
-
-# Physics-informed networks (PINN, Lagrangian PINN): full-batch Adam → L-BFGS on PDE residuals.
-from sciml.tasks._physics_fit import fit_physics_informed  # noqa: E402
-from sciml.tasks._physics_informed import (  # noqa: E402
-    FitConfig,
-    LPINNObjective,
-    PhysicsProblem,
-    PINNObjective,
-    make_objective,
-    reference_solution,
-)
-from sciml.tasks._physics_informed_job import (  # noqa: E402
-    PhysicsEvalConfig,
-    PhysicsInformedJob,
-    build_physics_model,
-    evaluate_on_grid,
-)
-
-__all__ += [
-    "PhysicsProblem",
-    "FitConfig",
-    "PINNObjective",
-    "LPINNObjective",
-    "fit_physics_informed",
-    "make_objective",
-    "reference_solution",
-    "PhysicsInformedJob",
-    "PhysicsEvalConfig",
-    "build_physics_model",
-    "evaluate_on_grid",
-]
-
-# Particles: charged N-body position forecasting (EGNN / PONITA protocol).
-from sciml.tasks._nbody import NBodySamples, NBodyTask  # noqa: E402
-from sciml.tasks._nbody_job import (  # noqa: E402
+from sciml.tasks.nbody import (
     NBodyDataConfig,
     NBodyEvalConfig,
     NBodyJob,
     NBodyObjectiveConfig,
+    NBodySamples,
+    NBodyTask,
+)
+from sciml.tasks.operator import (
+    ObjectiveConfig,
+    OperatorDataConfig,
+    OperatorEvalConfig,
+    OperatorJob,
+    OperatorTask,
+    PairDataset,
+    RolloutTask,
+    channel_stats,
+)
+from sciml.tasks.physics_informed import (
+    FitConfig,
+    LPINNObjective,
+    PhysicsEvalConfig,
+    PhysicsInformedJob,
+    PhysicsInformedTask,
+    PhysicsProblem,
+    PINNObjective,
+    build_physics_model,
+    evaluate_on_grid,
+    fit_physics_informed,
+    hammersley_points,
+    make_objective,
+    reference_solution,
 )
 
-__all__ += ["NBodyTask", "NBodySamples", "NBodyJob", "NBodyDataConfig", "NBodyObjectiveConfig",
-            "NBodyEvalConfig"]
-
-# Hard constraints with a mixture of experts (PI-HC-MoE / PI-SC), physics-informed training.
-from sciml.tasks._hard_constraint_job import (  # noqa: E402
-    HardConstraintFit,
-    HardConstraintJob,
-    HardConstraintProblem,
-    mean_relative_l2,
-    problem_data,
-)
-
-__all__ += ["HardConstraintJob", "HardConstraintProblem", "HardConstraintFit", "problem_data",
-            "mean_relative_l2"]
+__all__ = [
+    "AbstractJob", "build_data", "n_parameters",
+    # forecasting
+    "ForecastingTask", "ForecastingJob", "ForecastingDataConfig", "ForecastingEvalConfig",
+    "prepare_forecasting", "load_series", "node_names", "with_rmse", "MAPE_EPS",
+    # operator
+    "OperatorTask", "RolloutTask", "PairDataset", "OperatorJob", "OperatorDataConfig",
+    "ObjectiveConfig", "OperatorEvalConfig", "channel_stats",
+    # physics-informed
+    "PhysicsProblem", "FitConfig", "PINNObjective", "LPINNObjective", "PhysicsInformedTask",
+    "fit_physics_informed", "make_objective", "reference_solution", "hammersley_points",
+    "PhysicsInformedJob", "PhysicsEvalConfig", "build_physics_model", "evaluate_on_grid",
+    # hard constraints
+    "HardConstraintJob", "HardConstraintTask", "HardConstraintProblem", "HardConstraintFit",
+    "problem_data", "mean_relative_l2",
+    # molecules
+    "AtomTypeEncoder", "EnergyForceTask", "PropertyTask", "energy_force_statistics",
+    "MolecularJob", "MolecularDataConfig", "MolecularObjectiveConfig", "MolecularEvalConfig",
+    "collate_molecules",
+    # particles
+    "NBodyTask", "NBodySamples", "NBodyJob", "NBodyDataConfig", "NBodyObjectiveConfig",
+    "NBodyEvalConfig",
+]

@@ -1,28 +1,36 @@
-"""A job turns a recipe into a trained, evaluated run folder; the command line drives jobs.
+"""A job turns a recipe into a trained, evaluated run folder; every job family shares its skeleton.
 
-Each kind of task (forecasting, PDE surrogates, molecules, ...) registers one job class in
-``sciml.registry.TASKS``. A recipe is a YAML mapping ``{task, data, model, train, eval}``; the job
-validates every section against typed configs so that an unknown key is an error that lists the
-valid ones: a job class names its sections' config classes in :attr:`AbstractJob.configs`, and
-:func:`build_data` builds a registered data set and checks its kind.
+Each family (forecasting, operator, physics_informed, hard_constraint, molecular, nbody) registers
+one job class in :data:`sciml.registry.JOBS`. A recipe is a YAML mapping ``{task, data, model,
+train, eval}`` (some families name other sections); the job validates every section against
+typed configs so that an unknown key is an error that lists the valid ones.
+
+:meth:`AbstractJob.fit` is the one training skeleton of every family: load (or take) the data,
+describe it, build the task, claim the run folder, train through the one engine
+(:class:`sciml.train.Trainer`), reload the best checkpoint, evaluate, plot and report. A family
+supplies only what differs: its data (:meth:`~AbstractJob.load_data`,
+:meth:`~AbstractJob.describe`, :meth:`~AbstractJob.splits`), its task
+(:meth:`~AbstractJob.build_task`), its evaluation (:meth:`~AbstractJob.test_report`) and its
+files (:meth:`~AbstractJob.plots`, :meth:`~AbstractJob.read_input`,
+:meth:`~AbstractJob.write_prediction`).
+
+The *data description* (what building the task and predicting need: sizes, the graph, node ids,
+frequency, normalisers) is saved in the run folder, so that evaluation and prediction never load,
+regenerate or download the training data.
 """
 
 from __future__ import annotations
 
 import abc
-import csv
-import dataclasses
-import json
 from pathlib import Path
 from typing import Any, ClassVar
 
-import torch
-import yaml
+from sciml.data import write_csv, write_json, write_yaml
+from sciml.errors import ConfigError
+from sciml.recipes import read_yaml
 
-from sciml.data import atomic_write
-from sciml.errors import ConfigError, DataError
-
-__all__ = ["AbstractJob", "build_data", "write_yaml", "write_json", "write_csv", "read_yaml"]
+__all__ = ["AbstractJob", "build_data", "write_yaml", "write_json", "write_csv", "read_yaml",
+           "n_parameters", "input_file"]
 
 
 def build_data(name: str, options: dict[str, Any], kind: type, what: str) -> Any:
@@ -40,23 +48,44 @@ def build_data(name: str, options: dict[str, Any], kind: type, what: str) -> Any
     return data
 
 
-class AbstractJob(abc.ABC):
-    """Fit, evaluate and predict for one kind of task, from a resolved recipe."""
+def input_file(path: str | Path, what: str) -> Path:
+    """``path`` as the existing input file of ``sciml predict``; one-line errors naming it."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"input {path} is a folder, not {what}")
+    if not path.is_file():
+        raise FileNotFoundError(f"no input file at {path}")
+    return path
 
-    #: Sections a recipe of this task may have (besides ``task``).
-    sections: tuple[str, ...] = ("data", "model", "train", "eval")
+
+def n_parameters(module: Any) -> int:
+    """Number of parameters of a model (or of a task's model)."""
+    model = getattr(module, "model", module)
+    return sum(p.numel() for p in model.parameters())
+
+
+class AbstractJob(abc.ABC):
+    """Fit, evaluate and predict for one family of tasks, from a resolved recipe."""
+
+    #: Sections a recipe of this job may have (besides ``task``).
+    sections: ClassVar[tuple[str, ...]] = ("data", "model", "train", "eval")
     #: ``{section: (attribute, config class)}``: each section is read, in this order, with
     #: ``config_from_dict`` into that attribute; then ``model`` into ``model_name`` /
     #: ``model_values`` (where ``sections`` has it).
     configs: ClassVar[dict[str, tuple[str, type]]] = {}
-    #: Whether ``self.data_cfg`` (``name`` + ``options``) names a registered data set whose
-    #: options are checked when the job is made.
-    registered_data: ClassVar[bool] = False
+    #: The section that names a registered data set (``name`` + ``options``), or None.
+    data_section: ClassVar[str | None] = "data"
+    #: The models this job can train (None: any registered model).
+    models: ClassVar[tuple[str, ...] | None] = None
+    #: ``(section, key)`` of the training budget that ``--extend N`` adds ``N`` to.
+    budget: ClassVar[tuple[str, str]] = ("train", "max_epochs")
+    #: What an in-memory data object of this job is (for messages), and its type(s).
+    data_kind: ClassVar[str] = "a data object"
 
     def __init__(self, recipe: dict[str, Any]) -> None:
         from sciml.registry import DATASETS, config_from_dict
 
-        self.recipe = recipe
+        self.recipe = dict(recipe)
         unknown = sorted(set(recipe) - {"task", *self.sections})
         if unknown:
             raise ConfigError(
@@ -66,8 +95,15 @@ class AbstractJob(abc.ABC):
             setattr(self, attribute, config_from_dict(cls, recipe.get(section), section))
         if "model" in self.sections:
             self.model_name, self.model_values = self.model_config()
-        if self.registered_data:
-            DATASETS.config(self.data_cfg.name, self.data_cfg.options, where="data.options")
+        if self.data_section is not None:
+            data_cfg = recipe.get(self.data_section) or {}
+            name = data_cfg.get("name", getattr(self.data_config, "name", None))
+            DATASETS.config(name, data_cfg.get("options"), where=f"{self.data_section}.options")
+
+    @property
+    def data_config(self) -> Any:
+        """The config of the data section (``self.data_cfg`` where the family has one)."""
+        return getattr(self, "data_cfg", None)
 
     def model_config(self) -> tuple[str, dict[str, Any]]:
         """``(name, config values)`` of the recipe's ``model`` section, keys checked early."""
@@ -76,70 +112,176 @@ class AbstractJob(abc.ABC):
         model = dict(self.recipe.get("model") or {})
         if "name" not in model:
             raise ConfigError(
-                "recipe key model.name is missing; valid models: " + ", ".join(MODELS.names())
+                "recipe key model.name is missing; valid models: "
+                + ", ".join(self.models or MODELS.names())
             )
         name = model.pop("name")
+        if self.models is not None and name not in self.models:
+            if name not in MODELS:
+                MODELS.get(name)  # the unknown-model error, listing every model
+            raise ConfigError(f"model.name must be one of {list(self.models)} for a "
+                              f"{self.recipe.get('task')} recipe, got {name!r}")
         MODELS.config(name, model, where="model")
         return name, model
 
-    def _trainer(self, run_dir: Path | None = None, progress: bool = True) -> Any:
-        """A :class:`~sciml.train.Trainer` of ``self.train_cfg``: fitting into ``run_dir`` (a
-        progress bar if both ``progress`` and the config ask for one), or, without ``run_dir``,
-        evaluating only (no progress bar, no TensorBoard)."""
-        from sciml.train import Trainer
+    # ------------------------------------------------------------------ what a family supplies
+    @property
+    def seed(self) -> int:
+        """Seed of the model's initialisation and of training."""
+        return self.train_cfg.seed
 
-        if run_dir is None:
-            return Trainer(dataclasses.replace(self.train_cfg, progress=False, tensorboard=False))
-        cfg = dataclasses.replace(self.train_cfg, progress=progress and self.train_cfg.progress)
-        return Trainer(cfg, run_dir=run_dir)
-
-    def _load_best(self, run_dir: Path, task: torch.nn.Module) -> None:
-        """Load ``checkpoints/best.pt`` (else ``last.pt``) of ``run_dir`` into ``task`` (the task
-        state holds the model and whatever was fitted with it, e.g. a scaler)."""
-        for which in ("best", "last"):
-            path = run_dir / "checkpoints" / f"{which}.pt"
-            if path.is_file():
-                ckpt = torch.load(path, map_location="cpu", weights_only=True)
-                task.load_state_dict(ckpt["task_state"])
-                return
-        raise DataError(f"{run_dir}: no checkpoint in {run_dir / 'checkpoints'}")
+    def trainer_config(self) -> Any:
+        """The :class:`~sciml.train.TrainerConfig` of training (``self.train_cfg`` here)."""
+        return self.train_cfg
 
     @abc.abstractmethod
-    def fit(self, run_dir: Path, resume: bool = True, progress: bool = True) -> dict[str, float]:
-        """Train and evaluate; write checkpoints, metrics, plots and a report into ``run_dir``."""
+    def load_data(self) -> Any:
+        """The data the recipe names (loaded, generated or downloaded)."""
+
+    def check_data(self, data: Any) -> Any:
+        """An in-memory data object given to ``sciml.fit(recipe, data=...)``, checked."""
+        raise ConfigError(f"a {self.recipe.get('task')} recipe takes no data object; its "
+                          "problem is defined in the recipe")
 
     @abc.abstractmethod
-    def evaluate(self, run_dir: Path) -> dict[str, float]:
-        """Evaluate the best checkpoint of ``run_dir`` on the test split."""
+    def describe(self, data: Any) -> dict[str, Any]:
+        """What building the task and predicting need, as tensors and plain values (saved in the
+        run folder with ``torch.save`` and read back with ``weights_only=True``)."""
 
     @abc.abstractmethod
-    def predict(self, run_dir: Path, input_path: Path, output: Path | None) -> list[Path]:
-        """Predict from an input file with the best checkpoint; return the files written."""
+    def build_task(self, spec: dict[str, Any]) -> Any:
+        """The task (model, loss, metrics) from a data description."""
 
+    def splits(self, data: Any) -> tuple[Any, Any]:
+        """Training and validation sets (validation ``None`` where there is none)."""
+        raise NotImplementedError
 
-def write_yaml(path: Path, data: Any) -> None:
-    with atomic_write(path) as tmp:
-        tmp.write_text(yaml.safe_dump(data, sort_keys=False))
+    collate_fn: Any = None
 
+    def train(self, trainer: Any, task: Any, data: Any, resume: bool, extend: bool) -> Any:
+        """Train ``task`` through the engine; mini-batch epochs over :meth:`splits` here."""
+        train, val = self.splits(data)
+        return trainer.fit(task, train, val, collate_fn=self.collate_fn, resume=resume,
+                           extend=extend)
 
-def write_json(path: Path, data: Any) -> None:
-    with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    @abc.abstractmethod
+    def eval_data(self, data: Any) -> Any:
+        """The part of ``data`` that evaluation uses, as tensors and plain values (saved in the
+        run folder when the data came from memory, so that ``sciml eval`` still works)."""
 
+    @abc.abstractmethod
+    def test_report(self, task: Any, eval_data: Any, spec: dict[str, Any], trainer: Any
+                    ) -> dict[str, Any]:
+        """``{"test": metrics, ...}``: the evaluation of ``task`` (anchors included)."""
 
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write ``rows`` as CSV; the columns are every key of every row, in order of appearance."""
-    keys: list[str] = []
-    for row in rows:
-        keys += [k for k in row if k not in keys]
-    with atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
+    def head(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """The first fields of every report: model and data."""
+        return {"model": getattr(self, "model_name", None), "data": spec.get("name")}
 
+    def fit_report(self, result: Any, task: Any, data: Any) -> dict[str, Any]:
+        """Fields of the training report beyond the evaluation."""
+        return {"epochs": result.epochs_run, "steps": result.steps,
+                "parameters": n_parameters(task)}
 
-def read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(Path(path).read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML ({e})") from e
+    def plots(self, run_dir: Path, task: Any, eval_data: Any, spec: dict[str, Any]) -> None:
+        """Write the family's plots into ``run_dir`` (rank 0, after training); none here."""
+        return None
+
+    def read_input(self, path: Path, spec: dict[str, Any]) -> Any:
+        """The inputs of ``sciml predict --input PATH``."""
+        raise ConfigError(f"{self.recipe.get('task')} runs do not predict from files")
+
+    @abc.abstractmethod
+    def predict(self, task: Any, spec: dict[str, Any], inputs: Any) -> Any:
+        """The prediction of the trained ``task`` for ``inputs`` (in memory)."""
+
+    def write_prediction(self, out_dir: Path, inputs: Any, outputs: Any, spec: dict[str, Any],
+                         source: str) -> list[Path]:
+        """Write a prediction into ``out_dir``; return the files."""
+        raise NotImplementedError
+
+    def extended(self, stored: dict[str, Any], n: int) -> dict[str, Any]:
+        """The stored recipe with its training budget raised by ``n`` (``--extend N``)."""
+        import copy
+
+        section, key = self.budget
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ConfigError(f"extend must be a positive integer, got {n!r}")
+        out = copy.deepcopy(dict(stored))
+        values = out.setdefault(section, {}) or {}
+        out[section] = values
+        cfg = getattr(self, self.configs[section][0])
+        old = values.get(key, getattr(cfg, key))
+        values[key] = old + n
+        if (section, key) == ("train", "max_epochs") and values.get("schedule_epochs") is None:
+            values["schedule_epochs"] = old  # the learning-rate schedule keeps its horizon
+        return out
+
+    def same_but_budget(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
+        """Whether recipes ``a`` and ``b`` differ at most in the training budget."""
+        import copy
+
+        section, key = self.budget
+        a, b = copy.deepcopy(dict(a)), copy.deepcopy(dict(b))
+        for r in (a, b):
+            values = r.get(section) or {}
+            values.pop(key, None)
+            if key == "max_epochs":
+                values.pop("schedule_epochs", None)
+            r[section] = values
+        return a == b
+
+    # ------------------------------------------------------------------ the skeleton
+    def fit(self, run: Any, data: Any = None, resume: bool = True, extend: bool = False
+            ) -> dict[str, Any]:
+        """Train and evaluate into the run folder ``run`` (a :class:`sciml.train.RunFolder`).
+
+        Args:
+            run: The run folder (its rules, resume or refuse, are checked by the caller,
+                :func:`sciml.fit`).
+            data: An in-memory data object of this family, or None to load the recipe's.
+            resume: Continue from the folder's last checkpoint if there is one.
+            extend: The run is being trained beyond its planned budget.
+        """
+        import torch
+
+        from sciml.train import Trainer, barrier, dist_env
+
+        in_memory = data is not None
+        data = self.check_data(data) if in_memory else self.load_data()
+        spec = self.describe(data)
+        if resume:
+            run.check_spec(spec)
+        torch.manual_seed(self.seed)
+        task = self.build_task(spec)
+        trainer = Trainer(self.trainer_config(), run_dir=run.path)
+        env = dist_env()
+        eval_data = self.eval_data(data)
+        if env.is_main:
+            run.claim(self.recipe, spec, eval_data if in_memory else None)
+        try:
+            result = self.train(trainer, task, data, resume=resume, extend=extend)
+        except BaseException:
+            if env.is_main:
+                run.release()
+            raise
+        barrier(env)  # every rank reads the checkpoint rank 0 has finished writing
+        run.load_task(task)
+        report = {**self.head(spec),
+                  **self.test_report(task, eval_data, spec, self.eval_trainer()),
+                  **self.fit_report(result, task, data)}
+        if env.is_main:
+            self.plots(run.path, task, eval_data, spec)
+            write_json(run.path / "report.json", report)
+        return report
+
+    def eval_trainer(self) -> Any:
+        """A Trainer for evaluation only (no run folder, no bar, no TensorBoard)."""
+        import dataclasses
+
+        from sciml.train import Trainer, TrainerConfig
+
+        cfg = self.trainer_config()
+        if not isinstance(cfg, TrainerConfig):
+            cfg = TrainerConfig()
+        return Trainer(dataclasses.replace(cfg, progress=False, tensorboard=False))

@@ -13,7 +13,6 @@ import torch
 
 from sciml.data import atomic_torch_save
 from sciml.errors import DataError
-from sciml.models import AbstractModel
 
 __all__ = ["CHECKPOINT_KEYS", "capture_rng", "restore_rng", "seed_everything",
            "model_checkpoint", "save_checkpoint", "load_checkpoint"]
@@ -64,9 +63,12 @@ def restore_rng(state: dict[str, Any]) -> None:
 
 
 def model_checkpoint(model: torch.nn.Module) -> dict[str, Any]:
-    """``model.checkpoint()`` of a registered model, else ``{"state_dict": ...}``."""
-    if isinstance(model, AbstractModel):
-        return model.checkpoint()
+    """``model.checkpoint()`` where the model has that method (every registered model: name,
+    config, sizes and weights, so that the model can be rebuilt from the file alone), else
+    ``{"state_dict": ...}``."""
+    method = getattr(model, "checkpoint", None)
+    if callable(method):
+        return method()
     return {"state_dict": model.state_dict()}
 
 

@@ -35,9 +35,13 @@ class TrainerConfig:
         grad_clip: Maximum gradient 2-norm (``clip_grad_norm_``); ``None`` for no clipping.
         early_stopping_patience: Stop after this many epochs without improvement of
             ``monitor``; ``None`` never stops early.
-        monitor: Metric that decides the best checkpoint, early stopping and ``plateau``.
+        monitor: Metric that decides the best checkpoint, early stopping and ``plateau``;
+            ``None``: no best checkpoint is kept (the last one is the result).
         mode: ``"min"`` or ``"max"``: whether a smaller or larger ``monitor`` is better.
         checkpoint_every_steps: Also write ``last.pt`` every this many optimizer steps.
+        schedule_epochs: Horizon of the learning-rate schedule in epochs (``None``:
+            ``max_epochs``). Set when a finished run is extended (``sciml fit --extend``): the
+            schedule keeps its horizon and the extra epochs run at its last learning rate.
         seed: Seed of torch / numpy / random and of the data order.
         deterministic: Use deterministic algorithms while fitting (restored afterwards).
         progress: Show a tqdm bar with the live loss.
@@ -56,9 +60,10 @@ class TrainerConfig:
     scheduler: dict | None = None
     grad_clip: float | None = None
     early_stopping_patience: int | None = None
-    monitor: str = "val/loss"
+    monitor: str | None = "val/loss"
     mode: str = "min"
     checkpoint_every_steps: int | None = None
+    schedule_epochs: int | None = None
     seed: int = 0
     deterministic: bool = True
     progress: bool = True
@@ -76,6 +81,7 @@ class TrainerConfig:
                    optional=True)
         _check_int(self.checkpoint_every_steps, "checkpoint_every_steps", minimum=1,
                    optional=True)
+        _check_int(self.schedule_epochs, "schedule_epochs", minimum=1, optional=True)
         _check_int(self.seed, "seed", minimum=0)
         _check_int(self.num_workers, "num_workers", minimum=0)
         for name in ("deterministic", "progress", "tensorboard", "detect_nonfinite"):
@@ -89,9 +95,9 @@ class TrainerConfig:
                                   f"got {self.grad_clip!r}")
         if self.mode not in _MODES:
             raise ConfigError(f"trainer.mode must be one of {list(_MODES)}, got {self.mode!r}")
-        if not isinstance(self.monitor, str) or not self.monitor:
-            raise ConfigError(f"trainer.monitor must be a metric name such as 'val/loss', "
-                              f"got {self.monitor!r}")
+        if self.monitor is not None and (not isinstance(self.monitor, str) or not self.monitor):
+            raise ConfigError(f"trainer.monitor must be a metric name such as 'val/loss' or "
+                              f"null, got {self.monitor!r}")
         _check_device(self.device)
         # private copies, so that a caller mutating its dict cannot change a frozen config
         object.__setattr__(self, "optimizer", check_optimizer_config(self.optimizer))

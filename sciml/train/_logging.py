@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import yaml
 
 from sciml.data import atomic_write
+from sciml.progress import progress_bar
 
 __all__ = ["RunLogger", "Progress", "metrics_columns"]
 
@@ -93,26 +93,27 @@ class RunLogger:
 
 
 class Progress:
-    """A tqdm bar over all optimizer steps of the run, with the live loss as postfix."""
+    """A tqdm bar over all optimizer steps of the run, with the live loss as postfix.
+
+    Shown only where :func:`sciml.progress.bars_enabled` allows (not quiet, a terminal)."""
 
     def __init__(self, enabled: bool, total: int, initial: int) -> None:
-        self._bar = None
-        if enabled:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=total, initial=initial, file=sys.stderr, dynamic_ncols=True,
-                             unit="step")
+        self._bar = progress_bar(enabled, total=total, initial=initial, unit="step")
         self._last: dict[str, str] = {}
 
     def set_epoch(self, epoch: int, max_epochs: int) -> None:
         if self._bar is not None:
             self._bar.set_description(f"epoch {epoch + 1}/{max_epochs}")
 
-    def update(self, loss: float) -> None:
+    def set_description(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.set_description(text)
+
+    def update(self, loss: float, n: int = 1) -> None:
         if self._bar is not None:
             self._last["loss"] = _fmt(loss)
             self._bar.set_postfix(self._last, refresh=False)
-            self._bar.update(1)
+            self._bar.update(n)
 
     def end_epoch(self, monitor: str, value: float | None) -> None:
         if self._bar is not None and value is not None:

@@ -145,16 +145,23 @@ class Schedule:
     ``plateau`` steps once per epoch with the monitored metric.
     """
 
-    def __init__(self, scheduler: Any, interval: str, name: str) -> None:
+    def __init__(self, scheduler: Any, interval: str, name: str, limit: int | None = None
+                 ) -> None:
         self.scheduler = scheduler
         self.interval = interval
         self.name = name
+        self.limit = limit  # scheduler steps after which the learning rate stays where it is
+
+    def _done(self) -> bool:
+        return self.limit is not None and self.scheduler.last_epoch >= self.limit
 
     def after_step(self) -> None:
-        if self.interval == "step":
+        if self.interval == "step" and not self._done():
             self.scheduler.step()
 
     def after_epoch(self, metric: float | None) -> None:
+        if self._done():
+            return
         if self.name == "plateau":
             if metric is not None and math.isfinite(metric):
                 self.scheduler.step(metric)
@@ -169,7 +176,8 @@ class Schedule:
 
 
 def build_schedule(optimizer: torch.optim.Optimizer, cfg: Mapping | None, mode: str,
-                   total_epochs: int, total_steps: int) -> Schedule | None:
+                   total_epochs: int, total_steps: int, limited: bool = False
+                   ) -> Schedule | None:
     """Build the schedule of ``cfg`` (see :func:`check_scheduler_config`) or ``None``.
 
     Args:
@@ -178,6 +186,8 @@ def build_schedule(optimizer: torch.optim.Optimizer, cfg: Mapping | None, mode: 
         mode: The Trainer's ``"min"``/``"max"``, default mode of ``plateau``.
         total_epochs: Epochs the run will take, default horizon of epoch-interval schedules.
         total_steps: Optimizer steps the run will take, default horizon of step-interval ones.
+        limited: Stop stepping the scheduler at the horizon (the learning rate then stays at
+            its last value): for runs extended past the schedule they were planned with.
     """
     if cfg is None:
         return None
@@ -204,4 +214,4 @@ def build_schedule(optimizer: torch.optim.Optimizer, cfg: Mapping | None, mode: 
         if isinstance(e, ConfigError):
             raise
         raise ConfigError(f"trainer.scheduler {dict(cfg)!r}: {e}") from e
-    return Schedule(scheduler, interval, name)
+    return Schedule(scheduler, interval, name, limit=horizon if limited else None)

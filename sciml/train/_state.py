@@ -27,6 +27,9 @@ class RunState:
     loss_sum: float = 0.0  # training loss summed over this epoch's samples so far
     loss_count: float = 0.0
     seconds: float = 0.0
+    # further training terms a task's forward reports (``{"loss": ..., "pde": ...}``), summed
+    # like the loss; they become ``train/<name>`` columns
+    term_sums: dict[str, float] = field(default_factory=dict)
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["AbstractTask"]
+__all__ = ["AbstractTask", "AbstractFullBatchTask"]
 
 
 class AbstractTask(torch.nn.Module, abc.ABC):
@@ -51,3 +51,32 @@ class AbstractTask(torch.nn.Module, abc.ABC):
     @abc.abstractmethod
     def predict(self, batch: Any) -> Any:
         """The model's prediction for ``batch``."""
+
+
+class AbstractFullBatchTask(AbstractTask):
+    """A task whose loss covers all of its points at once: physics-informed fits, trained by
+    :meth:`sciml.train.Trainer.fit_full_batch` (Adam, then L-BFGS) rather than over mini-batches.
+
+    Subclasses implement :meth:`loss_terms` (each weighted term of the loss; the loss is their
+    sum) and may implement :meth:`resample` (new collocation points). Whatever the loss needs
+    between steps (the points) should be a buffer, so that checkpoints carry it.
+    """
+
+    #: Appended to the message of a non-finite loss (e.g. which PDE, what to try).
+    nonfinite_hint: str = ""
+
+    @abc.abstractmethod
+    def loss_terms(self) -> dict[str, Tensor]:
+        """Each term of the loss (already weighted); the loss is their sum."""
+
+    def resample(self, step: int) -> None:
+        """Draw new points before Adam step ``step`` (called every ``resample_every`` steps)."""
+
+    def forward(self, batch: Any = None) -> Tensor:
+        return sum(self.loss_terms().values())
+
+    def metrics(self, batch: Any = None) -> dict[str, tuple[Tensor, Tensor]]:
+        one = torch.ones(())
+        terms = {k: (v.detach(), one) for k, v in self.loss_terms().items()}
+        terms["loss"] = (sum(v for v, _ in terms.values()), one)
+        return terms

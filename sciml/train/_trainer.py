@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,34 @@ from sciml.train._distributed import (
     resolve_device,
 )
 from sciml.train._evaluate import check_dataset, evaluate_metrics
+from sciml.train._full_batch import FullBatchSchedule
 from sciml.train._logging import Progress, RunLogger
 from sciml.train._optim import Schedule, build_optimizer, build_schedule
 from sciml.train._state import RunState, check_task, determinism
-from sciml.train._task import AbstractTask
+from sciml.train._task import AbstractFullBatchTask, AbstractTask
 
-__all__ = ["Trainer", "FitResult"]
+__all__ = ["Trainer", "FitResult", "split_loss"]
+
+
+def split_loss(out: Any, task: torch.nn.Module) -> tuple[torch.Tensor, dict[str, float]]:
+    """The scalar loss of a task's ``forward`` output and the further terms it reports.
+
+    ``out`` is a scalar tensor, or a dict with the loss under ``"loss"`` and other scalar
+    (tensor or number) terms, which are returned as floats for logging.
+    """
+    terms: dict[str, float] = {}
+    if isinstance(out, dict):
+        if "loss" not in out:
+            raise TypeError(f"{type(task).__name__}.forward returned a dict without 'loss' "
+                            f"(keys: {sorted(out)})")
+        terms = {k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v)
+                 for k, v in out.items() if k != "loss"}
+        out = out["loss"]
+    if not isinstance(out, torch.Tensor) or out.numel() != 1:
+        raise TypeError(f"{type(task).__name__}.forward must return a scalar loss tensor (or a "
+                        f"dict with one under 'loss'), got "
+                        f"{getattr(out, 'shape', type(out).__name__)}")
+    return out.reshape(()), terms
 
 
 @dataclass
@@ -95,7 +118,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ public
     def fit(self, task: AbstractTask, train: Dataset, val: Dataset | None = None,
-            collate_fn: Callable | None = None, resume: bool = True) -> FitResult:
+            collate_fn: Callable | None = None, resume: bool = True,
+            extend: bool = False) -> FitResult:
         """Train ``task`` on ``train``, validating on ``val`` after each epoch.
 
         Args:
@@ -107,6 +131,12 @@ class Trainer:
             resume: Continue from ``run_dir/checkpoints/last.pt`` if it exists (model, optimizer,
                 scheduler, RNG and position within the epoch are restored). ``False`` starts
                 afresh: an earlier run's ``best.pt`` and ``metrics.csv`` there are replaced.
+            extend: The run resumed is being trained further than it was planned (a larger
+                ``max_epochs``): a run that stopped early goes on.
+
+        The task's ``forward`` returns the scalar loss, or a dict with the loss under
+        ``"loss"`` and further scalar terms that are averaged over each epoch like the loss
+        and logged as ``train/<name>``.
 
         Returns:
             The :class:`FitResult`.
@@ -117,18 +147,16 @@ class Trainer:
         if val is not None:
             check_dataset(val, "val")
         plateau = cfg.scheduler is not None and cfg.scheduler["name"] == "plateau"
+        if (cfg.early_stopping_patience or plateau) and cfg.monitor is None:
+            raise ConfigError("trainer.monitor is null, but early stopping / the plateau "
+                              "scheduler need a metric to watch")
         if (cfg.early_stopping_patience or plateau) and val is None \
                 and cfg.monitor.startswith("val/"):
             raise ConfigError(f"trainer.monitor={cfg.monitor!r} needs a validation set (for "
                               "early stopping / the plateau scheduler); pass val= or monitor "
                               "'train/loss'")
         collate = collate_fn or default_collate
-        env = dist_env()
-        device = resolve_device(cfg.device, env)
-        init_distributed(env, device)
-        with determinism(cfg.deterministic, device):
-            task.to(device)
-            ck.seed_everything(cfg.seed + env.rank)
+        with self._session(task) as (env, device):
             params = [p for p in task.parameters() if p.requires_grad]
             if not params:
                 raise ValueError(f"{type(task).__name__} has no trainable parameters")
@@ -137,13 +165,18 @@ class Trainer:
             total_steps = cfg.max_epochs * per_epoch
             if cfg.max_steps is not None:
                 total_steps = min(total_steps, cfg.max_steps)
+            planned = total_steps if cfg.schedule_epochs is None else \
+                min(total_steps, cfg.schedule_epochs * per_epoch)
             schedule = build_schedule(optimizer, cfg.scheduler, cfg.mode,
-                                      math.ceil(total_steps / per_epoch), total_steps)
+                                      math.ceil(planned / per_epoch), planned,
+                                      limited=cfg.schedule_epochs is not None)
             state, rng = RunState(), None
             last = self._ckpt_path("last")
             resumed = resume and last is not None and last.is_file()
             if resumed:
                 state, rng = self._restore(last, task, optimizer, schedule, env)
+                if extend:
+                    state.stopped_early, state.bad_epochs = False, 0
             elif env.is_main and self.run_dir is not None:  # starting afresh in an old folder
                 self._ckpt_path("best").unlink(missing_ok=True)
             model = task
@@ -172,6 +205,25 @@ class Trainer:
                          history=list(state.history), epochs_run=state.epoch, steps=state.step,
                          stopped_early=state.stopped_early)
 
+    def fit_full_batch(self, task: AbstractFullBatchTask, schedule: FullBatchSchedule,
+                       resume: bool = True, extend: bool = False) -> FitResult:
+        """Train ``task`` on its full batch: Adam, then L-BFGS in chunks (physics-informed fits).
+
+        Same run folder, checkpoint format, resume path, logging and progress bar as
+        :meth:`fit`; see :mod:`sciml.train._full_batch`. ``checkpoint_every_steps`` writes
+        ``last.pt`` every so many Adam steps; L-BFGS writes one after each chunk. No best
+        checkpoint is kept: the last state is the result.
+
+        Args:
+            task: An :class:`AbstractFullBatchTask` (its ``loss_terms`` sum to the loss).
+            schedule: The :class:`FullBatchSchedule`.
+            resume: Continue from ``run_dir/checkpoints/last.pt`` if it exists.
+            extend: The run is being trained further than planned (more L-BFGS steps).
+        """
+        from sciml.train._full_batch import fit_full_batch
+
+        return fit_full_batch(self, task, schedule, resume=resume, extend=extend)
+
     def evaluate(self, task: AbstractTask, dataset: Dataset, collate_fn: Callable | None = None,
                  prefix: str = "test") -> dict[str, float]:
         """Exact means of ``task.metrics`` over ``dataset``, as ``{f"{prefix}/{name}": value}``.
@@ -189,6 +241,18 @@ class Trainer:
                                   prefix)
 
     # ------------------------------------------------------------------ internals
+    @contextlib.contextmanager
+    def _session(self, task: AbstractTask) -> Iterator[tuple[DistEnv, torch.device]]:
+        """What every fit runs under: the process group (under torchrun), the device, the
+        deterministic settings, the task on the device and the generators seeded per rank."""
+        env = dist_env()
+        device = resolve_device(self.config.device, env)
+        init_distributed(env, device)
+        with determinism(self.config.deterministic, device):
+            task.to(device)
+            ck.seed_everything(self.config.seed + env.rank)
+            yield env, device
+
     def _ckpt_path(self, which: str) -> Path | None:
         return None if self.run_dir is None else self.run_dir / "checkpoints" / f"{which}.pt"
 
@@ -250,20 +314,20 @@ class Trainer:
         """One optimizer step; returns the global batch's (loss sum, sample count)."""
         cfg = self.config
         optimizer.zero_grad(set_to_none=True)
-        loss = model(batch)
-        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-            raise TypeError(f"{type(task).__name__}.forward must return a scalar loss tensor, got "
-                            f"{getattr(loss, 'shape', type(loss).__name__)}")
-        loss = loss.reshape(())
+        loss, terms = split_loss(model(batch), task)
         with torch.no_grad():
-            stats = torch.zeros(3, dtype=torch.float64, device=loss.device)
+            stats = torch.zeros(3 + len(terms), dtype=torch.float64, device=loss.device)
             if n_local > 0:
                 value = loss.detach().to(torch.float64)
                 stats[0] = value * n_local
                 stats[1] = n_local
                 stats[2] = (~torch.isfinite(value)).to(torch.float64)
+                for i, term in enumerate(terms.values()):
+                    stats[3 + i] = term * n_local
             all_reduce_sum(stats, env)
-        loss_sum, count, bad = stats.tolist()
+        loss_sum, count, bad, *term_sums = stats.tolist()
+        for name, total in zip(terms, term_sums, strict=True):
+            state.term_sums[name] = state.term_sums.get(name, 0.0) + total
         if cfg.detect_nonfinite and bad > 0:
             raise NonFiniteError(
                 f"non-finite training loss ({loss_sum / count}) at epoch {state.epoch} "
@@ -296,9 +360,11 @@ class Trainer:
         cfg = self.config
         metrics = {"train/loss": state.loss_sum / state.loss_count if state.loss_count
                    else math.nan}
+        for name, total in state.term_sums.items():
+            metrics[f"train/{name}"] = total / state.loss_count if state.loss_count else math.nan
         if val is not None:
             metrics.update(self._evaluate(task, val, collate, env, device, "val"))
-        value = metrics.get(cfg.monitor)
+        value = metrics.get(cfg.monitor) if cfg.monitor is not None else None
         plateau = schedule is not None and schedule.name == "plateau"
         if value is None and (cfg.early_stopping_patience or plateau):
             raise ConfigError(f"trainer.monitor={cfg.monitor!r} is not a metric of this run; "
@@ -321,6 +387,7 @@ class Trainer:
         state.epoch += 1
         state.batch_in_epoch = 0
         state.loss_sum = state.loss_count = state.seconds = 0.0
+        state.term_sums = {}
         if cfg.early_stopping_patience is not None and \
                 state.bad_epochs >= cfg.early_stopping_patience:
             state.stopped_early = True
@@ -328,7 +395,7 @@ class Trainer:
                    state, env)
         logger.write_history(state.history)
         logger.log_epoch(row)
-        bar.end_epoch(cfg.monitor, value)
+        bar.end_epoch(cfg.monitor or "", value)
 
     def _save(self, which: list[str], task: AbstractTask, optimizer: torch.optim.Optimizer,
               schedule: Schedule | None, state: RunState, env: DistEnv) -> None:
@@ -352,7 +419,7 @@ class Trainer:
             "stopped_early": state.stopped_early,
             "history": [dict(r) for r in state.history],
             "epoch_progress": {"loss_sum": state.loss_sum, "loss_count": state.loss_count,
-                               "seconds": state.seconds},
+                               "seconds": state.seconds, "term_sums": dict(state.term_sums)},
             "trainer_config": config_to_dict(self.config),
         }
         for name in which:
@@ -384,7 +451,9 @@ class Trainer:
                        history=[dict(r) for r in ckpt["history"]],
                        loss_sum=float(progress.get("loss_sum", 0.0)),
                        loss_count=float(progress.get("loss_count", 0.0)),
-                       seconds=float(progress.get("seconds", 0.0)))
+                       seconds=float(progress.get("seconds", 0.0)),
+                       term_sums={k: float(v) for k, v in
+                                  progress.get("term_sums", {}).items()})
         ranks = ckpt.get("rng_ranks") or []
         rng = ranks[env.rank] if len(ranks) == env.world_size else ckpt["rng"]
         return state, rng

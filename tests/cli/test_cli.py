@@ -57,11 +57,10 @@ def test_fit_eval_predict_round_trip(tmp_path, capsys):
     assert "test/mae@3" in capsys.readouterr().out
 
     # A CSV of the last 12 steps of the generated series, sensors as columns.
-    from sciml.tasks import ForecastingJob
-    from sciml.tasks._forecasting_job import load_series, node_names
-    from sciml.tasks._job import read_yaml
+    import sciml
+    from sciml.tasks import ForecastingJob, load_series, node_names
 
-    job = ForecastingJob(read_yaml(run / "recipe.yaml"))
+    job = ForecastingJob(sciml.load_recipe(run / "recipe.yaml"))
     series = load_series(job.data_cfg)
     names = node_names(series)
     frame = pd.DataFrame(series.values[-12:, :, 0].numpy(), columns=names)
@@ -127,15 +126,22 @@ def test_torchrun_two_processes_fit(tmp_path):
 def test_threads_option_and_environment(monkeypatch, capsys):
     import torch
 
-    from sciml.cli._main import configure_threads
+    from sciml.cli._main import build_parser, configure_threads
+    from sciml.errors import ConfigError
 
+    # --threads before or after the command
+    assert build_parser().parse_args(["--threads", "3", "list"]).threads == 3
+    assert build_parser().parse_args(["list", "--threads", "3"]).threads == 3
+    assert build_parser().parse_args(["fit", "x", "--threads", "2"]).threads == 2
     before = torch.get_num_threads()
     try:
-        assert main(["--threads", "1", "list"]) == 0
+        configure_threads(1)
         assert torch.get_num_threads() == 1
         monkeypatch.setenv("SCIML_THREADS", "abc")
-        assert main(["list"]) == 2
-        assert "SCIML_THREADS='abc'" in capsys.readouterr().err
+        with pytest.raises(ConfigError, match="SCIML_THREADS='abc'"):
+            configure_threads(None)
+        assert main(["eval", "no-such-run", "--threads", "0"]) == 2  # the folder, checked first
+        assert "no-such-run" in capsys.readouterr().err
         monkeypatch.delenv("SCIML_THREADS")
         monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
         torch.set_num_threads(2)

@@ -8,12 +8,14 @@ from sciml.data import Batch, Graph
 from sciml.errors import ConfigError, DataError
 
 
-class MoleculeGraph(Graph):
+# Not named MoleculeGraph: PyG caches its batch classes by name ("<Name>Batch"), so a second
+# graph class of the same name as sciml.datasets.MoleculeGraph would batch as that one.
+class ToyMolecule(Graph):
     schema = {"z": "n", "pos": "n 3", "edge_index": "2 e : n", "energy": "g", "forces": "n 3"}
 
 
-def _molecule(n: int, e: int) -> MoleculeGraph:
-    return MoleculeGraph(
+def _molecule(n: int, e: int) -> ToyMolecule:
+    return ToyMolecule(
         z=torch.randint(1, 9, (n,)),
         pos=torch.randn(n, 3, dtype=torch.float64),
         edge_index=torch.randint(0, n, (2, e)),
@@ -28,8 +30,8 @@ def test_unknown_field_is_an_error():
         g.charge = torch.zeros(3)
     msg = str(info.value)
     assert "'charge'" in msg and "['edge_index', 'energy', 'forces', 'pos', 'z']" in msg
-    with pytest.raises(DataError, match="'x' is not in the schema of MoleculeGraph"):
-        MoleculeGraph(x=torch.zeros(3, 1))
+    with pytest.raises(DataError, match="'x' is not in the schema of ToyMolecule"):
+        ToyMolecule(x=torch.zeros(3, 1))
     with pytest.raises(DataError, match="'charge'"):
         g["charge"] = torch.zeros(3)
     Graph(x=torch.zeros(3, 2), y=torch.zeros(1, 1))  # the base schema has x and y
@@ -79,15 +81,15 @@ def test_bad_schema_is_rejected_at_class_definition():
 def test_batch_round_trip():
     graphs = [_molecule(3, 4), _molecule(5, 2), _molecule(2, 3)]
     b = Batch.from_graphs(graphs)
-    assert isinstance(b, MoleculeGraph) and b.num_graphs == 3
+    assert isinstance(b, ToyMolecule) and b.num_graphs == 3
     assert b.pos.shape == (10, 3) and b.energy.shape == (3,) and b.edge_index.shape == (2, 9)
     assert b.batch.tolist() == [0] * 3 + [1] * 5 + [2] * 2
     assert torch.equal(b.edge_index[:, 4:6], graphs[1].edge_index + 3)  # shifted by node counts
     assert torch.equal(b.edge_index[:, 6:], graphs[2].edge_index + 8)
     back = b.to_data_list()
-    assert [type(g) for g in back] == [MoleculeGraph] * 3
+    assert [type(g) for g in back] == [ToyMolecule] * 3
     for g0, g1 in zip(graphs, back, strict=True):
-        for key in MoleculeGraph.schema:
+        for key in ToyMolecule.schema:
             assert torch.equal(g0[key], g1[key]), key
     with pytest.raises(TypeError, match="graph 1 is a Graph"):
         Batch.from_graphs([graphs[0], Graph(x=torch.zeros(2, 1))])

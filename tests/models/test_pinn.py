@@ -88,7 +88,7 @@ def test_residual_based_resampling_during_adam() -> None:
 
 
 def test_hammersley_points_are_the_shifted_hammersley_set() -> None:
-    from sciml.tasks._physics_informed import hammersley_points
+    from sciml.tasks import hammersley_points
 
     pts = hammersley_points(7, [-1.0, 0.0], [1.0, 0.99], torch.float64)
     assert pts.shape == (7, 2)
@@ -132,6 +132,6 @@ def test_lbfgs_stops_when_its_tolerance_is_met() -> None:
     model = PINN(PINNConfig(width=4, depth=1, periodic=True))
     before = [p.detach().clone() for p in model.parameters()]
     history = fit_physics_informed(model, make_objective(model, problem, cfg), cfg)
-    assert len(history) == 1 and history[0]["step"] == cfg.lbfgs_steps
+    assert len(history) == 1 and history[0]["phase_step"] == cfg.lbfgs_steps
     for p, q in zip(model.parameters(), before, strict=True):
         assert torch.equal(p.detach(), q)

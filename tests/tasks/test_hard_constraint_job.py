@@ -10,6 +10,7 @@ import pytest
 import torch
 import yaml
 
+import sciml
 from sciml.errors import ConfigError
 from sciml.tasks import HardConstraintJob
 
@@ -27,14 +28,16 @@ def _tiny(name: str) -> dict:
 
 @pytest.mark.parametrize("name", ["diffusion-sorption-hcmoe", "navier-stokes-hcmoe"])
 def test_tiny_fit_writes_a_run_folder(tmp_path, name):
-    job = HardConstraintJob(_tiny(name))
-    report = job.fit(tmp_path, progress=False)
+    report = sciml.fit(_tiny(name), tmp_path, progress=False)
     assert {"recipe.yaml", "report.json", "metrics.csv"} <= {p.name for p in tmp_path.iterdir()}
-    assert (tmp_path / "checkpoints" / "best.pt").is_file()
+    assert (tmp_path / "checkpoints" / "last.pt").is_file()
     rel = report["test"]["test/rel_l2"]
     assert np.isfinite(rel) and rel > 0
     assert json.loads((tmp_path / "report.json").read_text())["model"] == "hc_moe"
-    assert job.evaluate(tmp_path)["test"]["test/rel_l2"] == pytest.approx(rel)
+    assert sciml.evaluate(tmp_path)["test"]["test/rel_l2"] == pytest.approx(rel)
+    history = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert history[0].split(",")[:3] == ["epoch", "step", "train/loss"]
+    assert "train/pde" in history[0] and "train/unconverged_expert_solves" in history[0]
 
 
 def test_bad_recipes():
@@ -52,7 +55,8 @@ def test_bad_recipes():
 def test_killed_fit_resumes_from_its_last_checkpoint_to_the_same_model(tmp_path, monkeypatch):
     recipe = _tiny("diffusion-sorption-hcmoe")
     recipe["train"].update(steps=6, checkpoint_every=2, clip_grad_norm=1.0)
-    full = HardConstraintJob(recipe).fit(tmp_path / "full", progress=False)
+    recipe["problem"]["n_train"] = 3  # batches of 2: epochs of 2 steps, the last one short
+    full = sciml.fit(recipe, tmp_path / "full", progress=False)
 
     from sciml.models import HardConstrainedOperator
 
@@ -67,16 +71,15 @@ def test_killed_fit_resumes_from_its_last_checkpoint_to_the_same_model(tmp_path,
 
     monkeypatch.setattr(HardConstrainedOperator, "physics_loss", dies_at_step_five)
     with pytest.raises(KeyboardInterrupt):
-        HardConstraintJob(recipe).fit(tmp_path / "killed", progress=False)
-    assert not (tmp_path / "killed" / "checkpoints" / "best.pt").exists()
+        sciml.fit(recipe, tmp_path / "killed", progress=False)
     saved = torch.load(tmp_path / "killed" / "checkpoints" / "last.pt", weights_only=True)
-    assert saved["step"] == 4 and len(saved["history"]) == 4
+    assert saved["step"] == 4 and len(saved["history"]) == 2
     monkeypatch.setattr(HardConstrainedOperator, "physics_loss", original)
-    resumed = HardConstraintJob(recipe).fit(tmp_path / "killed", progress=False)
-    want = torch.load(tmp_path / "full" / "checkpoints" / "best.pt", weights_only=True)
-    got = torch.load(tmp_path / "killed" / "checkpoints" / "best.pt", weights_only=True)
-    for key, value in want["state_dict"].items():
-        assert torch.equal(got["state_dict"][key], value), key
+    resumed = sciml.fit(recipe, tmp_path / "killed", progress=False)
+    want = torch.load(tmp_path / "full" / "checkpoints" / "last.pt", weights_only=True)
+    got = torch.load(tmp_path / "killed" / "checkpoints" / "last.pt", weights_only=True)
+    for key, value in want["model"]["state_dict"].items():
+        assert torch.equal(got["model"]["state_dict"][key], value), key
     assert resumed["final_loss"] == full["final_loss"]
     assert resumed["test"]["test/rel_l2"] == full["test"]["test/rel_l2"]
     with pytest.raises(ConfigError, match="clip_grad_norm"):

@@ -10,6 +10,7 @@ import pytest
 import torch
 from sciml.datasets import load_rmd17
 
+import sciml
 from sciml.data import read_hdf5
 from sciml.errors import DataError
 from sciml.geometry import random_rotation
@@ -129,15 +130,20 @@ def _recipe(shared_data, tmp_path):
 
 
 def test_energy_force_job_end_to_end(shared_data, tmp_path):
-    job = MolecularJob(_recipe(shared_data, tmp_path))
-    report = job.fit(tmp_path / "run", progress=False)
+    report = sciml.fit(_recipe(shared_data, tmp_path), tmp_path / "run", progress=False)
     saved = json.loads((tmp_path / "run" / "report.json").read_text())
     assert saved["units"] == {"test/energy_mae": "meV", "test/force_mae": "meV/Å"}
     assert saved["n_test"] == 3 and saved["eval_rotations"] == 2
     assert np.isfinite(report["test"]["test/energy_mae"])
-    [out] = job.predict(tmp_path / "run", shared_data / "molecular" / "aspirin.xyz", tmp_path)
+    run = sciml.load_run(tmp_path / "run")
+    [out] = run.predict_file(shared_data / "molecular" / "aspirin.xyz", tmp_path)
     arrays, _ = read_hdf5(out)
     assert arrays["energy"].shape == (15,) and arrays["forces"].shape == (15 * 21, 3)
+    # The run folder is self-contained: predicting does not read the training file.
+    from sciml.datasets import read_xyz
+
+    mols = read_xyz(shared_data / "molecular" / "aspirin.xyz")
+    np.testing.assert_allclose(run.predict(mols)["energy"], arrays["energy"], rtol=1e-6)
 
 
 def test_property_job_on_qm9_db(shared_data, tmp_path):
@@ -151,7 +157,7 @@ def test_property_job_on_qm9_db(shared_data, tmp_path):
         "objective": {"kind": "property"},
         "train": {"max_epochs": 1, "batch_size": 4, "progress": False, "tensorboard": False},
     }
-    report = MolecularJob(recipe).fit(tmp_path / "run", progress=False)
+    report = sciml.fit(recipe, tmp_path / "run", progress=False)
     assert report["units"] == {"test/mae": "eV", "test/mae_mev": "meV"}
     assert report["test"]["test/mae_mev"] == pytest.approx(1000 * report["test"]["test/mae"])
     recipe["objective"] = {"kind": "energy_forces"}
@@ -164,9 +170,9 @@ def test_property_job_on_qm9_db(shared_data, tmp_path):
 @pytest.mark.parametrize("name, kind", [("rmd17-ponita", "energy_forces"),
                                         ("qm9-ponita", "property")])
 def test_recipes_validate(name, kind):
-    from sciml.cli._recipes import apply_overrides, load_recipe
+    from sciml.recipes import apply_overrides, load_recipe
 
-    _, recipe = load_recipe(name)
+    recipe = load_recipe(name)
     job = MolecularJob(recipe)
     assert job.model_name == "ponita" and job.objective.kind == kind
     key = "molecule=ethanol" if kind == "energy_forces" else "target=homo"

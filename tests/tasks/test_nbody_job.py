@@ -10,6 +10,7 @@ import pytest
 import torch
 from sciml.datasets import ChargedNBody
 
+import sciml
 from sciml.data import read_hdf5
 from sciml.errors import ConfigError, DataError
 from sciml.geometry import random_rotation
@@ -74,33 +75,37 @@ def _recipe(tmp_path, **model):
 
 
 def test_job_fit_evaluate_predict(tmp_path, one_thread):
-    job = NBodyJob(_recipe(tmp_path))
     run = tmp_path / "run"
-    report = job.fit(run, resume=False, progress=False)
+    report = sciml.fit(_recipe(tmp_path), run, progress=False)
     assert np.isfinite(report["test"]["test/position_mse"])
     assert report["anchor_constant_velocity"]["test/position_mse"] < \
         report["anchor_static"]["test/position_mse"]
     assert (run / "trajectories.png").stat().st_size > 1000
     assert json.loads((run / "report.json").read_text())["epochs"] == 2
-    again = job.evaluate(run)
+    again = sciml.evaluate(run)
     assert again["test"]["test/position_mse"] == pytest.approx(report["test"]["test/position_mse"],
                                                                rel=1e-5)
     split = ChargedNBody(**SMALL, root=str(tmp_path / "data")).split("test")
     inp = tmp_path / "states.npz"
     np.savez(inp, pos=split.pos[:3].numpy(), vel=split.vel[:3].numpy(),
              charges=split.charges[:3, :, 0].numpy())
-    (out,) = job.predict(run, inp, tmp_path / "pred")
+    trained = sciml.load_run(run)
+    (out,) = trained.predict_file(inp, tmp_path / "pred")
     assert read_hdf5(out)[0]["pred"].shape == (3, 5, 3)
     bad = tmp_path / "bad.npz"
     np.savez(bad, pos=split.pos[:3].numpy(), vel=split.vel[:3, :4].numpy(),
              charges=split.charges[:3].numpy())
     with pytest.raises(DataError, match="bad.npz: pos and vel must have shape"):
-        job.predict(run, bad, tmp_path / "pred2")
+        trained.predict_file(bad, tmp_path / "pred2")
     nan = tmp_path / "nan.npz"
     np.savez(nan, pos=split.pos[:3].numpy() * np.nan, vel=split.vel[:3].numpy(),
              charges=split.charges[:3].numpy())
     with pytest.raises(DataError, match="nan.npz: pos contains NaN"):
-        job.predict(run, nan, tmp_path / "pred3")
+        trained.predict_file(nan, tmp_path / "pred3")
+    assert not (tmp_path / "pred3").exists()
+    in_memory = trained.predict({"pos": split.pos[:3], "vel": split.vel[:3],
+                                 "charges": split.charges[:3]})
+    torch.testing.assert_close(in_memory, torch.as_tensor(read_hdf5(out)[0]["pred"]))
 
 
 def test_bad_recipes(tmp_path):

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+import sciml
 from sciml.cli import main
-from sciml.cli._recipes import apply_overrides, load_recipe
 from sciml.data import read_hdf5
 from sciml.errors import ConfigError
+from sciml.recipes import apply_overrides, load_recipe
 from sciml.tasks import PhysicsInformedJob
 
 TINY = ["train.n_x=16", "train.n_t=8", "train.adam_steps=20", "train.lbfgs_steps=20",
@@ -29,7 +30,7 @@ def test_fit_writes_the_run_folder_and_resumes(tmp_path, capsys) -> None:
         args += ["--set", o]
     assert main(args) == 0
     for name in ("recipe.yaml", "report.json", "metrics.csv", "solution.png",
-                 "checkpoints/last.pt", "checkpoints/best.pt"):
+                 "checkpoints/last.pt"):
         assert (run / name).is_file(), name
     report = json.loads((run / "report.json").read_text())
     assert 0 < report["test"]["test/rel_l2"] < 10
@@ -40,6 +41,7 @@ def test_fit_writes_the_run_folder_and_resumes(tmp_path, capsys) -> None:
     assert (run / "metrics.csv").read_text() == history
     assert json.loads((run / "report.json").read_text())["test"] == report["test"]
     assert main(["eval", str(run)]) == 0
+    assert json.loads((run / "eval.json").read_text())["test"] == report["test"]
     pts = np.array([[0.5, 0.0], [1.0, 0.5], [2.0, 0.5]])
     np.save(tmp_path / "pts.npy", pts)
     assert main(["predict", str(run), "--input", str(tmp_path / "pts.npy")]) == 0
@@ -47,23 +49,23 @@ def test_fit_writes_the_run_folder_and_resumes(tmp_path, capsys) -> None:
     assert arrays["u"].shape == (3,) and np.isfinite(arrays["u"]).all()
 
 
-def test_resume_continues_an_interrupted_run(tmp_path) -> None:
-    _, recipe = load_recipe("convection-pinn")
-    recipe = apply_overrides(recipe, TINY)
-    short = apply_overrides(recipe, ["train.lbfgs_steps=0"])
-    PhysicsInformedJob(short).fit(tmp_path, progress=False)
+def test_extend_continues_a_finished_run(tmp_path) -> None:
+    recipe = load_recipe("convection-pinn", TINY)
+    short = recipe.with_overrides(["train.lbfgs_steps=0"])
+    sciml.fit(short, tmp_path, progress=False)
     state = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
-    assert state["phase"] == "lbfgs" and state["step"] == 0
-    report = PhysicsInformedJob(recipe).fit(tmp_path, resume=True, progress=False)
+    assert state["full_batch"]["phase"] == "lbfgs" and state["full_batch"]["done"] == 0
+    report = sciml.fit(short, tmp_path, extend=20, progress=False)
     state = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
-    assert state["step"] == 20
+    assert state["full_batch"]["done"] == 20 and state["step"] == 40
     adam_rows = [h for h in state["history"] if h["phase"] == "adam"]
-    assert adam_rows[-1]["step"] == 20 and len(adam_rows) == 10  # not trained twice
+    assert adam_rows[-1]["phase_step"] == 20 and len(adam_rows) == 10  # not trained twice
     assert np.isfinite(report["test"]["test/rel_l2"])
+    assert sciml.load_recipe(tmp_path / "recipe.yaml")["train"]["lbfgs_steps"] == 20
 
 
 def test_burgers_recipe_builds_and_bad_recipes_are_named() -> None:
-    _, recipe = load_recipe("burgers-lpinn")
+    recipe = load_recipe("burgers-lpinn")
     job = PhysicsInformedJob(recipe)
     assert job.problem.pde == "burgers"
     with pytest.raises(ConfigError, match="unknown pde 'burger'"):
@@ -78,7 +80,7 @@ def test_burgers_recipe_builds_and_bad_recipes_are_named() -> None:
         PhysicsInformedJob({**recipe, "objective": {}})
     bad = PhysicsInformedJob(apply_overrides(recipe, ["model.period=1.0"]))
     with pytest.raises(ConfigError, match="period"):
-        bad._build()
+        bad.build_task(bad.describe(None))
 
 
 @pytest.mark.slow

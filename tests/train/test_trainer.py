@@ -183,10 +183,21 @@ def test_evaluate_gives_exact_means_over_uneven_batches():
     assert task.training  # restored
 
 
-def test_progress_bar_shows_the_live_loss(capfd):
+def test_progress_bar_shows_the_live_loss(capfd, monkeypatch):
+    import sys
+
+    import sciml.progress
+
+    # not a terminal (a log file, CI): no bar at all
+    Trainer(max_epochs=1, batch_size=8, tensorboard=False).fit(make_task(), Regression(16))
+    assert capfd.readouterr().err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     Trainer(max_epochs=1, batch_size=8, tensorboard=False).fit(make_task(), Regression(16))
     assert "loss=" in capfd.readouterr().err
     Trainer(max_epochs=1, batch_size=8, **QUIET).fit(make_task(), Regression(16))
+    assert capfd.readouterr().err == ""
+    with sciml.progress.quiet():  # --quiet: every bar off, whatever the config asks
+        Trainer(max_epochs=1, batch_size=8, tensorboard=False).fit(make_task(), Regression(16))
     assert capfd.readouterr().err == ""
 
 

@@ -1,5 +1,6 @@
 """Physics-informed training: problems with reference solutions, the fit configuration, and the
-PINN / LPINN objectives (the fit loop is in :mod:`sciml.tasks._physics_fit`)."""
+PINN / LPINN objectives (trained by the engine's full-batch mode,
+:meth:`sciml.train.Trainer.fit_full_batch`)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ import torch
 from torch import Tensor
 
 from sciml.errors import ConfigError
-from sciml.models._lpinn import LPINN, lagrangian_residuals, lagrangian_to_grid
-from sciml.models._pinn import PINN
+from sciml.models import LPINN, PINN, lagrangian_residuals, lagrangian_to_grid
 from sciml.physics import (
     AbstractAdvectionPDE,
     AbstractPDE,
@@ -31,6 +31,7 @@ from sciml.solvers.convection import (
     solve_reaction,
     solve_reaction_diffusion,
 )
+from sciml.train import FullBatchSchedule
 
 __all__ = [
     "PhysicsProblem",
@@ -197,6 +198,16 @@ class FitConfig:
     @property
     def torch_dtype(self) -> torch.dtype:
         return torch.float64 if self.dtype == "float64" else torch.float32
+
+    def schedule(self) -> FullBatchSchedule:
+        """The engine's full-batch schedule of this fit (Adam, then L-BFGS)."""
+        return FullBatchSchedule(
+            adam_steps=self.adam_steps, lr=self.lr, lbfgs_steps=self.lbfgs_steps,
+            lbfgs_chunk=self.lbfgs_chunk, lbfgs_history=self.lbfgs_history,
+            lbfgs_eval_factor=self.lbfgs_eval_factor,
+            lbfgs_tolerance_grad=self.lbfgs_tolerance_grad,
+            lbfgs_tolerance_change=self.lbfgs_tolerance_change,
+            resample_every=self.resample_every)
 
 
 def _radical_inverse_base2(i: np.ndarray) -> np.ndarray:

@@ -1,0 +1,236 @@
+"""The forecasting job: recipe → series, windows, scaler, forecaster → run folder with report and
+plots (Cini, Marisca, Zambon, Alippi, 2023: scalers fitted on the training split only, masked
+metrics in original units)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from sciml.data import SpatioTemporal, make_scaler, temporal_split
+from sciml.errors import ConfigError
+from sciml.registry import JOBS, MODELS
+from sciml.tasks._job import AbstractJob, build_data
+from sciml.tasks.forecasting._config import ForecastingDataConfig, ForecastingEvalConfig
+from sciml.tasks.forecasting._task import ForecastingTask, with_rmse
+from sciml.train import TrainerConfig
+
+__all__ = ["ForecastingJob", "PreparedForecasting", "prepare_forecasting", "load_series",
+           "node_names", "series_to_dict", "series_from_dict"]
+
+
+class PreparedForecasting:
+    """A series with its windows split in time and the scaler fitted on the training steps."""
+
+    def __init__(self, series: SpatioTemporal, train: Any, val: Any, test: Any, train_end: int,
+                 scaler: Any, exog_size: int) -> None:
+        self.series, self.train, self.val, self.test = series, train, val, test
+        self.train_end, self.scaler, self.exog_size = train_end, scaler, exog_size
+
+
+def load_series(cfg: ForecastingDataConfig) -> SpatioTemporal:
+    """Load the registered data set ``cfg.name`` with its (key-checked) options."""
+    return build_data(cfg.name, cfg.options, SpatioTemporal, "a spatiotemporal series")
+
+
+def _with_covariates(series: SpatioTemporal, cfg: ForecastingDataConfig) -> SpatioTemporal:
+    if cfg.covariates:
+        series = series.with_covariates(**series.datetime_covariates(kinds=tuple(cfg.covariates)))
+    return series
+
+
+def prepare_forecasting(
+    cfg: ForecastingDataConfig, series: SpatioTemporal | None = None
+) -> PreparedForecasting:
+    """Window the series, split it in time and fit the scaler on the training steps only."""
+    series = _with_covariates(load_series(cfg) if series is None else series, cfg)
+    windows = series.windows(cfg.window, cfg.horizon, delay=cfg.delay, stride=cfg.stride)
+    split = temporal_split(windows, val=cfg.val, test=cfg.test)
+    scaler = make_scaler(cfg.scaler)
+    scaler.fit(
+        series.values[: split.train_end], series.mask[: split.train_end], axis=cfg.scaler_axis
+    )
+    exog = sum(v.shape[-1] for v in series.covariates.values())
+    return PreparedForecasting(series, windows.subset(split.train), windows.subset(split.val),
+                               windows.subset(split.test), split.train_end, scaler, exog)
+
+
+def node_names(series: SpatioTemporal) -> list[str]:
+    """The series' node ids, or ``"0" .. "n-1"`` where it has none (CSV column names)."""
+    if series.node_ids is not None:
+        return [str(v) for v in series.node_ids]
+    return [str(i) for i in range(series.n_nodes)]
+
+
+def series_to_dict(series: SpatioTemporal) -> dict[str, Any]:
+    """A series as tensors and plain values (``torch.save`` with ``weights_only`` loading)."""
+    index = series.time_index
+    return {"values": series.values, "mask": series.mask, "edge_index": series.edge_index,
+            "edge_weight": series.edge_weight,
+            "time_ns": None if index is None else torch.as_tensor(index.as_unit("ns").asi8),
+            "tz": None if index is None or index.tz is None else str(index.tz),
+            "covariates": dict(series.covariates), "node_ids": series.node_ids,
+            "name": series.name, "freq": series.freq}
+
+
+def series_from_dict(d: dict[str, Any]) -> SpatioTemporal:
+    """The inverse of :func:`series_to_dict`."""
+    index = None
+    if d.get("time_ns") is not None:
+        index = pd.DatetimeIndex(d["time_ns"].numpy().astype("datetime64[ns]"))
+        if d.get("tz"):
+            index = index.tz_localize("UTC").tz_convert(d["tz"])
+    return SpatioTemporal(d["values"], d["mask"], d["edge_index"], d["edge_weight"],
+                          time_index=index, covariates=d.get("covariates") or None,
+                          node_ids=d.get("node_ids"), name=d.get("name", ""), freq=d.get("freq"))
+
+
+class _Affine:
+    """A fitted affine scaler given by its offset and scale (``x = z * scale + offset``)."""
+
+    def __init__(self, offset: torch.Tensor, scale: torch.Tensor) -> None:
+        self.offset, self.scale = offset, scale
+
+    def inverse_transform(self, z: torch.Tensor) -> torch.Tensor:
+        return z * self.scale + self.offset
+
+
+@JOBS.register("forecasting", help="spatiotemporal forecasting on a graph of sensors")
+class ForecastingJob(AbstractJob):
+    """Forecasting recipes: ``data`` (ForecastingDataConfig), ``model`` (name + its config),
+    ``train`` (TrainerConfig), ``eval`` (ForecastingEvalConfig).
+
+    The run folder's data description holds the graph, the node ids, the frequency, the last
+    time stamp of the training series and the scaler, so that ``eval`` and ``predict`` build the
+    model without the series.
+    """
+
+    configs = {"data": ("data_cfg", ForecastingDataConfig),
+               "eval": ("eval_cfg", ForecastingEvalConfig), "train": ("train_cfg", TrainerConfig)}
+    data_kind = "a SpatioTemporal series"
+    data_cfg: ForecastingDataConfig
+    eval_cfg: ForecastingEvalConfig
+    train_cfg: TrainerConfig
+
+    # ---------------------------------------------------------------- data
+    def load_data(self) -> SpatioTemporal:
+        return load_series(self.data_cfg)
+
+    def check_data(self, data: Any) -> SpatioTemporal:
+        if not isinstance(data, SpatioTemporal):
+            raise TypeError(f"a forecasting recipe takes {self.data_kind} as data, got "
+                            f"{type(data).__name__}")
+        return data
+
+    def prepare(self, series: SpatioTemporal) -> PreparedForecasting:
+        return prepare_forecasting(self.data_cfg, series)
+
+    def describe(self, series: SpatioTemporal) -> dict[str, Any]:
+        prep = self.prepare(series)
+        s = prep.series
+        zeros = torch.zeros(1, s.n_nodes, s.n_channels)
+        offset = prep.scaler.inverse_transform(zeros).float()
+        scale = (prep.scaler.inverse_transform(torch.ones_like(zeros)) - offset).float()
+        last = None if s.time_index is None else str(s.time_index[-1])
+        return {"name": s.name or self.data_cfg.name, "n_nodes": s.n_nodes,
+                "n_channels": s.n_channels, "node_ids": node_names(s), "freq": s.freq,
+                "last_time": last, "edge_index": s.edge_index, "edge_weight": s.edge_weight,
+                "offset": offset, "scale": scale, "exog_size": prep.exog_size,
+                "window": self.data_cfg.window, "horizon": self.data_cfg.horizon}
+
+    def splits(self, series: SpatioTemporal) -> tuple[Any, Any]:
+        prep = self.prepare(series)
+        return prep.train, prep.val
+
+    def eval_data(self, series: SpatioTemporal) -> dict[str, Any]:
+        return series_to_dict(series)
+
+    # ---------------------------------------------------------------- task
+    def build_task(self, spec: dict[str, Any], model_name: str | None = None,
+                   model_values: dict | None = None) -> ForecastingTask:
+        n, c = spec["n_nodes"], spec["n_channels"]
+        model = MODELS.build(
+            model_name or self.model_name,
+            self.model_values if model_values is None else model_values,
+            n_nodes=n, input_size=c, output_size=c, window=self.data_cfg.window,
+            horizon=self.data_cfg.horizon, exog_size=spec["exog_size"],
+        )
+        return ForecastingTask(model, _Affine(spec["offset"], spec["scale"]), n, c,
+                               spec["edge_index"], spec["edge_weight"], target_channels=c,
+                               steps=self.eval_cfg.steps)
+
+    # ---------------------------------------------------------------- reports
+    def head(self, spec: dict[str, Any]) -> dict[str, Any]:
+        return {"model": self.model_name, "data": self.data_cfg.name}
+
+    def test_report(self, task: ForecastingTask, eval_data: dict[str, Any],
+                    spec: dict[str, Any], trainer: Any) -> dict[str, Any]:
+        test = self.prepare(series_from_dict(eval_data)).test
+        report: dict[str, Any] = {
+            "test": with_rmse(trainer.evaluate(task, test, prefix="test"))}
+        for name in self.eval_cfg.baselines:
+            base = self.build_task(spec, name, {})
+            report[f"baseline_{name}"] = with_rmse(trainer.evaluate(base, test, prefix="test"))
+        return report
+
+    def fit_report(self, result: Any, task: Any, data: Any) -> dict[str, Any]:
+        return {**super().fit_report(result, task, data), "stopped_early": result.stopped_early}
+
+    def plots(self, run_dir: Path, task: ForecastingTask, eval_data: dict[str, Any],
+              spec: dict[str, Any]) -> None:
+        from sciml.tasks.forecasting._plots import plot_forecasts
+
+        test = self.prepare(series_from_dict(eval_data)).test
+        plot_forecasts(task, test, run_dir / "forecast.png", nodes=self.eval_cfg.plot_nodes,
+                       node_ids=spec["node_ids"])
+
+    # ---------------------------------------------------------------- predict
+    def read_input(self, path: Path, spec: dict[str, Any]) -> pd.DataFrame:
+        from sciml.tasks.forecasting._io import read_csv_frame
+
+        return read_csv_frame(Path(path))
+
+    def predict(self, task: ForecastingTask, spec: dict[str, Any], inputs: Any) -> Any:
+        """Forecast from the last ``window`` steps.
+
+        ``inputs``: a DataFrame with one column per node (by node id, any order; an optional
+        first column ``date``/``time``), giving a DataFrame of ``horizon`` rows (``time``
+        stamped at the series' frequency after the last input time, where both are known;
+        ``step``; one column per node); or an array ``(window, n)``, ``(window, n, c)`` or
+        ``(b, window, n, c)`` in original units, giving a tensor ``(…, horizon, n, c)``.
+        """
+        from sciml.tasks.forecasting._io import forecast_frame, frame_to_input
+
+        if spec["exog_size"]:
+            raise ConfigError("predicting from a table does not support covariates yet; use a "
+                              "recipe without data.covariates")
+        window = self.data_cfg.window
+        task.eval()
+        if isinstance(inputs, pd.DataFrame):
+            x, index = frame_to_input(inputs, spec["node_ids"], window, "input")
+            with torch.no_grad():
+                pred = task.forecast(x[None, :, :, None])[0, :, :, 0]
+            return forecast_frame(pred.numpy(), spec["node_ids"], index, spec["freq"])
+        x = torch.as_tensor(np.array(inputs, dtype=np.float32))
+        if x.dim() == 2:
+            x = x[..., None]
+        squeeze = x.dim() == 3
+        x = x[None] if squeeze else x
+        if x.dim() != 4 or tuple(x.shape[1:3]) != (window, spec["n_nodes"]):
+            raise ValueError(f"inputs must be (window={window}, n={spec['n_nodes']}[, c]) or "
+                             f"(b, {window}, {spec['n_nodes']}, c), got {tuple(x.shape)}")
+        if not torch.isfinite(x).all():
+            raise ValueError("inputs contain NaN or infinite values")
+        with torch.no_grad():
+            pred = task.forecast(x)
+        return pred[0] if squeeze else pred
+
+    def write_prediction(self, out_dir: Path, inputs: Any, outputs: pd.DataFrame,
+                         spec: dict[str, Any], source: str) -> list[Path]:
+        from sciml.tasks.forecasting._io import write_forecast_frame
+
+        return write_forecast_frame(Path(out_dir), outputs, spec["freq"], source)

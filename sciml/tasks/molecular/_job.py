@@ -1,0 +1,230 @@
+"""The molecular job: recipe → molecule graphs, statistics, equivariant model → run folder.
+
+``objective.kind: energy_forces`` trains :class:`EnergyForceTask` (rMD17, MD17, XYZ / ASE files
+with energies and forces); ``property`` trains :class:`PropertyTask` (QM9 targets). The report
+gives test errors in meV and meV/Å (energies and forces) or in the target's unit. The run folder's
+data description holds the species, the energy unit and the training statistics, so that ``eval``
+and ``predict`` build the model without the training molecules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sciml.data import write_hdf5
+from sciml.datasets import (
+    ENERGY_UNITS_IN_MEV,
+    MolecularData,
+    MoleculeDataset,
+    Molecules,
+    read_ase_db,
+    read_rmd17_npz,
+    read_sgdml_npz,
+    read_xyz,
+)
+from sciml.errors import ConfigError, DataError
+from sciml.registry import JOBS, MODELS
+from sciml.tasks._job import AbstractJob, build_data, input_file
+from sciml.tasks.molecular._config import (
+    MolecularDataConfig,
+    MolecularEvalConfig,
+    MolecularObjectiveConfig,
+)
+from sciml.tasks.molecular._task import EnergyForceTask, PropertyTask, energy_force_statistics
+from sciml.train import TrainerConfig
+
+__all__ = ["MolecularJob", "collate_molecules", "molecules_to_dict", "molecules_from_dict",
+           "read_molecules"]
+
+
+def collate_molecules(graphs: list) -> Any:
+    """Batch molecule graphs with PyG (by their declared schema)."""
+    from torch_geometric.data import Batch
+
+    return Batch.from_data_list(graphs)
+
+
+def molecules_to_dict(ds: MoleculeDataset) -> dict[str, Any]:
+    """The molecules of a split as tensors (concatenated atoms with per-molecule counts)."""
+    m, idx = ds.molecules, [int(i) for i in ds.indices]
+    counts = [len(m.z[i]) for i in idx]
+    out: dict[str, Any] = {
+        "source": m.source, "energy_unit": m.energy_unit,
+        "counts": torch.tensor(counts, dtype=torch.long),
+        "z": torch.from_numpy(np.concatenate([m.z[i] for i in idx]).astype(np.int64)),
+        "pos": torch.from_numpy(np.concatenate([m.pos[i] for i in idx]).astype(np.float64)),
+        "energy": None if m.energy is None else torch.from_numpy(
+            np.asarray(m.energy, np.float64)[idx]),
+        "forces": None if m.forces is None else torch.from_numpy(
+            np.concatenate([m.forces[i] for i in idx]).astype(np.float64)),
+        "cell": None, "y": None if ds.y is None else torch.from_numpy(ds.y[idx]),
+    }
+    if m.cell is not None and any(m.cell[i] is not None for i in idx):
+        out["cell"] = torch.from_numpy(np.stack([np.zeros((3, 3)) if m.cell[i] is None
+                                                 else m.cell[i] for i in idx]))
+    return out
+
+
+def molecules_from_dict(d: dict[str, Any]) -> MoleculeDataset:
+    """The inverse of :func:`molecules_to_dict`."""
+    split = np.cumsum(d["counts"].numpy())[:-1]
+
+    def pieces(t: torch.Tensor | None) -> list[np.ndarray] | None:
+        return None if t is None else list(np.split(t.numpy(), split))
+
+    mols = Molecules(source=d["source"], z=pieces(d["z"]), pos=pieces(d["pos"]),
+                     energy=None if d["energy"] is None else d["energy"].numpy(),
+                     forces=pieces(d["forces"]),
+                     cell=None if d["cell"] is None else list(d["cell"].numpy()),
+                     energy_unit=d["energy_unit"])
+    y = None if d.get("y") is None else d["y"].numpy()
+    return MoleculeDataset(mols, np.arange(len(mols)), y)
+
+
+def read_molecules(path: Path) -> Molecules:
+    """Molecules from an rMD17 / sGDML npz, an ASE database (``.db`` / ``.json``) or (ext)XYZ."""
+    input_file(path, "a molecule file")
+    if path.suffix == ".npz":
+        try:
+            return read_rmd17_npz(path)
+        except DataError:
+            return read_sgdml_npz(path)
+    if path.suffix in (".db", ".json"):
+        return read_ase_db(path)[0]
+    return read_xyz(path)
+
+
+@JOBS.register("molecular", help="molecules: energies and forces (rMD17) or properties (QM9)")
+class MolecularJob(AbstractJob):
+    """Molecular recipes: ``data`` (MolecularDataConfig), ``model`` (name + config),
+    ``objective`` (MolecularObjectiveConfig), ``train`` (TrainerConfig), ``eval``."""
+
+    sections = ("data", "model", "objective", "train", "eval")
+    configs = {"data": ("data_cfg", MolecularDataConfig),
+               "objective": ("objective", MolecularObjectiveConfig),
+               "eval": ("eval_cfg", MolecularEvalConfig), "train": ("train_cfg", TrainerConfig)}
+    data_kind = "a MolecularData (sciml.datasets.MolecularData)"
+    collate_fn = staticmethod(collate_molecules)
+    data_cfg: MolecularDataConfig
+    objective: MolecularObjectiveConfig
+    eval_cfg: MolecularEvalConfig
+    train_cfg: TrainerConfig
+
+    # ---------------------------------------------------------------- data
+    def load_data(self) -> MolecularData:
+        return self.check_data(build_data(self.data_cfg.name, self.data_cfg.options,
+                                          MolecularData, "a molecular data set"))
+
+    def check_data(self, data: Any) -> MolecularData:
+        if not isinstance(data, MolecularData):
+            raise TypeError(f"a molecular recipe takes {self.data_kind} as data, got "
+                            f"{type(data).__name__}")
+        if self.objective.kind == "property" and not data.targets:
+            raise ConfigError(f"objective.kind=property needs a data set with targets (qm9); "
+                              f"{data.name!r} has energies and forces")
+        if self.objective.kind == "energy_forces" and data.train.molecules.forces is None:
+            raise ConfigError(f"objective.kind=energy_forces needs forces; {data.source} has "
+                              "none (use kind: property)")
+        return data
+
+    def describe(self, data: MolecularData) -> dict[str, Any]:
+        spec: dict[str, Any] = {"name": data.name, "source": data.source,
+                                "species": [int(z) for z in data.species],
+                                "energy_unit": data.energy_unit,
+                                "n_train": len(data.train), "n_val": len(data.val),
+                                "n_test": len(data.test)}
+        if self.objective.kind == "property":
+            y = data.train.y[data.train.indices]
+            spec.update(mean=float(y.mean()), std=float(y.std()), target=data.targets[0],
+                        target_unit=data.target_units[0])
+        else:
+            per_atom, scale = energy_force_statistics(data.train)
+            spec.update(energy_per_atom=float(per_atom), force_scale=float(scale),
+                        to_mev=float(data.energy_to_mev))
+        return spec
+
+    def splits(self, data: MolecularData) -> tuple[Any, Any]:
+        return data.train, (data.val if len(data.val) else None)
+
+    def eval_data(self, data: MolecularData) -> dict[str, Any]:
+        return molecules_to_dict(data.test)
+
+    # ---------------------------------------------------------------- task
+    def build_task(self, spec: dict[str, Any]) -> EnergyForceTask | PropertyTask:
+        model = MODELS.build(self.model_name, self.model_values, where="model",
+                             in_channels=len(spec["species"]), out_channels=1)
+        if self.objective.kind == "property":
+            return PropertyTask(model, spec["species"], spec["mean"], spec["std"],
+                                to_mev=ENERGY_UNITS_IN_MEV.get(spec["target_unit"]))
+        return EnergyForceTask(model, spec["species"], spec["energy_per_atom"],
+                               spec["force_scale"], energy_weight=self.objective.energy_weight,
+                               force_weight=self.objective.force_weight, to_mev=spec["to_mev"],
+                               eval_rotations=self.eval_cfg.eval_rotations,
+                               seed=self.train_cfg.seed)
+
+    # ---------------------------------------------------------------- reports
+    def head(self, spec: dict[str, Any]) -> dict[str, Any]:
+        return {"model": self.model_name, "data": spec["name"], "source": spec["source"]}
+
+    def test_report(self, task: Any, eval_data: dict[str, Any], spec: dict[str, Any],
+                    trainer: Any) -> dict[str, Any]:
+        test = molecules_from_dict(eval_data)
+        metrics = trainer.evaluate(task, test, collate_fn=collate_molecules, prefix="test")
+        units = ({"test/energy_mae": "meV", "test/force_mae": "meV/Å"}
+                 if self.objective.kind == "energy_forces"
+                 else {"test/mae": spec.get("target_unit"), "test/mae_mev": "meV"})
+        return {"test": metrics, "units": {k: v for k, v in units.items() if k in metrics},
+                "eval_rotations": self.eval_cfg.eval_rotations}
+
+    def fit_report(self, result: Any, task: Any, data: MolecularData) -> dict[str, Any]:
+        extra = {**super().fit_report(result, task, data), "n_train": len(data.train),
+                 "n_val": len(data.val), "n_test": len(data.test)}
+        if result.history:
+            extra["train_loss_first_epoch"] = result.history[0].get("train/loss")
+            extra["train_loss_last_epoch"] = result.history[-1].get("train/loss")
+        return extra
+
+    def plots(self, run_dir: Path, task: Any, eval_data: dict[str, Any],
+              spec: dict[str, Any]) -> None:
+        from sciml.tasks.molecular._plots import parity_pairs, plot_parity
+
+        test = molecules_from_dict(eval_data)
+        if len(test):
+            plot_parity(parity_pairs(self, task, test, spec), run_dir / "parity.png")
+
+    # ---------------------------------------------------------------- predict
+    def read_input(self, path: Path, spec: dict[str, Any]) -> Molecules:
+        return read_molecules(Path(path))
+
+    def predict(self, task: Any, spec: dict[str, Any], inputs: Any) -> dict[str, np.ndarray]:
+        """Molecules (:class:`~sciml.datasets.Molecules` or a ``MoleculeDataset``) → ``energy``
+        (m,) and concatenated ``forces`` (energies and forces in the training data's units),
+        or ``y`` for property tasks."""
+        ds = inputs if isinstance(inputs, MoleculeDataset) else MoleculeDataset(
+            inputs, np.arange(len(inputs)))
+        unknown = sorted({int(z) for i in ds.indices for z in ds.molecules.z[int(i)]}
+                         - set(spec["species"]))
+        if unknown:
+            raise DataError(f"{ds.molecules.source}: atomic numbers {unknown} were not in the "
+                            f"training data (species {spec['species']})")
+        task.eval()
+        outputs: dict[str, list] = {}
+        for start in range(0, len(ds), 32):
+            batch = collate_molecules([ds[i] for i in range(start, min(start + 32, len(ds)))])
+            pred = task.predict(batch)
+            for k, v in (pred.items() if isinstance(pred, dict) else [("y", pred)]):
+                outputs.setdefault(k, []).append(v.detach().numpy())
+        return {k: np.concatenate(v) for k, v in outputs.items()}
+
+    def write_prediction(self, out_dir: Path, inputs: Molecules, outputs: dict[str, np.ndarray],
+                         spec: dict[str, Any], source: str) -> list[Path]:
+        arrays = dict(outputs)
+        arrays.update(z=np.concatenate(inputs.z), pos=np.concatenate(inputs.pos),
+                      counts=np.array([len(z) for z in inputs.z]))
+        out = Path(out_dir) / "prediction.h5"
+        write_hdf5(out, arrays, params={"input": source, "energy_unit": spec["energy_unit"]})
+        return [out]

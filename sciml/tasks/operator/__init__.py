@@ -1,0 +1,10 @@
+"""PDE surrogates on grids: operator and rollout tasks (normalisation, coordinates, relative
+losses), the job (recipe → run folder) and its configuration."""
+
+from sciml.tasks.operator._config import ObjectiveConfig, OperatorDataConfig, OperatorEvalConfig
+from sciml.tasks.operator._job import OperatorJob, channel_stats, read_fields
+from sciml.tasks.operator._task import OperatorTask, PairDataset, RolloutTask, TrajectoryDataset
+
+__all__ = ["OperatorTask", "RolloutTask", "PairDataset", "TrajectoryDataset", "OperatorJob",
+           "OperatorDataConfig", "ObjectiveConfig", "OperatorEvalConfig", "channel_stats",
+           "read_fields"]
