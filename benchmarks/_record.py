@@ -440,13 +440,17 @@ def headline(records: list[dict[str, Any]]) -> dict[str, tuple[dict, dict]]:
     return best
 
 
-def _fmt(v: Any) -> str:
+def _fmt(v: Any, digits: int = 4) -> str:
+    """``digits`` significant digits; whole numbers from 1000 on; powers of ten outside
+    1e-3..1e6."""
     if v is None:
         return "–"
     if isinstance(v, str):
         return v
     if isinstance(v, float):
-        return f"{v:.3g}" if 1e-3 <= abs(v) < 1e4 or v == 0 else f"{v:.2e}"
+        if 1e3 <= abs(v) < 1e6:
+            return f"{v:.0f}"
+        return f"{v:.{digits}g}" if 1e-3 <= abs(v) < 1e3 or v == 0 else f"{v:.2e}"
     return str(v)
 
 
@@ -468,9 +472,10 @@ def render(root: Path = HERE) -> str:
         "uncommitted code and quick runs are in the log, never here). The full log, with the "
         f"settings and notes of every run, is [{LOG_NAME}]({LOG_NAME}); each row links to its "
         "entry. *sciml* and *anchor* are the two measured values and *ratio* says which way it "
-        "is taken (a speed-up is anchor / sciml). Rows marked † are transcribed from a log "
-        "entry written before the records existed; their scripts did not always check the "
-        "tree for uncommitted changes, so such a row rests on the entry stating none.",
+        "is taken (a speed-up is anchor / sciml). † marks a row transcribed from a log entry "
+        "written before the records existed, whose script checked the tree for uncommitted "
+        "changes and found none; ‡ one whose script did not check (the entry states a bare "
+        "commit). Rerunning the benchmark replaces either with a recorded run.",
         "",
         "| benchmark | what | sciml | anchor | ratio | target | met? | commit | date | log |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -480,7 +485,9 @@ def render(root: Path = HERE) -> str:
     for bench in BENCHMARKS:
         ids = [i for i, _ in bench.expected]
         known.update(ids)
-        extra = sorted({c for c, (r, _) in best.items() if r["benchmark"] == bench.name} - set(ids))
+        extra = sorted({c for c, (r, _) in best.items() if r["benchmark"] == bench.name}
+                       - set(ids), key=lambda c: (best[c][0]["date"], best[c][0]["comparisons"]
+                                                  .index(best[c][1])))
         for cid in ids + extra:
             if cid not in best:
                 missing.append((bench.name, dict(bench.expected)[cid]))
@@ -510,11 +517,18 @@ def _row(bench: str, rec: dict, comp: dict) -> str:
     if anchor is not None and comp.get("anchor_name"):
         anchor_txt += f" ({comp['anchor_name']})"
     ratio = comp.get("ratio")
-    ratio_txt = "–" if ratio is None else f"{_fmt(float(ratio))} ({comp['ratio_of']})"
-    target = (comp.get("target") or {}).get("text", "")
+    tgt = comp.get("target") or {}
+    digits = 3
+    if ratio is not None and (0.9 <= ratio < 1.1 or (
+            tgt.get("on") == "ratio" and float(_fmt(float(ratio), 3)) == tgt["value"])):
+        digits = 4  # near 1, or rounded onto the target: show the digit that decides
+    ratio_txt = "–" if ratio is None else f"{_fmt(float(ratio), digits)} ({comp['ratio_of']})"
+    target = tgt.get("text", "")
     met = {True: "yes", False: "no", None: "–"}[comp.get("met")]
     what = comp["what"] + (f" ({comp['setting']})" if comp.get("setting") else "")
-    dagger = "†" if rec.get("source", "run") != "run" else ""
+    dagger = ""
+    if rec.get("source", "run") != "run":
+        dagger = "†" if rec.get("commit_checked", True) else "‡"
     return (f"| {bench} | {_cell(what)} | {_cell(sciml)} | {_cell(anchor_txt)} | {ratio_txt} | "
             f"{_cell(target)} | {met} | {rec['commit']}{dagger} | {rec['date'][:10]} | "
             f"[entry]({rec['log']['file']}#{rec['log']['anchor']}) |")

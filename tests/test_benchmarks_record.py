@@ -187,6 +187,7 @@ def test_every_committed_record_links_to_its_log_entry():
     anchors = re.findall(r'<a id="([^"]+)"></a>', log)
     assert len(anchors) == len(set(anchors)), "duplicate anchors in RESULTS.md"
     records = rec.load_records(BENCH)
+    assert records, "no committed records"
     for r in records:
         assert r["log"]["anchor"] in anchors, r["_path"]
         assert r["commit"] in log[log.index(f'<a id="{r["log"]["anchor"]}">'):][:600]
@@ -211,3 +212,15 @@ def test_every_benchmark_records_through_the_helper_and_is_listed():
         assert f"`{path.name}`" in development, f"README.md Development lacks {path.name}"
         assert f"`benchmarks/{path.name}`" in page
     assert "benchmarks/README.md" in development
+
+
+def test_transcribed_records_cite_their_entry_and_skip_uncommitted_ones():
+    log = (BENCH / "RESULTS.md").read_text(encoding="utf-8")
+    for r in rec.load_records(BENCH):
+        if r["source"] == "run":
+            continue
+        assert r["source"].startswith("transcribed from the RESULTS.md entry"), r["_path"]
+        entry = log[log.index(f'<a id="{r["log"]["anchor"]}">'):]
+        entry = entry[:entry.index("\n- date") + 40]
+        assert f"- commit: {r['commit']}" in entry and r["date"] in entry, r["_path"]
+        assert "uncommitted" not in entry.split("- commit:")[1].split("\n")[0], r["_path"]
