@@ -179,6 +179,10 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                 "MSE at frame 40 vs constant velocity"))),
 )
 OTHER_SCRIPTS = (
+    ("benchmarks/gpu_check.py", "`make gpu-check` on a machine with a CUDA GPU: `pytest -m gpu`, "
+     "the kernel benchmark on CUDA against PyG and PONITA's training steps/s, in 8 minutes",
+     "`python3 benchmarks/gpu_check.py --prepare` here, then `make gpu-check OUT=DIR` there "
+     "(carry `.gpu-check/`); `--dry-run` on a CPU"),
     ("benchmarks/_record.py", "this page: the recording helper every benchmark uses, and the "
      "renderer", "`.venv/bin/python benchmarks/_record.py --render`"),
 )

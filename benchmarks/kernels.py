@@ -257,7 +257,8 @@ def main(argv=None) -> None:
         if "radius" in groups:
             ap.error("the radius group compares with cKDTree on the CPU: give --only scatter "
                      "--only gather_scatter with --device cuda")
-        torch.cuda.set_device(torch.device(device))
+        if ":" in device:
+            torch.cuda.set_device(torch.device(device))
         SYNC = torch.cuda.synchronize
     run = _record.start("kernels", args, quick=args.quick, device=device, argv=argv)
     edges = args.edges or ([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
