@@ -95,7 +95,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                 "gather_scatter fwd+bwd, 1e6 edges × 64 channels, CUDA: ms, speed-up over PyG"))),
     Benchmark("pde_solvers", "sciml.solvers: Darcy 256² by AMG against scipy's spsolve of the "
               "same matrix; Navier–Stokes time steps per second",
-              "`.venv/bin/python benchmarks/pde_solvers.py` (about 2 minutes)",
+              "`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/pde_solvers.py` (under a minute)",
               (("pde_solvers.darcy256.amg_vs_spsolve",
                 "Darcy 256² solve: pyamg SA + CG vs scipy spsolve, seconds"),
                ("pde_solvers.ns64.steps_per_s", "Navier–Stokes 64², batch 1, torch backend: "
@@ -182,7 +182,7 @@ OTHER_SCRIPTS = (
     ("benchmarks/gpu_check.py", "`make gpu-check` on a machine with a CUDA GPU: `pytest -m gpu`, "
      "the kernel benchmark on CUDA against PyG and PONITA's training steps/s, in 8 minutes",
      "`python3 benchmarks/gpu_check.py --prepare` here, then `make gpu-check OUT=DIR` there "
-     "(carry `.gpu-check/`); `--dry-run` on a CPU"),
+     "(carry `.gpu-check/`); `.venv/bin/python benchmarks/gpu_check.py --dry-run` here"),
     ("benchmarks/_record.py", "this page: the recording helper every benchmark uses, and the "
      "renderer", "`.venv/bin/python benchmarks/_record.py --render`"),
 )

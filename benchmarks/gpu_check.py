@@ -10,10 +10,10 @@ step reads. Send it along with the checkout (the device tool's ``carry: [".gpu-c
 Steps, run in order with their own time limits and 8 minutes (``--budget``) for all of them:
 
 1. ``device``: torch's version and the CUDA device's name (recorded: the card).
-2. ``install``: the packages that do not import yet, from ``.gpu-check/wheels`` only
-   (``pip --no-index``), then sciml itself with ``pip install --no-deps --no-build-isolation -e
-   .``. torch is never installed, upgraded or removed: its version and location are compared
-   before and after, and a change fails the step.
+2. ``install``: into the interpreter that has torch, the packages that do not import yet, from
+   ``.gpu-check/wheels`` only (``pip --no-index``), then sciml itself with ``pip install --no-deps
+   --no-build-isolation -e .``. torch is never installed, upgraded or removed: its version and
+   location are compared before and after, and a change fails the step.
 3. ``pytest-gpu``: ``pytest -m gpu`` on the test files that have gpu tests (the other test files
    import dev-only packages this machine does not have); a JUnit XML file with the counts.
 4. ``kernels``: ``benchmarks/kernels.py --device cuda`` (scatter and gather_scatter against PyG).
@@ -35,7 +35,7 @@ This script is plain standard library: it runs before sciml is installed.
 
     python3 benchmarks/gpu_check.py --prepare             # here, once: fill .gpu-check/
     make gpu-check OUT=/path/to/out                        # on the GPU machine
-    python3 benchmarks/gpu_check.py --dry-run --out /tmp/g # here, on the CPU
+    .venv/bin/python benchmarks/gpu_check.py --dry-run --out /tmp/g   # here, on the CPU
 """
 
 from __future__ import annotations
@@ -87,6 +87,9 @@ def _probe(python: str, code: str, timeout: float = 60) -> dict:
         return {}
 
 
+EXTERNALLY_MANAGED_PROBE = (
+    "import json, os, sys, sysconfig; print(json.dumps(sys.prefix == sys.base_prefix and "
+    "os.path.exists(os.path.join(sysconfig.get_path('stdlib'), 'EXTERNALLY-MANAGED'))))")
 TORCH_PROBE = ("import json, torch; c = torch.cuda.is_available(); "
                "print(json.dumps({'torch': torch.__version__, 'file': torch.__file__, "
                "'cuda': c, 'cuda_version': torch.version.cuda, "
@@ -190,39 +193,45 @@ class Check:
         return True
 
     def install(self) -> bool:
+        """Install into the interpreter that has torch (a venv made from it would not see the
+        packages of a venv or conda env it lives in). Where that interpreter is marked
+        externally managed (PEP 668: a distribution's Python on a lent, disposable machine),
+        pip needs ``--break-system-packages``; the summary says so."""
         wheels = CARRY / "wheels"
-        pip = [self.python, "-m", "pip", "install", "--no-index", "--find-links", str(wheels)]
+        base = self.python
         todo = [dist for mod, dist in NEEDED if mod in missing_modules(
-            self.python, [m for m, _ in NEEDED])]
+            base, [m for m, _ in NEEDED])]
         build = [dist for mod, dist in BUILD if mod in missing_modules(
-            self.python, [m for m, _ in BUILD])]
-        editable = [self.python, "-m", "pip", "install", "--no-deps", "--no-build-isolation",
+            base, [m for m, _ in BUILD])]
+        managed = _probe(base, EXTERNALLY_MANAGED_PROBE) is True
+        extra = ["--break-system-packages"] if managed else []
+        pip = [base, "-m", "pip", "install", *extra, "--no-index", "--find-links", str(wheels)]
+        editable = [base, "-m", "pip", "install", *extra, "--no-deps", "--no-build-isolation",
                     "-e", "."]
-        sciml_here = _probe(self.python, "import importlib.util as u, json; s = u.find_spec("
-                                         "'sciml'); print(json.dumps(s.origin if s else None))")
+        cmds = ([pip + build] if build else []) + ([pip + todo] if todo else []) + [editable]
+        script = "set -e\n" + "\n".join(shlex.join(c) for c in cmds)
         have = sorted(p.name for p in wheels.glob("*.whl")) if wheels.is_dir() else []
         lacking = [d for _, d in NEEDED + BUILD
                    if not any(_dist_key(w) == _dist_key(d) for w in have)]
+        managed_note = "; the interpreter is externally managed (PEP 668)" if managed else ""
         if self.dry_run:
-            lines = [f"would install from {wheels}: {todo + build or 'nothing (all import)'}",
-                     f"  {shlex.join(pip + todo + build)}" if todo + build else "",
-                     f"then: {shlex.join(editable)}",
-                     f"sciml imports from: {sciml_here or 'nowhere yet'}",
-                     f"wheels folder: {len(have)} wheels" + (
-                         f"; lacking {lacking} (run --prepare)" if lacking else "")]
-            return self.step("install", None, note="; ".join(x.strip() for x in lines if x)
-                             )["rc"] == 0
+            sciml_here = _probe(base, "import importlib.util as u, json; s = u.find_spec("
+                                      "'sciml'); print(json.dumps(s.origin if s else None))")
+            (self.out / "logs" / "install.sh").write_text(script + "\n", encoding="utf-8")
+            note = (f"would run logs/install.sh: {todo + build or 'no wheels (all import)'} "
+                    f"from {wheels}, then sciml with pip install --no-deps --no-build-isolation "
+                    f"-e .{managed_note}; sciml imports from {sciml_here or 'nowhere yet'}; "
+                    f"wheels folder: {len(have)} wheels"
+                    + (f", lacking {lacking} (run --prepare)" if lacking else ""))
+            return self.step("install", None, note=note)["rc"] == 0
         if todo + build and not wheels.is_dir():
             self.fail("install", f"{todo + build} do not import and {wheels} is missing: run "
                                  "python3 benchmarks/gpu_check.py --prepare and carry .gpu-check")
             return False
         before = self.summary["torch"]
-        script = " && ".join(
-            ([shlex.join(pip + build)] if build else []) + ([shlex.join(pip + todo)] if todo
-                                                             else []) + [shlex.join(editable)])
         entry = self.step("install", ["/bin/sh", "-c", script],
-                          note=f"installed {todo + build or 'nothing but sciml'}")
-        after = _probe(self.python, TORCH_PROBE)
+                          note=f"installed {todo + build or 'no wheels'} and sciml{managed_note}")
+        after = _probe(base, TORCH_PROBE)
         if (after.get("torch"), after.get("file")) != (before["torch"], before["file"]):
             entry.update(rc=1, note=f"torch changed: {before['torch']} at {before['file']} -> "
                                     f"{after.get('torch')} at {after.get('file')}")

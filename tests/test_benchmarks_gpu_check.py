@@ -30,6 +30,12 @@ def test_dry_run_runs_every_step_and_writes_its_records_folder(tmp_path, shared_
     install = summary["steps"][1]
     assert install["command"] is None  # a dry run installs nothing
     assert "pip install --no-deps --no-build-isolation -e ." in install["note"]
+    script = (out / "logs" / "install.sh").read_text(encoding="utf-8")
+    lines = script.splitlines()
+    assert lines[0] == "set -e"
+    assert lines[-1].endswith("-m pip install --no-deps --no-build-isolation -e .")
+    for line in lines[1:-1]:  # the wheels: only from the carried folder, never torch
+        assert "pip install --no-index --find-links" in line and "torch" not in line
     # pytest collected exactly the gpu-marked tests of the files that have them
     collected = (out / "logs" / "pytest-gpu.log").read_text(encoding="utf-8")
     assert "tests/kernels/test_triton.py::test_gather_scatter_on_gpu_matches_cpu" in collected
