@@ -7,7 +7,8 @@ its markdown section and its comparisons (built with :func:`comparison`). ``reco
 1. appends the section to ``RESULTS.md`` (the log) under a heading of its own, with the date and
    commit in it and an explicit ``<a id="...">`` anchor, so that every log entry can be linked;
 2. writes a JSON record ``records/<benchmark>/<timestamp>-<commit>.json``: commit, whether the
-   tree had uncommitted changes, date, machine, threads, argv and the comparisons;
+   tree had uncommitted changes, a fingerprint of the code, date, machine, threads, argv and the
+   comparisons;
 3. regenerates ``README.md`` (the results page) from all records: one row per comparison, the
    latest record from a committed tree.
 
@@ -34,6 +35,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
+import io
 import json
 import math
 import os
@@ -42,6 +45,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,6 +280,54 @@ def tree_state() -> tuple[str, bool | None]:
     return head.strip(), dirty
 
 
+CODE_DIRS = ("sciml", "solvers", "datasets", "tests", "benchmarks")
+
+
+def _is_code(path: str) -> bool:
+    """The files whose content decides a benchmark's numbers: the packages, the tests, the
+    benchmark scripts and the build files (not the benchmark outputs, not caches)."""
+    if "__pycache__" in path or path.endswith(".pyc"):
+        return False
+    return (path.startswith(("sciml/", "solvers/", "datasets/", "tests/"))
+            or (path.startswith("benchmarks/") and path.count("/") == 1 and path.endswith(".py"))
+            or path in ("pyproject.toml", "setup.py"))
+
+
+def _fingerprint(items: list[tuple[str, bytes]]) -> str:
+    h = hashlib.sha256()
+    for path, data in sorted(items):
+        h.update(f"{path}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()[:16]
+
+
+def tree_fingerprint(root: Path = REPO) -> str:
+    """Hash of the code files in the working tree (see :func:`_is_code`)."""
+    items = []
+    paths = [p for top in CODE_DIRS for p in (root / top).rglob("*")]
+    for path in paths + [root / "pyproject.toml", root / "setup.py"]:
+        rel = path.relative_to(root).as_posix()
+        if path.is_file() and not path.is_symlink() and _is_code(rel):
+            items.append((rel, path.read_bytes()))
+    return _fingerprint(items)
+
+
+def commit_fingerprint(commit: str) -> str | None:
+    """The same hash over the code files of ``commit`` (None without git or for an unknown
+    commit): equal to a record's ``fingerprint`` exactly when the run's code was that commit."""
+    try:
+        tar = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", commit],
+                             capture_output=True, check=True, timeout=120).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    items = []
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        for member in archive.getmembers():
+            if member.isfile() and _is_code(member.name):
+                items.append((member.name, archive.extractfile(member).read()))
+    return _fingerprint(items)
+
+
 def machine(device: str = "cpu") -> dict[str, Any]:
     """The machine, threads and (where torch is loaded) torch version and device name."""
     info: dict[str, Any] = {"platform": platform.platform(), "cpus": os.cpu_count(),
@@ -317,6 +369,7 @@ class Run:
         self.root = Path(out) if out is not None else HERE
         self.argv = list(sys.argv[1:] if argv is None else argv)
         self.commit, self.dirty = tree_state()
+        self.fingerprint = tree_fingerprint()
         self.started = datetime.datetime.now().replace(microsecond=0)
         self.load_start = _load()
 
@@ -367,7 +420,8 @@ class Run:
         m = machine(self.device)
         rec = {"schema": SCHEMA, "benchmark": self.benchmark, "title": title,
                "commit": self.commit, "dirty": dirty, "quick": self.quick,
-               "date": self.started.isoformat(), "argv": self.argv, "command": self.command,
+               "date": self.started.isoformat(), "fingerprint": self.fingerprint,
+               "argv": self.argv, "command": self.command,
                **m, "log": {"file": LOG_NAME, "anchor": anchor, "heading": heading},
                "source": "run", "comparisons": comparisons}
         if self.dirty is None:
@@ -544,10 +598,13 @@ def import_run(src: Path, root: Path = HERE) -> list[Path]:
 
     Each new record is copied and its log section (from ``<a id=anchor>`` to the next anchor)
     appended to root's log; records already present are skipped. Quick records are refused.
+    A record made without git metadata (a copied tree, e.g. on a lent GPU machine, with the
+    commit given as ``SCIML_RECORD_COMMIT``) becomes a committed run here only if its code
+    fingerprint equals that commit's (:func:`commit_fingerprint`); the log entry says which.
     """
     src_log = (src / LOG_NAME).read_text(encoding="utf-8") if (src / LOG_NAME).exists() else ""
     log_path = root / LOG_NAME
-    log = log_path.read_text(encoding="utf-8")
+    log = log_path.read_text(encoding="utf-8") if log_path.exists() else ""
     taken = []
     for rec in load_records(src):
         dest = root / RECORDS_NAME / rec["benchmark"] / rec["_path"].name
@@ -560,8 +617,19 @@ def import_run(src: Path, root: Path = HERE) -> list[Path]:
                       flags=re.S)
         if m is None:
             raise ValueError(f"{src / LOG_NAME}: no entry #{anchor} for {rec['_path']}")
-        log += m.group(0).rstrip("\n") + "\n"
         data = {k: v for k, v in rec.items() if k != "_path"}
+        section = m.group(0).rstrip("\n") + "\n"
+        if rec["dirty"] is None and rec["commit"] != "unknown":
+            fp = commit_fingerprint(rec["commit"])
+            if fp is not None and fp == rec.get("fingerprint"):
+                data["dirty"] = False
+                data["commit_checked"] = f"code fingerprint {fp} equals {rec['commit']}'s"
+                section += (f"- imported: the run's code fingerprint {fp} equals commit "
+                            f"{rec['commit']}'s, so it ran committed code\n")
+            else:
+                section += (f"- imported: the run's code fingerprint {rec.get('fingerprint')} "
+                            f"is not commit {rec['commit']}'s ({fp}): not a committed run\n")
+        log += section
         _write_atomic(dest, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
         taken.append(dest)
     _write_atomic(log_path, log)

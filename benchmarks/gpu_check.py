@@ -25,8 +25,8 @@ Everything goes under ``--out`` (default ``$OUT``, else ``gpu-check-out/``): ``g
 JUnit file, and the benchmarks' ``RESULTS.md``, ``records/`` and ``README.md``. Back here, ``python
 benchmarks/_record.py --import DIR`` takes the records and log entries into ``benchmarks/``. A
 copied tree has no git metadata, so give the commit it was copied from as
-``SCIML_RECORD_COMMIT=<sha>``; such records say the commit was given, not checked, and stay off
-the results page (``_record.tree_state``).
+``SCIML_RECORD_COMMIT=<sha>``: every record carries a fingerprint of the code it ran, and the
+import admits it as a run of committed code only if that equals the commit's fingerprint.
 
 ``--dry-run`` runs the same steps on the CPU, small: the device step accepts a CPU, the install
 step only prints its pip commands and lists which wheels it would take, pytest only collects,
@@ -125,8 +125,9 @@ class Check:
         self.deadline = time.monotonic() + budget
         commit, dirty = _record.tree_state()
         self.summary = {"schema": 1, "kind": "gpu-check", "dry_run": dry_run, "date": _now(),
-                        "commit": commit, "dirty": dirty, "python": python, "budget_s": budget,
-                        "steps": []}
+                        "commit": commit, "dirty": dirty,
+                        "fingerprint": _record.tree_fingerprint(), "python": python,
+                        "budget_s": budget, "steps": []}
         (out / "logs").mkdir(parents=True, exist_ok=True)
 
     def save(self) -> None:

@@ -224,3 +224,44 @@ def test_transcribed_records_cite_their_entry_and_skip_uncommitted_ones():
         entry = entry[:entry.index("\n- date") + 40]
         assert f"- commit: {r['commit']}" in entry and r["date"] in entry, r["_path"]
         assert "uncommitted" not in entry.split("- commit:")[1].split("\n")[0], r["_path"]
+
+
+def test_code_fingerprint_follows_the_code_and_ignores_the_outputs(tmp_path):
+    (tmp_path / "sciml").mkdir()
+    (tmp_path / "benchmarks" / "records").mkdir(parents=True)
+    (tmp_path / "sciml" / "a.py").write_text("x = 1\n", encoding="utf-8")
+    first = rec.tree_fingerprint(tmp_path)
+    (tmp_path / "benchmarks" / "RESULTS.md").write_text("log\n", encoding="utf-8")
+    (tmp_path / "benchmarks" / "records" / "r.json").write_text("{}\n", encoding="utf-8")
+    (tmp_path / "sciml" / "a.pyc").write_bytes(b"cache")
+    assert rec.tree_fingerprint(tmp_path) == first
+    (tmp_path / "sciml" / "a.py").write_text("x = 2\n", encoding="utf-8")
+    assert rec.tree_fingerprint(tmp_path) != first
+    (tmp_path / "sciml" / "a.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "benchmarks" / "new.py").write_text("", encoding="utf-8")
+    assert rec.tree_fingerprint(tmp_path) != first
+
+
+def test_fingerprint_of_a_clean_checkout_is_its_commits():
+    commit, dirty = rec.tree_state()
+    if dirty is not False:
+        pytest.skip("needs a git checkout without uncommitted code")
+    assert rec.tree_fingerprint() == rec.commit_fingerprint(commit)
+
+
+def test_import_accepts_a_copied_tree_only_with_the_commits_code(tmp_path, monkeypatch):
+    src, dest = tmp_path / "gpu", tmp_path / "bench"
+    for commit, fingerprint in (("8888888", "same"), ("9999999", "other")):
+        run = _run(monkeypatch, src, commit=commit, dirty=None)
+        run.fingerprint = fingerprint
+        run.record("k", f"copied tree at {commit}", [_comp(2.0 if commit == "8888888" else 1.0)])
+    monkeypatch.setattr(rec, "commit_fingerprint", lambda commit: "same")
+    assert len(rec.import_run(src, dest)) == 2
+    by_commit = {r["commit"]: r for r in rec.load_records(dest)}
+    assert by_commit["8888888"]["dirty"] is False and by_commit["9999999"]["dirty"] is None
+    row = next(line for line in (dest / "README.md").read_text(encoding="utf-8").splitlines()
+               if line.startswith("| kernels |"))
+    assert "| 8888888 |" in row
+    log = (dest / "RESULTS.md").read_text(encoding="utf-8")
+    assert "equals commit 8888888's, so it ran committed code" in log
+    assert "is not commit 9999999's (same): not a committed run" in log
