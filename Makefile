@@ -6,7 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sciml-installed
 
-.PHONY: demo test test-slow lint clean
+.PHONY: demo test test-slow lint clean gpu-check
+
+# The GPU checks (benchmarks/gpu_check.py) use the machine's own Python, which already has a CUDA
+# torch: they never build .venv (that would pin the CPU torch). OUT: the output folder (the device
+# tool sets $OUT); GPU_CHECK_FLAGS=--dry-run checks the script on a CPU.
+GPU_PYTHON ?= python3
+GPU_CHECK_FLAGS ?=
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +31,9 @@ test-slow: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sciml solvers datasets tests benchmarks
+
+gpu-check:
+	$(GPU_PYTHON) benchmarks/gpu_check.py $(if $(OUT),--out $(OUT)) $(GPU_CHECK_FLAGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

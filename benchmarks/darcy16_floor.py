@@ -24,17 +24,15 @@ bound), and statistics of the generated fields beside the shipped file's, which 
 generator settings resemble it (the file's generator is undocumented).
 
 Run ``python benchmarks/darcy16_floor.py`` (the defaults took 13 minutes here; ``--quick`` for a
-smoke run); the markdown section is printed and appended to benchmarks/RESULTS.md unless
-``--no-write``.
+smoke run, never recorded); the markdown section is printed and recorded through
+``benchmarks/_record.py`` (log entry in benchmarks/RESULTS.md, JSON record, results page) unless
+``--no-record``. The page shows the floor (signs known) per generator setting; it has no anchor
+and no target of its own.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -43,6 +41,9 @@ import numpy as np
 import torch
 from sciml.solvers import gaussian_random_field, grf_spectrum, solve_darcy
 from scipy.special import ndtr, ndtri
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _record  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STORED = ROOT.parent / "shared" / "data" / "pde" / "darcy_train_16.pt"
@@ -141,20 +142,6 @@ def field_stats(x: np.ndarray, y: np.ndarray) -> str:
     return f"{agree:.3f} | {q10 / q50:.2f} / {q90 / q50:.2f} | {corr:.2f}"
 
 
-def header() -> str:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True,
-                               text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit, dirty = "unknown", ""
-    return (f"- commit: {commit}{' (plus uncommitted changes)' if dirty else ''}\n"
-            f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}\n"
-            f"- machine: {platform.platform()}, {os.cpu_count()} CPUs; load average "
-            f"{', '.join(f'{v:.1f}' for v in os.getloadavg())} at the start")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--setting", action="append", metavar="TAU,LOW",
@@ -170,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--stored", type=Path, default=STORED,
                     help="the shipped darcy_train_16.pt, for the statistics column")
-    ap.add_argument("--quick", action="store_true", help="smoke run (small sizes)")
-    ap.add_argument("--no-write", action="store_true", help="do not append to RESULTS.md")
+    ap.add_argument("--quick", action="store_true", help="smoke run (small sizes, not recorded)")
+    _record.add_record_args(ap)
     args = ap.parse_args(argv)
     if args.quick:
         args.fine, args.n_base, args.draws, args.sweeps, args.stats_samples = 33, 2, 4, 20, 20
@@ -182,9 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             ap.error(f"--setting takes TAU,LOW (two numbers), got {text!r}")
         settings.append((tau, low))
-    head = header()
+    run = _record.start("darcy16_floor", args, quick=args.quick, argv=argv)
     t_start = time.perf_counter()
-    rows = []
+    rows, comps = [], []
     for tau, low in settings:
         t0 = time.perf_counter()
         cond = NodalConditioning(args.fine, args.alpha, tau)
@@ -194,15 +181,16 @@ def main(argv: list[str] | None = None) -> int:
                     f"({np.median(res['value']):.4f}) | "
                     f"{field_stats(*generated(cond, low, args.stats_samples, args.seed))} |")
         print(rows[-1], f"[{time.perf_counter() - t0:.0f} s]", flush=True)
+        comps.append(_record.comparison(
+            f"darcy16_floor.tau{tau:g}_low{low:g}", f"darcy_16 floor, generator τ {tau:g}, "
+            f"12 / {low:g}: lowest reachable test rel L2 (signs known)", float(res["sign"].mean()),
+            None, setting=f"fine grid {args.fine}², {args.n_base} base draws",
+            note=f"values known (lower bound): {res['value'].mean():.4f}"))
     if args.stored.is_file():
         stored = torch.load(args.stored, weights_only=True)
         rows.append(f"| shipped {args.stored.name} ({len(stored['x'])} samples) | - | - | "
                     f"{field_stats(stored['x'].numpy().astype(float), stored['y'].numpy())} |")
-    cmd = "python benchmarks/darcy16_floor.py " + " ".join(sys.argv[1:] if argv is None else argv)
     section = (
-        "\n## darcy_16 information floor (binary 16² input, fine-grid pressure)"
-        f"{' (quick smoke run)' if args.quick else ''}\n\n"
-        f"- command: `{cmd.strip()}`\n{head}\n"
         f"- setting: α = {args.alpha:g}, fine grid {args.fine}² (stored nodes every "
         f"{(args.fine - 1) // N}th), {args.n_base} base draws, {args.draws} conditional draws "
         f"each, {args.sweeps} Gibbs sweeps; wall time "
@@ -213,10 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         "| generator | floor, signs known (as in the file) | floor, values known (lower bound) "
         "| x agreement | ‖y‖ spread | corr |\n|---|---|---|---|---|---|\n"
         + "\n".join(rows) + "\n")
-    print(section)
-    if not args.no_write:
-        with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as fh:
-            fh.write(section)
+    run.record("darcy_16 information floor (binary 16² input, fine-grid pressure)", section,
+               comps)
     return 0
 
 

@@ -16,16 +16,16 @@ and default (diffusion) time-then-space model with the same budget.
 Run with the tsl environment (benchmarks/setup_tsl_env.sh)::
 
     .venv-tsl/bin/python benchmarks/forecast_vs_tsl.py [--epochs 20] [--quick] [--no-baselines]
+
+Recorded through ``benchmarks/_record.py`` (log entry in benchmarks/RESULTS.md, JSON record,
+results page) unless ``--no-record``; ``--quick`` runs are never recorded.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -46,6 +46,9 @@ from sciml.tasks import (
     with_rmse,
 )
 from sciml.train import Trainer, TrainerConfig
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _record  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / ".." / "shared" / "data" / "timeseries"
@@ -84,7 +87,7 @@ def clocks() -> tuple[float, float]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--epochs", type=int, default=20, help="training epochs on every side")
-    p.add_argument("--quick", action="store_true", help="2-epoch smoke run (nothing appended)")
+    p.add_argument("--quick", action="store_true", help="2-epoch smoke run (not recorded)")
     p.add_argument("--hidden", type=int, default=32, help="hidden size (encoder, GRU, GCN)")
     p.add_argument("--gcn-layers", type=int, default=2, help="graph layers of the decoder")
     p.add_argument("--batch-size", type=int, default=64)
@@ -94,9 +97,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--baselines", action=argparse.BooleanOptionalAction, default=True,
                    help="also train/evaluate persistence, node_gru and the default TTS")
     p.add_argument("--data-root", type=Path, default=DATA, help="folder with los_*.csv")
-    p.add_argument("--results", type=Path, default=REPO / "benchmarks" / "RESULTS.md",
-                   help="markdown file the section is appended to")
-    p.add_argument("--no-write", action="store_true", help="print only; append nothing")
+    _record.add_record_args(p)
     args = p.parse_args(argv)
     if args.quick:
         args.epochs = 2
@@ -280,20 +281,6 @@ def check_same_function(tsl_model, prep, args: argparse.Namespace) -> float:
 
 
 # ----------------------------------------------------------------------------------- report
-def machine() -> str:
-    return (f"{platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-            f"torch.get_num_threads() = {torch.get_num_threads()}")
-
-
-def commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, check=True,
-                             capture_output=True, text=True)
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def table(runs: list[Run]) -> list[str]:
     head = ["model", "params", "s/epoch (median)", "CPU s/epoch (median)", "steps/epoch"]
     for minutes in (15, 30, 60):
@@ -334,11 +321,37 @@ def verdicts(ours: Run, tsl: Run, graph: list[Run], baselines: dict[str, Run]) -
     return lines
 
 
-def markdown(args, runs, lines, notes, started) -> str:
-    cmd = "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
-    out = ["", f"## forecasting: sciml vs tsl on LOS ({args.epochs} epochs)", "",
-           f"- command: `{cmd}` (`.venv-tsl`)", f"- commit: {commit()}",
-           f"- date: {started}", f"- machine: {machine()}", *notes,
+def comparisons(ours: Run, tsl: Run, graph: list[Run], baselines: dict[str, Run],
+                args: argparse.Namespace) -> list[dict]:
+    """The page's rows: the targets of issue 2, as :func:`verdicts` states them."""
+    setting = f"LOS, {args.epochs} epochs, hidden {args.hidden}"
+    out = []
+    for key, what, a, b in (
+            ("epoch_time_wall", "seconds per training epoch (wall), sciml / tsl",
+             ours.epoch_median, tsl.epoch_median),
+            ("epoch_time_cpu", "CPU seconds per training epoch, sciml / tsl",
+             ours.cpu_median, tsl.cpu_median)):
+        out.append(_record.comparison(
+            f"forecast_vs_tsl.{key}", what, a, b, unit="s", anchor_name="tsl",
+            target=("ratio", "<=", TARGETS["time_ratio"]), setting=setting))
+    for k, minutes in zip(STEPS, (15, 30, 60), strict=True):
+        out.append(_record.comparison(
+            f"forecast_vs_tsl.mae_{minutes}min", f"test MAE at {minutes} min (mph), sciml / tsl",
+            ours.metrics[f"mae@{k}"], tsl.metrics[f"mae@{k}"], unit="mph", anchor_name="tsl",
+            target=("ratio", "<=", 1 + TARGETS["mae_slack"]), setting=setting))
+    if baselines:
+        best = min(graph, key=lambda r: r.metrics["mae@12"])
+        for name, key in (("persistence", "persistence"), ("node_gru", "node-wise GRU")):
+            out.append(_record.comparison(
+                f"forecast_vs_tsl.best_vs_{name}",
+                f"best graph model vs {key}, MAE at 60 min (mph)", best.metrics["mae@12"],
+                baselines[name].metrics["mae@12"], unit="mph", anchor_name=key,
+                target=("ratio", "<", 1.0), setting=f"{setting}; best: {best.label}"))
+    return out
+
+
+def markdown(args, runs, lines, notes) -> str:
+    out = ["- environment: `.venv-tsl`", *notes,
            "- s/epoch: median over epochs of the training batches only (data loading, forward, "
            "backward, clipping, Adam step); validation excluded on both sides. Wall clock, and "
            "the process's CPU time over the same span (less sensitive to other jobs; with 2 "
@@ -352,7 +365,7 @@ def markdown(args, runs, lines, notes, started) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    started = datetime.datetime.now().isoformat(timespec="seconds")
+    run = _record.start("forecast_vs_tsl", args, quick=args.quick, argv=argv)
     load0 = os.getloadavg()
     series = load_los(root=args.data_root, zeros_as_missing=True)
     cfg = ForecastingDataConfig(name="los", window=WINDOW, horizon=HORIZON, val=0.1, test=0.2)
@@ -403,12 +416,9 @@ def main(argv: list[str] | None = None) -> int:
         "shared with other engineers' jobs (e.g. a kernel benchmark), so times are noisy.",
     ]
     lines = verdicts(ours, tsl, graph, baselines)
-    text = markdown(args, runs, lines, notes, started)
-    print(text)
-    if not (args.quick or args.no_write):
-        with open(args.results, "a", encoding="utf-8") as f:  # append, never overwrite
-            f.write(text)
-        print(f"appended to {args.results}")
+    text = markdown(args, runs, lines, notes)
+    run.record(f"forecasting: sciml vs tsl on LOS ({args.epochs} epochs)", text,
+               comparisons(ours, tsl, graph, baselines, args))
     return 0
 
 

@@ -12,15 +12,16 @@ used are printed with the results.
 
     python benchmarks/hard_constraints.py                       # diffusion–sorption
     python benchmarks/hard_constraints.py --problem ns          # Navier–Stokes, ν = 1e-4
+
+Recorded through ``benchmarks/_record.py`` (log entry in benchmarks/RESULTS.md, JSON record,
+results page) unless ``--no-record``: the three target ratios of issue 4 (medians over the
+training seeds) per problem and grid, one set per MoE warm start (the default "rows" start
+under the plain name).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
-import subprocess
 import sys
 import time
 import warnings
@@ -34,7 +35,8 @@ from sciml.models import HardConstrainedOperator, HCMoEConfig, PISCConfig, SoftC
 from sciml.physics import ConstraintSolveWarning
 from sciml.tasks import HardConstraintProblem, mean_relative_l2, problem_data
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _record  # noqa: E402
 
 
 def train_and_eval(model, train_u0, test_u0, test_ref, steps: int, batch: int, lr: float,
@@ -74,29 +76,6 @@ def train_and_eval(model, train_u0, test_u0, test_ref, steps: int, batch: int, l
             "unconverged": f"{unconverged}/{solves}" if hard else "-",
             "lm_iters": (float(np.median(iters_mean)), float(np.median(iters_max))) if hard
             else None}
-
-
-def header(args: argparse.Namespace, argv: list[str]) -> str:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-        commit += " (plus uncommitted changes)" if dirty else ""
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return (f"- command: `python benchmarks/hard_constraints.py {' '.join(argv)}`\n"
-            f"- commit: {commit}\n"
-            f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}\n"
-            f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, torch "
-            f"{torch.__version__}, {torch.get_num_threads()} thread(s); load average "
-            f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at the start")
-
-
-def append_results(section: str) -> None:
-    """Append one result block to benchmarks/RESULTS.md (append only)."""
-    with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as fh:
-        fh.write(section)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -139,12 +118,12 @@ def main(argv: list[str] | None = None) -> None:
                     help="where the MoE's expert solves start: the initial/boundary rows fit, or "
                          "a domain-wide solve of one expert's size (HardConstraintLayer); two "
                          "values train one MoE per start (default: rows, the model's)")
-    ap.add_argument("--no-write", action="store_true")
+    _record.add_record_args(ap)
     args = ap.parse_args(argv)
     args.warm_start = args.warm_start or ["rows"]
     args.clip = args.clip or None
     torch.set_num_threads(1)
-    head = header(args, argv)
+    run = _record.start("hard_constraints", args, argv=argv)
     # The data of the hard_constraint job: reference solutions on a 4x finer grid, test seeds
     # offset by 1000.
     spec = HardConstraintProblem(
@@ -208,7 +187,6 @@ def main(argv: list[str] | None = None) -> None:
             for n, runs in results.items()]
     title = "diffusion–sorption" if args.problem == "ds" else f"Navier–Stokes ν={args.nu:g}"
     section = (
-        f"\n## Hard constraints with MoE: {title} (PI-SC vs PI-HC vs PI-HC-MoE)\n\n{head}\n"
         f"- setting: grid {shape} (space…, time), T = {t_final:g}, {args.n_train} training / "
         f"{args.n_test} test initial states (data seed {args.seed}), MgNO backbone width "
         f"{args.width}, 2 layers, {args.n_basis} basis functions, {args.n_points} sampled PDE "
@@ -232,9 +210,24 @@ def main(argv: list[str] | None = None) -> None:
             f"(target ≤ 0.1); MoE / single HC step time = "
             f"{median(name, 'step_s') / median(single, 'step_s'):.2f} (target ≤ 0.6)\n"
             for name, start in zip(moe_names, dict.fromkeys(args.warm_start), strict=True)))
-    print(section)
-    if not args.no_write:
-        append_results(section)
+    grid = "x".join(map(str, shape))
+    setting = (f"{args.steps} steps, {args.time_scheme}, row scale {args.row_scale:g}, "
+               f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}")
+    comps = []
+    for name, start in zip(moe_names, dict.fromkeys(args.warm_start), strict=True):
+        prefix = f"hard_constraints.{args.problem}.{grid}" + (
+            "" if start == "rows" else f".{start}_start")
+        label = f"{title} {grid}" + ("" if start == "rows" else f", {start} start")
+        for key, what, other, stat in (
+                ("moe_vs_hc_rel_l2", "test rel L2, MoE / single HC", single, "rel_l2"),
+                ("moe_vs_soft_rel_l2", "test rel L2, MoE / soft", soft, "rel_l2"),
+                ("moe_vs_hc_step_time", "seconds per step, MoE / single HC", single, "step_s")):
+            comps.append(_record.comparison(
+                f"{prefix}.{key}", f"{label}: {what}", median(name, stat), median(other, stat),
+                unit="s" if stat == "step_s" else "",
+                anchor_name="soft" if other == soft else "single HC",
+                target=("ratio", "<=", 0.1 if other == soft else 0.6), setting=setting))
+    run.record(f"Hard constraints with MoE: {title} (PI-SC vs PI-HC vs PI-HC-MoE)", section, comps)
 
 
 if __name__ == "__main__":

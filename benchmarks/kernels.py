@@ -3,11 +3,18 @@
 Measures, in one run: scatter and gather_scatter (forward, forward+backward) against
 ``torch_geometric.utils.scatter`` and ``index_add_``; radius_graph (open and periodic) against
 ``scipy.spatial.cKDTree`` at fixed density, checking that the edge sets agree. Prints a table of
-median times and ratios and appends it, with the machine description, to benchmarks/RESULTS.md.
+median times and ratios; records it through ``benchmarks/_record.py`` (the log entry in
+benchmarks/RESULTS.md, a JSON record, the results page). Targets (issue 2, CPU): gather_scatter
+forward+backward at 1e6 edges x 64 channels >= 1.2x faster than PyG's gather-then-scatter;
+radius_graph at 1e5 points no slower than cKDTree (time ratio <= 1.0) with the same edge set.
 
     python benchmarks/kernels.py            # full sizes (a few minutes on 2 cores)
-    python benchmarks/kernels.py --quick    # small sizes, seconds
+    python benchmarks/kernels.py --quick    # small sizes, seconds (never recorded)
     python benchmarks/kernels.py --only radius   # one group
+    python benchmarks/kernels.py --device cuda --only scatter --only gather_scatter   # on a GPU
+
+On CUDA every timed call ends with ``torch.cuda.synchronize()`` (kernels launch asynchronously);
+the radius group compares with cKDTree, a CPU library, so it runs on the CPU only.
 """
 
 # The timed closures run inside the loop iteration that defines them.
@@ -15,12 +22,8 @@ median times and ratios and appends it, with the machine description, to benchma
 from __future__ import annotations
 
 import argparse
-import datetime
 import math
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,11 +36,17 @@ from torch_geometric.utils import scatter as pyg_scatter
 
 from sciml.kernels import gather_scatter, radius_graph, scatter
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _record  # noqa: E402
+
+# Set by main(): on CUDA each timed call waits for its kernels.
+SYNC = None
 
 
 def timeit(fn, repeats: int) -> float:
     """Median wall time of ``fn()`` over ``repeats`` runs after one warm-up run."""
+    if SYNC is not None:
+        fn = _synced(fn)
     fn()
     times = []
     for _ in range(repeats):
@@ -45,6 +54,13 @@ def timeit(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def _synced(fn):
+    def run():
+        fn()
+        SYNC()
+    return run
 
 
 def _fwd_bwd(make, leaves):
@@ -55,11 +71,11 @@ def _fwd_bwd(make, leaves):
     return run
 
 
-def bench_scatter(sizes, channels, repeats, rows):
+def bench_scatter(sizes, channels, repeats, rows, device="cpu"):
     for e in sizes:
         n = max(1, e // 10)
-        src = torch.randn(e, channels, requires_grad=True)
-        index = torch.randint(0, n, (e,))
+        src = torch.randn(e, channels, device=device, requires_grad=True)
+        index = torch.randint(0, n, (e,), device=device)
         for reduce in ("sum", "mean", "max"):
             cands = {
                 "sciml": lambda r=reduce: scatter(src, index, 0, n, r),
@@ -76,12 +92,12 @@ def bench_scatter(sizes, channels, repeats, rows):
                 rows.append((f"scatter {reduce}", f"E={e:.0e} C={channels}", mode, res, "pyg"))
 
 
-def bench_gather_scatter(sizes, channels, repeats, rows):
+def bench_gather_scatter(sizes, channels, repeats, rows, device="cpu"):
     for e in sizes:
         n = max(1, e // 10)
-        x = torch.randn(n, channels, requires_grad=True)
-        w = torch.rand(e, requires_grad=True)
-        ei = torch.randint(0, n, (2, e))
+        x = torch.randn(n, channels, device=device, requires_grad=True)
+        w = torch.rand(e, device=device, requires_grad=True)
+        ei = torch.randint(0, n, (2, e), device=device)
         cands = {
             "sciml": lambda: gather_scatter(x, ei, w),
             "pyg": lambda: pyg_scatter(x[ei[0]] * w[:, None], ei[1], 0, n, reduce="sum"),
@@ -172,19 +188,39 @@ def render(rows, checks, args) -> str:
     return "\n".join(lines)
 
 
-def machine(load: float) -> str:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    dev = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() \
-        or platform.machine()
-    return (f"- commit: {commit}\n- date: {datetime.datetime.now().isoformat(timespec='seconds')}\n"
-            f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, device: "
-            f"{dev}\n- torch {torch.__version__}, torch.get_num_threads() = "
-            f"{torch.get_num_threads()}, numba threads = {numba.get_num_threads()}, "
-            f"load average (1 min) at start = {load:.1f}")
+def comparisons(rows, checks, device: str) -> list[dict]:
+    """The page's rows: the issue's targets (CPU) and the scatter baseline, at the full sizes."""
+    by = {(op, size, mode): res for op, size, mode, res, _ in rows}
+    on = "CUDA" if device.startswith("cuda") else "CPU"
+    out = []
+    for key, op, what, target in (
+            ("gather_scatter.fwd_bwd.E1e6", "gather_scatter sum, w (E,)",
+             "gather_scatter fwd+bwd, 1e6 edges × 64 channels", (">=", 1.2)),
+            ("scatter_sum.fwd_bwd.E1e6", "scatter sum", "scatter sum fwd+bwd, 1e6 edges × 64 "
+             "channels", None)):
+        res = by.get((op, "E=1e+06 C=64", "fwd+bwd"))
+        if res is None:
+            continue
+        tgt = ("ratio", *target) if target and on == "CPU" else None
+        out.append(_record.comparison(
+            f"kernels.{key}.{device.split(':')[0]}", f"{what}, {on}: ms, speed-up over PyG",
+            res["sciml"] * 1e3, res["pyg"] * 1e3, unit="ms", anchor_name="PyG",
+            ratio_of="anchor / sciml", target=tgt,
+            note=f"index_add_ baseline {res['index_add_'] * 1e3:.1f} ms"
+            if "index_add_" in res else ""))
+    for n, periodic, same, ratio in checks:
+        if n != 100_000:
+            continue
+        kind = "periodic" if periodic else "open"
+        res = by[(f"radius_graph {kind}", "N=1e+05 ~20 nb", "build")]
+        out.append(_record.comparison(
+            f"kernels.radius_graph.{kind}.N1e5.cpu",
+            f"radius_graph, 1e5 points, {kind} box, CPU: ms, time ratio sciml / cKDTree",
+            res["sciml"] * 1e3, res["cKDTree"] * 1e3, unit="ms", anchor_name="cKDTree",
+            ratio=ratio, target="time ratio ≤ 1.0, same edge set",
+            met=bool(ratio <= 1.0 and same),
+            note=f"ratio: median of alternating runs; same edge set: {same}"))
+    return out
 
 
 def warm_up() -> None:
@@ -199,36 +235,48 @@ def warm_up() -> None:
 
 
 def main(argv=None) -> None:
+    global SYNC
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+    ap.add_argument("--quick", action="store_true", help="small sizes (smoke run, not recorded)")
     ap.add_argument("--repeats", type=int, default=5, help="timed repeats (median)")
     ap.add_argument("--channels", type=int, default=64)
-    ap.add_argument("--no-write", action="store_true", help="do not append to RESULTS.md")
+    ap.add_argument("--edges", type=int, nargs="+", default=None,
+                    help="edge counts of the scatter groups (default 1e4 1e5 1e6; quick: 1e4 1e5)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda[:i] (scatter groups only)")
     ap.add_argument("--only", choices=["scatter", "gather_scatter", "radius"], action="append",
                     help="run only these groups (repeatable; default: all)")
+    _record.add_record_args(ap)
     args = ap.parse_args(argv)
-    edges = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+    groups = set(args.only or ["scatter", "gather_scatter", "radius"])
+    device = args.device
+    if device != "cpu":
+        if not device.startswith("cuda"):
+            ap.error(f"--device must be cpu or cuda[:i], got {device!r}")
+        if not torch.cuda.is_available():
+            ap.error(f"--device {device}: torch {torch.__version__} sees no CUDA device")
+        if "radius" in groups:
+            ap.error("the radius group compares with cKDTree on the CPU: give --only scatter "
+                     "--only gather_scatter with --device cuda")
+        if ":" in device:
+            torch.cuda.set_device(torch.device(device))
+        SYNC = torch.cuda.synchronize
+    run = _record.start("kernels", args, quick=args.quick, device=device, argv=argv)
+    edges = args.edges or ([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
     points = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000]
-    load = os.getloadavg()[0]
     warm_up()
     rows, checks = [], []
-    groups = set(args.only or ["scatter", "gather_scatter", "radius"])
     if "scatter" in groups:
-        bench_scatter(edges, args.channels, args.repeats, rows)
+        bench_scatter(edges, args.channels, args.repeats, rows, device)
     if "gather_scatter" in groups:
-        bench_gather_scatter(edges, args.channels, args.repeats, rows)
+        bench_gather_scatter(edges, args.channels, args.repeats, rows, device)
     if "radius" in groups:
         bench_radius(points, 20, args.repeats, rows, checks)
     table = render(rows, checks, args)
-    cmd = "python benchmarks/kernels.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    section = (f"\n## sciml.kernels ({'quick' if args.quick else 'full'})\n\n"
-               f"- command: `{cmd.strip()}`\n{machine(load)}\n- times: median of {args.repeats} "
-               f"runs after a warm-up; speed-up = anchor time / sciml time (>1: sciml faster)."
-               f"\n\n{table}\n")
-    print(section)
-    if not args.no_write:
-        with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as fh:
-            fh.write(section)
+    body = (f"- numba threads = {numba.get_num_threads()}; times: median of {args.repeats} "
+            f"runs after a warm-up{' (CUDA: each call synchronised)' if SYNC else ''}; "
+            f"speed-up = anchor time / sciml time (>1: sciml faster).\n\n{table}\n")
+    run.record(f"sciml.kernels ({device})", body,
+               comparisons(rows, checks, device))
 
 
 if __name__ == "__main__":

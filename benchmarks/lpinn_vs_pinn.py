@@ -12,16 +12,16 @@ Target (issue 4) at β = 50: LPINN relative L2 ≤ 1e-2 while the PINN fails (�
 
     OMP_NUM_THREADS=1 python benchmarks/lpinn_vs_pinn.py --beta 50
     OMP_NUM_THREADS=1 python benchmarks/lpinn_vs_pinn.py            # β ∈ {10, 30, 50, 70}
-    python benchmarks/lpinn_vs_pinn.py --quick                      # tiny budget, no RESULTS entry
+    python benchmarks/lpinn_vs_pinn.py --quick                      # tiny budget, not recorded
+
+Recorded through ``benchmarks/_record.py`` (log entry in benchmarks/RESULTS.md, JSON record,
+results page) unless ``--no-record``: one comparison per β where both models ran.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,7 +37,9 @@ from sciml.tasks import (
     make_objective,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _record  # noqa: E402
+
 TARGET_LPINN, TARGET_PINN_FAILS = 1e-2, 0.3
 
 
@@ -59,26 +61,14 @@ def run_one(kind: str, beta: float, args: argparse.Namespace) -> dict:
             "loss": history[-1]["train/loss"], "params": sum(p.numel() for p in model.parameters())}
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def _fmt(load: tuple) -> str:
     return ", ".join(f"{v:.1f}" for v in load)
 
 
-def append_results(rows: list[dict], args: argparse.Namespace, wall: float, load0: tuple) -> None:
-    lines = ["", "## Lagrangian PINN vs PINN (convection, failure-mode setting)", "",
-             f"- command: `python benchmarks/lpinn_vs_pinn.py {' '.join(sys.argv[1:])}`",
-             f"- commit: {_commit()}",
-             f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}; "
-             f"wall time {wall / 60:.1f} min",
-             f"- machine: {platform.platform()}, {os.cpu_count()} CPUs; torch {torch.__version__}, "
-             f"torch.get_num_threads() = {torch.get_num_threads()}",
+def section(rows: list[dict], args: argparse.Namespace, wall: float,
+            load0: tuple) -> tuple[str, list[dict]]:
+    """The log section and the page's comparisons (one per β where both models ran)."""
+    lines = [f"- wall time {wall / 60:.1f} min",
              f"- load average (1, 5, 15 min) at start {_fmt(load0)}, at end "
              f"{_fmt(os.getloadavg())} (shared cores: seconds are noisy)",
              f"- same for both: width {args.width}, depth {args.depth} (LPINN: each branch), "
@@ -91,18 +81,24 @@ def append_results(rows: list[dict], args: argparse.Namespace, wall: float, load
         lines.append(f"| {r['beta']:g} | {r['model']} | {r['params']} | {r['rel_l2']:.3e} | "
                      f"{r['max_err']:.3e} | {r['loss']:.2e} | {r['seconds']:.0f} |")
     lines.append("")
+    comps = []
+    setting = (f"width {args.width}, depth {args.depth}, Adam {args.adam} + L-BFGS {args.lbfgs}, "
+               f"seed {args.seed}")
     for beta in sorted({r["beta"] for r in rows}):
         by = {r["model"]: r for r in rows if r["beta"] == beta}
         if {"lpinn", "pinn"} <= set(by):
             lp, pi = by["lpinn"]["rel_l2"], by["pinn"]["rel_l2"]
-            verdict = ""
+            verdict, target, met = "", None, None
             if beta == 50:
                 met = lp <= TARGET_LPINN and pi >= TARGET_PINN_FAILS
-                verdict = (f"; target (LPINN ≤ {TARGET_LPINN:g}, PINN ≥ {TARGET_PINN_FAILS:g}): "
-                           f"{'met' if met else 'not met'}")
+                target = f"LPINN ≤ {TARGET_LPINN:g} and PINN ≥ {TARGET_PINN_FAILS:g}"
+                verdict = f"; target ({target.replace(' and', ',')}): {'met' if met else 'not met'}"
             lines.append(f"- β = {beta:g}: rel L2 PINN / LPINN = {pi / lp:.1f}×{verdict}")
-    with open(REPO / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
+            comps.append(_record.comparison(
+                f"lpinn_vs_pinn.beta{beta:g}", f"convection β = {beta:g}: rel L2, LPINN vs PINN",
+                lp, pi, anchor_name="PINN", ratio_of="anchor / sciml", target=target, met=met,
+                setting=setting))
+    return "\n".join(lines) + "\n", comps
 
 
 def main() -> int:
@@ -118,11 +114,12 @@ def main() -> int:
     p.add_argument("--nu", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", nargs="*", default=["lpinn", "pinn"], choices=["lpinn", "pinn"])
-    p.add_argument("--quick", action="store_true", help="tiny budget; no RESULTS.md entry")
-    p.add_argument("--no-append", action="store_true")
+    p.add_argument("--quick", action="store_true", help="tiny budget; not recorded")
+    _record.add_record_args(p)
     args = p.parse_args()
     if args.quick:
         args.n_x, args.n_t, args.adam, args.lbfgs, args.width = 16, 8, 20, 20, 8
+    run = _record.start("lpinn_vs_pinn", args, quick=args.quick)
     load0 = os.getloadavg()
     t0 = time.perf_counter()
     rows = []
@@ -132,8 +129,8 @@ def main() -> int:
             rows.append(r)
             print(f"beta {beta:>5g}  {kind:<6} rel L2 {r['rel_l2']:.3e}  max err "
                   f"{r['max_err']:.2e}  loss {r['loss']:.2e}  {r['seconds']:.0f} s", flush=True)
-    if not (args.quick or args.no_append):
-        append_results(rows, args, time.perf_counter() - t0, load0)
+    body, comps = section(rows, args, time.perf_counter() - t0, load0)
+    run.record("Lagrangian PINN vs PINN (convection, failure-mode setting)", body, comps)
     return 0
 
 

@@ -14,6 +14,10 @@ gradient clipping 0.5, random rotations of each batch (as the reference).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/nbody_ponita.py --minutes 15 --num-ori 0
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/nbody_ponita.py --minutes 2 --quick
+
+Recorded through ``benchmarks/_record.py`` (log entry in benchmarks/RESULTS.md, JSON record,
+results page) unless ``--no-record`` or ``--quick``: the test MSE against the target, with the
+constant-velocity predictor as the anchor.
 """
 
 from __future__ import annotations
@@ -26,10 +30,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 import argparse  # noqa: E402
 import copy  # noqa: E402
-import datetime  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
-import subprocess  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -39,7 +41,9 @@ from sciml.datasets import ChargedNBody  # noqa: E402
 from sciml.models import Ponita, PonitaConfig  # noqa: E402
 from sciml.tasks import NBodyTask  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _record  # noqa: E402
+
 PAPER = {"PONITA": 0.0043, "SEGNN": 0.0043, "EGNN": 0.0070}
 TARGET = 0.0070
 
@@ -122,24 +126,13 @@ def train(args: argparse.Namespace) -> dict:
             "params": sum(p.numel() for p in model.parameters()), "config": cfg}
 
 
-def append_results(args: argparse.Namespace, res: dict, command: str) -> None:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                                capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
+def section(args: argparse.Namespace, res: dict) -> tuple[str, list[dict]]:
+    """The log section and the page's comparison (test MSE vs constant velocity)."""
     cfg = res["config"]
     variant = ("PNITA (position-only)" if cfg.num_ori == 0
                else f"PONITA R3xS2, {cfg.num_ori} orientations")
     met = "met" if res["test_mse"] <= TARGET else "not met"
     lines = [
-        "", "## PONITA on charged N-body (CPU budget)", "",
-        f"- command: `{command}`",
-        f"- commit: {commit}",
-        f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"- machine: {platform.platform()}, {os.cpu_count()} CPUs; torch {torch.__version__}, "
-        f"threads {torch.get_num_threads()}; load average at the end "
-        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} (shared machine)",
         f"- budget: {args.minutes} min of training on CPU ({res['epochs']} epochs, "
         f"{res['steps']} steps of batch {args.batch_size}, {res['train_seconds'] / 60:.1f} min); "
         f"data {args.n_train} / {args.n_val} / {args.n_test} (generation "
@@ -160,8 +153,15 @@ def append_results(args: argparse.Namespace, res: dict, command: str) -> None:
         + ", ".join(f"{k} {v}" for k, v in PAPER.items()),
         f"- validation MSE by epoch: {res['history']}",
     ]
-    with open(REPO / "benchmarks" / "RESULTS.md", "a") as f:
-        f.write("\n".join(lines) + "\n")
+    key = "pnita" if cfg.num_ori == 0 else "ponita"
+    comp = _record.comparison(
+        f"nbody_ponita.{key}", f"charged N-body, {variant}: test position MSE at frame 40 vs "
+        "constant velocity", res["test_mse"], res["linear"], anchor_name="constant velocity",
+        target=("sciml", "<=", TARGET),
+        setting=f"{args.minutes:g} min CPU budget, {res['epochs']} epochs, hidden "
+                f"{cfg.hidden_size}, {cfg.n_layers} layers",
+        note="paper (10000 GPU epochs): " + ", ".join(f"{k} {v}" for k, v in PAPER.items()))
+    return "\n".join(lines) + "\n", [comp]
 
 
 def main() -> None:
@@ -179,20 +179,18 @@ def main() -> None:
     p.add_argument("--n-test", type=int, default=2000)
     p.add_argument("--val-every", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quick", action="store_true", help="tiny data, no RESULTS.md entry")
-    p.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    p.add_argument("--quick", action="store_true", help="tiny data (not recorded)")
+    _record.add_record_args(p)
     args = p.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     if args.quick:
         args.n_train, args.n_val, args.n_test, args.val_every = 200, 100, 200, 1
+    run = _record.start("nbody_ponita", args, quick=args.quick)
     res = train(args)
     print(f"test MSE {res['test_mse']:.5f} (static {res['static']:.4f}, constant velocity "
           f"{res['linear']:.4f}); target <= {TARGET}")
-    if not (args.quick or args.no_record):
-        import sys
-
-        append_results(args, res, "python " + " ".join(["benchmarks/nbody_ponita.py"]
-                                                         + sys.argv[1:]))
+    body, comps = section(args, res)
+    run.record("PONITA on charged N-body (CPU budget)", body, comps)
 
 
 if __name__ == "__main__":

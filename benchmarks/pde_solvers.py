@@ -7,8 +7,10 @@ the relative L2 difference of the two solutions. Navier–Stokes: time steps per
 ``solve_navier_stokes_2d`` (CN/AB2, FNO forcing, ν = 1e-3) at 64² and 256², numpy and torch (CPU)
 backends, for a batch of 1 and of 8 fields.
 
-Run ``python benchmarks/pde_solvers.py`` (``--quick`` for a smoke run); the markdown section is
-printed and appended to benchmarks/RESULTS.md unless ``--no-write``.
+Run ``python benchmarks/pde_solvers.py`` (``--quick`` for a smoke run, never recorded); the
+markdown section is printed and recorded through ``benchmarks/_record.py`` (log entry in
+benchmarks/RESULTS.md, JSON record, results page) unless ``--no-record``. Issue 3 sets no target
+here: the page shows the AMG speed-up and the NS steps per second.
 """
 
 from __future__ import annotations
@@ -27,9 +29,6 @@ if __name__ == "__main__":
     for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[_v] = _threads
 
-import datetime  # noqa: E402
-import platform  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -44,7 +43,8 @@ from sciml.solvers import (  # noqa: E402
     solve_navier_stokes_2d,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _record  # noqa: E402
 
 
 def _median_time(fn, repeats: int) -> tuple[float, object]:
@@ -91,32 +91,16 @@ def bench_ns(s: int, batch: int, backend: str, steps: int, repeats: int) -> floa
     return steps / t
 
 
-def machine() -> str:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return (f"- commit: {commit} (plus the uncommitted solvers of issue 3)\n"
-            f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}\n"
-            f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, "
-            f"{platform.processor() or platform.machine()}; load average "
-            f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at the start\n"
-            f"- numpy {np.__version__}, pyamg {pyamg.__version__}, torch {torch.__version__}; "
-            f"OPENBLAS_NUM_THREADS = {os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
-            f"torch.get_num_threads() = {torch.get_num_threads()}")
-
-
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+    ap.add_argument("--quick", action="store_true", help="small sizes (smoke run, not recorded)")
     ap.add_argument("--repeats", type=int, default=3, help="timed repeats (median)")
     ap.add_argument("--threads", type=int, default=1,
                     help="BLAS / torch threads (set before numpy loads when run as a script)")
-    ap.add_argument("--no-write", action="store_true", help="do not append to RESULTS.md")
+    _record.add_record_args(ap)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    header = machine()
+    run = _record.start("pde_solvers", args, quick=args.quick, argv=argv)
     darcy_s = 64 if args.quick else 256
     d = bench_darcy(darcy_s, args.repeats)
     ns_rows = []
@@ -140,15 +124,23 @@ def main(argv=None) -> None:
         "|---|---|---|---|---|",
     ]
     lines += [f"| {s}² | {b} | {be} | {r:.1f} | {r * b:.1f} |" for s, b, be, r in ns_rows]
-    cmd = "python benchmarks/pde_solvers.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    section = (f"\n## sciml.solvers PDE solvers ({'quick' if args.quick else 'full'})\n\n"
-               f"- command: `{cmd.strip()}`\n{header}\n- times: median of {args.repeats} runs; "
-               "NS after one warm-up run, CN/AB2 scheme, dt = 1e-4, ν = 1e-3, FNO forcing.\n\n"
-               + "\n".join(lines) + "\n")
-    print(section)
-    if not args.no_write:
-        with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as fh:
-            fh.write(section)
+    body = (f"- numpy {np.__version__}, pyamg {pyamg.__version__}; times: median of "
+            f"{args.repeats} runs; NS after one warm-up run, CN/AB2 scheme, dt = 1e-4, ν = 1e-3, "
+            "FNO forcing.\n\n" + "\n".join(lines) + "\n")
+    ns = {(s, b, be): r for s, b, be, r in ns_rows}
+    comps = [_record.comparison(
+        f"pde_solvers.darcy{d['s']}.amg_vs_spsolve",
+        f"Darcy {d['s']}² solve: pyamg SA + CG vs scipy spsolve, seconds", d["amg"], d["direct"],
+        unit="s", anchor_name="spsolve", ratio_of="anchor / sciml",
+        setting=f"{d['unknowns']} unknowns, CG tol 1e-10",
+        note=f"relative L2 difference of the two solutions {d['rel']:.2e}")]
+    for s in (64, 256):
+        comps.append(_record.comparison(
+            f"pde_solvers.ns{s}.steps_per_s",
+            f"Navier–Stokes {s}², batch 1, torch backend: time steps per second",
+            ns[(s, 1, "torch")], None, unit="steps/s",
+            note=f"numpy backend {ns[(s, 1, 'numpy')]:.1f} steps/s"))
+    run.record("sciml.solvers PDE solvers", body, comps)
 
 
 if __name__ == "__main__":

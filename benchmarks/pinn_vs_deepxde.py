@@ -23,22 +23,27 @@ time ≤ DeepXDE's, in the same run.
     bash benchmarks/setup_deepxde_env.sh
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/pinn_vs_deepxde.py [--adam 3000 --lbfgs 2000
         --seeds 0 1 2 3 4]
+
+Recorded through ``benchmarks/_record.py`` (log entry in benchmarks/RESULTS.md, JSON record,
+results page) unless ``--no-record``: the median error ratio and the median time ratio, each
+against the target ≤ 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _record  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "pde" / "Burgers.npz"
@@ -140,23 +145,14 @@ def _median(rows: list[dict], key: str) -> float:
     return float(np.median([r[key] for r in rows]))
 
 
-def append_results(ours: list[dict], dde: list[dict], seeds: list[int],
-                   args: argparse.Namespace, wall: float) -> None:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                            capture_output=True, text=True).stdout.strip() or "unknown"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                           capture_output=True, text=True).stdout.strip()
+def section(ours: list[dict], dde: list[dict], seeds: list[int], args: argparse.Namespace,
+            wall: float) -> tuple[str, list[dict]]:
+    """The log section and the page's two comparisons (median error, median time)."""
     t_ratio = _median(ours, "seconds") / _median(dde, "seconds")
     e_ratio = _median(ours, "rel_l2") / _median(dde, "rel_l2")
     met = t_ratio <= 1.0 and e_ratio <= 1.0
     lines = [
-        "", "## PINN vs DeepXDE (Burgers, ν = 0.01/π), medians over seeds", "",
-        f"- command: `OMP_NUM_THREADS=1 python benchmarks/pinn_vs_deepxde.py "
-        f"{' '.join(sys.argv[1:])}`",
-        f"- commit: {commit}{' (plus uncommitted changes)' if dirty else ''}",
-        f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}; "
-        f"wall {wall / 60:.1f} min",
-        f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, one torch thread each; "
+        f"- wall {wall / 60:.1f} min; one torch thread each; "
         f"DeepXDE {dde[0].get('version')} (PyTorch backend); load average "
         + ", ".join(f"{v:.1f}" for v in os.getloadavg()) + " at the end (shared cores)",
         f"- budget: Adam {args.adam} steps (lr 1e-3) then L-BFGS {args.lbfgs} iterations "
@@ -178,8 +174,16 @@ def append_results(ours: list[dict], dde: list[dict], seeds: list[int],
         f"- median time ratio ours/DeepXDE = {t_ratio:.2f}, median rel L2 ratio = "
         f"{e_ratio:.2f}; target (both ≤ 1): {'met' if met else 'not met'}",
     ]
-    with open(REPO / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
+    setting = f"Adam {args.adam} + L-BFGS {args.lbfgs}, {len(seeds)} seeds"
+    comps = [
+        _record.comparison("pinn_vs_deepxde.rel_l2", "Burgers: median rel L2, sciml / DeepXDE",
+                           _median(ours, "rel_l2"), _median(dde, "rel_l2"),
+                           anchor_name="DeepXDE", target=("ratio", "<=", 1.0), setting=setting),
+        _record.comparison("pinn_vs_deepxde.time", "Burgers: median training seconds, sciml / "
+                           "DeepXDE", _median(ours, "seconds"), _median(dde, "seconds"),
+                           unit="s", anchor_name="DeepXDE", target=("ratio", "<=", 1.0),
+                           setting=setting)]
+    return "\n".join(lines) + "\n", comps
 
 
 def run_deepxde_process(args: argparse.Namespace, seed: int) -> dict:
@@ -201,7 +205,7 @@ def main() -> int:
     p.add_argument("--lbfgs", type=int, default=2000)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--worker", choices=["deepxde"], help=argparse.SUPPRESS)
-    p.add_argument("--no-append", action="store_true")
+    _record.add_record_args(p)
     args = p.parse_args()
     if args.adam < 0 or args.lbfgs < 0:
         p.error(f"--adam and --lbfgs must be >= 0, got {args.adam} and {args.lbfgs}")
@@ -212,6 +216,7 @@ def main() -> int:
         print(f"DeepXDE environment missing ({DDE_PYTHON}); run benchmarks/setup_deepxde_env.sh",
               file=sys.stderr)
         return 1
+    run = _record.start("pinn_vs_deepxde", args)
     t0 = time.perf_counter()
     ours, dde = [], []
     for seed in args.seeds:
@@ -228,8 +233,8 @@ def main() -> int:
     print(f"median      DeepXDE rel L2 {_median(dde, 'rel_l2'):.3e} in "
           f"{_median(dde, 'seconds'):.0f} s; sciml {_median(ours, 'rel_l2'):.3e} in "
           f"{_median(ours, 'seconds'):.0f} s")
-    if not args.no_append:
-        append_results(ours, dde, args.seeds, args, time.perf_counter() - t0)
+    body, comps = section(ours, dde, args.seeds, args, time.perf_counter() - t0)
+    run.record("PINN vs DeepXDE (Burgers, ν = 0.01/π), medians over seeds", body, comps)
     return 0
 
 

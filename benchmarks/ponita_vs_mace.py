@@ -17,22 +17,28 @@ polynomial cutoff 5, max_ell 3, correlation 3, radial MLP [64, 64, 64], MLP_irre
 RealAgnosticResidualInteractionBlock) with ``128x0e`` hidden irreps (the size of the MACE-MP
 "small" model, L = 0); ``default`` = the same with the CLI's default ``128x0e + 128x1o`` (L = 1).
 
-Usage: ``python benchmarks/ponita_vs_mace.py [--steps 10 --rounds 3 --mace small,default]``
+Usage: ``python benchmarks/ponita_vs_mace.py [--steps 10 --rounds 3 --mace small,default]``;
+``--mace none`` times PONITA alone (e.g. on a GPU machine without ``.venv-mace``: ``make
+gpu-check``); ``--quick`` is a tiny-model smoke run. Recorded through ``benchmarks/_record.py``
+(log entry in benchmarks/RESULTS.md, JSON record, results page) unless ``--no-record`` or
+``--quick``: PONITA / MACE steps per second per MACE model and device (target ≥ 2 for the
+20-orientation PONITA), or PONITA's steps per second alone.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _record  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "molecular" / "rmd17_aspirin_15frames.npz"
@@ -47,7 +53,7 @@ def _frames(path: Path, n: int) -> dict[str, np.ndarray]:
 
 # ---------------------------------------------------------------------------------- PONITA
 def time_ponita(path: Path, batch: int, steps: int, warmup: int, device: str,
-                num_ori: int = 20) -> dict:
+                num_ori: int = 20, quick: bool = False) -> dict:
     import torch
     from sciml.datasets import load_rmd17
 
@@ -56,8 +62,10 @@ def time_ponita(path: Path, batch: int, steps: int, warmup: int, device: str,
 
     torch.manual_seed(0)
     data = load_rmd17(path=str(path), split=None, n_train=batch, n_val=0)
-    cfg = PonitaConfig(hidden_size=128, n_layers=5, num_ori=num_ori, basis_dim=256, degree=3,
-                       widening_factor=4, layer_scale=None, radius=None)
+    cfg = PonitaConfig(hidden_size=16 if quick else 128, n_layers=1 if quick else 5,
+                       num_ori=min(num_ori, 4) if quick else num_ori,
+                       basis_dim=16 if quick else 256, degree=3, widening_factor=4,
+                       layer_scale=None, radius=None)
     model = Ponita(cfg, in_channels=len(data.species), out_channels=1)
     per_atom, scale = energy_force_statistics(data.train)
     task = EnergyForceTask(model, data.species, per_atom, scale).to(device).train()
@@ -160,31 +168,15 @@ def _ponita_key(num_ori: int) -> str:
     return "ponita" if num_ori == 20 else f"ponita_o{num_ori}"
 
 
-def _git_commit() -> str:
-    try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return head + (" (plus uncommitted changes)" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def report(args, best: dict, rounds: list, started: str, loads: tuple, wall: float) -> str:
-    import torch
-
+def report(args, best: dict, rounds: list, loads: tuple, wall: float) -> str:
     keys = [_ponita_key(o) for o in args.num_ori]
     p = best[keys[0]]
+    mace = (f"mace-torch {best[args.mace[0]].get('mace_version', '?')} (own venv, e3nn 0.4.4)"
+            if args.mace else "MACE not run (--mace none)")
     lines = [
-        "## PONITA vs MACE: training steps per second (energy + forces)",
-        "",
-        f"- command: `python benchmarks/ponita_vs_mace.py {' '.join(sys.argv[1:])}`".rstrip(),
-        f"- commit: {_git_commit()}",
-        f"- date: {started}; wall time {wall / 60:.1f} min",
-        f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, device {args.device}, "
-        f"{args.threads} thread(s) per side; torch {torch.__version__}; mace-torch "
-        f"{best[args.mace[0]].get('mace_version', '?')} (own venv, e3nn 0.4.4)",
+        f"- wall time {wall / 60:.1f} min; device {args.device}, {args.threads} thread(s) per "
+        f"side; {mace}" + ("; QUICK: tiny PONITA (hidden 16, 1 layer, ≤ 4 orientations, basis "
+                          "16), not the setting below" if args.quick else ""),
         f"- load average (1 min) at start / end: {loads[0]:.1f} / {loads[1]:.1f} (other "
         "processes share the cores; rounds alternate the models, best round reported)",
         f"- setting: batch of {args.batch} aspirin frames (21 atoms; shipped rMD17 file), "
@@ -217,6 +209,31 @@ def report(args, best: dict, rounds: list, started: str, loads: tuple, wall: flo
     return "\n".join(lines) + "\n"
 
 
+def comparisons(args, best: dict, rounds: list) -> list[dict]:
+    """The page's rows: PONITA / MACE steps per second per MACE model (target ≥ 2 for the
+    20-orientation PONITA, the issue's setting), or PONITA's steps per second without MACE."""
+    device = args.device.split(":")[0]
+    on = "CUDA" if device == "cuda" else "CPU"
+    setting = f"batch {args.batch}, {args.steps} steps × {args.rounds} rounds, best round"
+    out = []
+    for o in args.num_ori:
+        k = _ponita_key(o)
+        name = "PONITA (20 orientations)" if o == 20 else (
+            "PNITA (position only)" if o == 0 else f"PONITA ({o} orientations)")
+        sps = best[k]["steps_per_s"]
+        if not args.mace:
+            out.append(_record.comparison(
+                f"ponita_vs_mace.{k}.steps.{device}", f"{name}, {on}: training steps/s", sps,
+                None, unit="steps/s", setting=setting))
+        for size in args.mace:
+            out.append(_record.comparison(
+                f"ponita_vs_mace.{k}.mace_{size}.{device}",
+                f"{name} vs MACE {size}, {on}: training steps/s", sps,
+                best[size]["steps_per_s"], unit="steps/s", anchor_name=f"MACE {size}",
+                target=("ratio", ">=", 2.0) if o == 20 else None, setting=setting))
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=10)
@@ -226,13 +243,21 @@ def main() -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--mace", type=lambda s: s.split(","), default=["small", "default"])
+    ap.add_argument("--mace", type=lambda s: [] if s == "none" else s.split(","),
+                    default=["small", "default"],
+                    help="MACE models to time: small, default (comma-separated) or none")
     ap.add_argument("--num-ori", type=lambda s: [int(v) for v in s.split(",")], default=[20],
                     help="PONITA orientations to time (20: the issue's setting; 0: PNITA)")
     ap.add_argument("--mace-worker", default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--results", type=Path, default=REPO / "benchmarks" / "RESULTS.md")
-    ap.add_argument("--no-append", action="store_true")
+    ap.add_argument("--quick", action="store_true",
+                    help="tiny PONITA, 1 round of 1 step: a smoke run (not recorded)")
+    _record.add_record_args(ap)
     args = ap.parse_args()
+    if args.quick:
+        args.steps, args.warmup, args.rounds = 1, 0, 1
+    bad = sorted(set(args.mace) - {"small", "default"})
+    if bad:
+        ap.error(f"--mace takes small, default or none, got {bad[0]!r}")
     import torch
 
     torch.set_num_threads(args.threads)
@@ -241,12 +266,12 @@ def main() -> int:
                         args.mace_worker)
         print(json.dumps(res))
         return 0
-    started = datetime.datetime.now().isoformat(timespec="seconds")
+    run = _record.start("ponita_vs_mace", args, quick=args.quick, device=args.device)
     load0, t0 = os.getloadavg()[0], time.perf_counter()
     rounds = []
     for r in range(args.rounds):
         row = {_ponita_key(o): time_ponita(args.data, args.batch, args.steps, args.warmup,
-                                           args.device, o) for o in args.num_ori}
+                                           args.device, o, args.quick) for o in args.num_ori}
         for size in args.mace:
             row[size] = run_mace_worker(args, size)
         rounds.append(row)
@@ -254,12 +279,9 @@ def main() -> int:
                                           for k, v in row.items()), flush=True)
     best = {k: max((row[k] for row in rounds), key=lambda v: v["steps_per_s"])
             for k in rounds[0]}
-    text = report(args, best, rounds, started, (load0, os.getloadavg()[0]),
-                  time.perf_counter() - t0)
-    print(text)
-    if not args.no_append:
-        with open(args.results, "a") as fh:
-            fh.write("\n" + text)
+    text = report(args, best, rounds, (load0, os.getloadavg()[0]), time.perf_counter() - t0)
+    run.record("PONITA vs MACE: training steps per second (energy + forces)", text,
+               comparisons(args, best, rounds))
     return 0
 
 

@@ -1,0 +1,673 @@
+"""The one recording helper of every benchmark: flags, the RESULTS.md log, JSON records, the page.
+
+A benchmark calls :func:`add_record_args` on its parser (one flag set everywhere: ``--no-record``,
+``--out DIR``), :func:`start` before it measures anything, and :meth:`Run.record` at the end with
+its markdown section and its comparisons (built with :func:`comparison`). ``record`` then
+
+1. appends the section to ``RESULTS.md`` (the log) under a heading of its own, with the date and
+   commit in it and an explicit ``<a id="...">`` anchor, so that every log entry can be linked;
+2. writes a JSON record ``records/<benchmark>/<timestamp>-<commit>.json``: commit, whether the
+   tree had uncommitted changes, a fingerprint of the code, date, machine, threads, argv and the
+   comparisons;
+3. regenerates ``README.md`` (the results page) from all records: one row per comparison, the
+   latest record from a committed tree.
+
+All three live under the results root: ``benchmarks/`` by default, ``--out DIR`` instead. Quick
+(smoke) runs are never recorded in ``benchmarks/``; with an explicit ``--out`` they are written
+there marked ``"quick": true`` (so that ``make gpu-check --dry-run`` exercises the whole path), and
+the page never shows them.
+
+Plain standard library, no sciml import: benchmarks that run in their anchors' virtual
+environments (``.venv-tsl``, ``.venv-fno``, ``.venv-mace``, ``.venv-deepxde``) import it by path::
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _record
+
+Command line::
+
+    python benchmarks/_record.py --render          # rewrite benchmarks/README.md from the records
+    python benchmarks/_record.py --check           # exit 1 if README.md is not what --render writes
+    python benchmarks/_record.py --import DIR      # take records and log entries of a run made
+                                                   # elsewhere with --out DIR (e.g. make gpu-check)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import io
+import json
+import math
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SCHEMA = 1
+LOG_NAME, PAGE_NAME, RECORDS_NAME = "RESULTS.md", "README.md", "records"
+# What a benchmark run writes: a change to these alone does not make the code "uncommitted"
+# (a run that starts while the previous run's entry is not yet committed still ran committed code).
+OUTPUTS = ("benchmarks/RESULTS.md", "benchmarks/README.md", "benchmarks/records/")
+OPS = {"<=": ("≤", lambda a, b: a <= b), ">=": ("≥", lambda a, b: a >= b),
+       "<": ("<", lambda a, b: a < b), ">": (">", lambda a, b: a > b)}
+
+
+# ---------------------------------------------------------------------------- the catalogue
+@dataclass(frozen=True)
+class Benchmark:
+    """One benchmark script, as the page lists it.
+
+    ``expected``: the comparisons (id, what) it records; a catalogued comparison without a clean
+    record is listed under "no committed run yet". Targets come with the records (each script
+    owns its targets), so a target is never stated in two places.
+    """
+
+    name: str
+    description: str
+    run: str
+    expected: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def script(self) -> str:
+        return f"benchmarks/{self.name}.py"
+
+
+BENCHMARKS: tuple[Benchmark, ...] = (
+    Benchmark("kernels", "sciml.kernels (scatter, gather_scatter, radius_graph) against PyG's "
+              "scatter, index_add_ and scipy's cKDTree; CPU, or CUDA with `--device cuda`",
+              "`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/kernels.py` (a few minutes; "
+              "`--quick`: seconds, not recorded)",
+              (("kernels.gather_scatter.fwd_bwd.E1e6.cpu",
+                "gather_scatter fwd+bwd, 1e6 edges × 64 channels, CPU: ms, speed-up over PyG"),
+               ("kernels.scatter_sum.fwd_bwd.E1e6.cpu",
+                "scatter sum fwd+bwd, 1e6 edges × 64 channels, CPU: ms, speed-up over PyG"),
+               ("kernels.radius_graph.open.N1e5.cpu",
+                "radius_graph, 1e5 points, open box, CPU: ms, time ratio sciml / cKDTree"),
+               ("kernels.radius_graph.periodic.N1e5.cpu",
+                "radius_graph, 1e5 points, periodic box, CPU: ms, time ratio sciml / cKDTree"),
+               ("kernels.gather_scatter.fwd_bwd.E1e6.cuda",
+                "gather_scatter fwd+bwd, 1e6 edges × 64 channels, CUDA: ms, speed-up over PyG"))),
+    Benchmark("pde_solvers", "sciml.solvers: Darcy 256² by AMG against scipy's spsolve of the "
+              "same matrix; Navier–Stokes time steps per second",
+              "`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/pde_solvers.py` (under a minute)",
+              (("pde_solvers.darcy256.amg_vs_spsolve",
+                "Darcy 256² solve: pyamg SA + CG vs scipy spsolve, seconds"),
+               ("pde_solvers.ns64.steps_per_s", "Navier–Stokes 64², batch 1, torch backend: "
+                "time steps per second"),
+               ("pde_solvers.ns256.steps_per_s", "Navier–Stokes 256², batch 1, torch backend: "
+                "time steps per second"))),
+    Benchmark("forecast_vs_tsl", "time-then-space forecaster on LOS against torch-spatiotemporal "
+              "(tsl), same architecture and budget",
+              "`bash benchmarks/setup_tsl_env.sh`, then `.venv-tsl/bin/python "
+              "benchmarks/forecast_vs_tsl.py` (about an hour)",
+              (("forecast_vs_tsl.epoch_time_wall", "seconds per training epoch (wall), sciml / "
+                "tsl"),
+               ("forecast_vs_tsl.epoch_time_cpu", "CPU seconds per training epoch, sciml / tsl"),
+               ("forecast_vs_tsl.mae_15min", "test MAE at 15 min (mph), sciml / tsl"),
+               ("forecast_vs_tsl.mae_30min", "test MAE at 30 min (mph), sciml / tsl"),
+               ("forecast_vs_tsl.mae_60min", "test MAE at 60 min (mph), sciml / tsl"),
+               ("forecast_vs_tsl.best_vs_persistence", "best graph model vs persistence, MAE at "
+                "60 min (mph)"),
+               ("forecast_vs_tsl.best_vs_node_gru", "best graph model vs node-wise GRU, MAE at "
+                "60 min (mph)"))),
+    Benchmark("mgno_vs_fno", "MgNO against neuraloperator's FNO on Darcy 64², darcy_16 and "
+              "Navier–Stokes, same data, loop and budget",
+              "`bash benchmarks/setup_fno_env.sh`, then `.venv-fno/bin/python "
+              "benchmarks/mgno_vs_fno.py --parts darcy64` (one part: 6 min to 2 h)",
+              (("mgno_vs_fno.darcy64.rel_l2", "Darcy 64²: test rel L2, MgNO / FNO"),
+               ("mgno_vs_fno.darcy64.sec_per_epoch", "Darcy 64²: seconds per epoch, MgNO / FNO"),
+               ("mgno_vs_fno.darcy64.rel_l2_127", "Darcy 64² → 127² zero-shot: test rel L2, "
+                "MgNO / FNO"),
+               ("mgno_vs_fno.darcy16.rel_l2", "darcy_16: test rel L2, MgNO / FNO"),
+               ("mgno_vs_fno.darcy16.sec_per_epoch", "darcy_16: seconds per epoch, MgNO / FNO"),
+               ("mgno_vs_fno.ns.rel_l2", "Navier–Stokes 64², 10-step rollout: test rel L2, "
+                "MgNO / FNO"),
+               ("mgno_vs_fno.ns.sec_per_epoch", "Navier–Stokes 64²: seconds per epoch, MgNO / "
+                "FNO"))),
+    Benchmark("darcy16_floor", "the information floor of darcy_16 (binary 16² input): the "
+              "lowest test error any model can reach",
+              "`.venv/bin/python benchmarks/darcy16_floor.py` (about 13 minutes)",
+              (("darcy16_floor.tau4.5_low1", "darcy_16 floor, generator τ 4.5, 12 / 1 (matches "
+                "the file): lowest reachable rel L2"),
+               ("darcy16_floor.tau3_low3", "darcy_16 floor, generator τ 3, 12 / 3 (FNO's paper): "
+                "lowest reachable rel L2"))),
+    Benchmark("lpinn_vs_pinn", "Lagrangian PINN against the PINN on periodic convection, per "
+              "speed β",
+              "`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/lpinn_vs_pinn.py` (about 9 minutes;"
+              " `--beta 50`: 2)",
+              tuple((f"lpinn_vs_pinn.beta{b}", f"convection β = {b}: rel L2, LPINN vs PINN")
+                    for b in (10, 30, 50, 70))),
+    Benchmark("pinn_vs_deepxde", "our PINN against DeepXDE's on its Burgers example, medians "
+              "over seeds",
+              "`bash benchmarks/setup_deepxde_env.sh`, then `OMP_NUM_THREADS=1 .venv/bin/python "
+              "benchmarks/pinn_vs_deepxde.py` (about 12 minutes)",
+              (("pinn_vs_deepxde.rel_l2", "Burgers: median rel L2, sciml / DeepXDE"),
+               ("pinn_vs_deepxde.time", "Burgers: median training seconds, sciml / DeepXDE"))),
+    Benchmark("hard_constraints", "soft constraint vs single hard constraint vs hard-constraint "
+              "MoE (PI-SC / PI-HC / PI-HC-MoE) on diffusion–sorption and Navier–Stokes",
+              "`.venv/bin/python benchmarks/hard_constraints.py [--problem ns]` (5 to 45 min)",
+              tuple((f"hard_constraints.{p}.{g}.{k}", f"{name} {g}: {what}")
+                    for p, g, name in (("ds", "64x51", "diffusion–sorption"),
+                                       ("ns", "16x16x11", "Navier–Stokes ν = 1e-4"))
+                    for k, what in (("moe_vs_hc_rel_l2", "test rel L2, MoE / single HC"),
+                                    ("moe_vs_soft_rel_l2", "test rel L2, MoE / soft"),
+                                    ("moe_vs_hc_step_time", "seconds per step, MoE / single HC")))),
+    Benchmark("ponita_vs_mace", "PONITA against MACE: training steps per second on energies and "
+              "forces (batch of 5 aspirin molecules)",
+              "`bash benchmarks/setup_mace_env.sh`, then `.venv/bin/python "
+              "benchmarks/ponita_vs_mace.py` (3 to 12 minutes)",
+              (("ponita_vs_mace.ponita.mace_small.cpu",
+                "PONITA (20 orientations) vs MACE small, CPU: training steps/s"),
+               ("ponita_vs_mace.ponita.mace_default.cpu",
+                "PONITA (20 orientations) vs MACE default, CPU: training steps/s"),
+               ("ponita_vs_mace.ponita.mace_small.cuda",
+                "PONITA (20 orientations) vs MACE small, CUDA: training steps/s"),
+               ("ponita_vs_mace.ponita.steps.cuda",
+                "PONITA (20 orientations), CUDA: training steps/s"))),
+    Benchmark("nbody_ponita", "PONITA on the charged N-body benchmark within a CPU time budget",
+              "`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/nbody_ponita.py --minutes 15 "
+              "--num-ori 8 --layers 3` (15 minutes)",
+              (("nbody_ponita.ponita", "charged N-body, PONITA R3×S2: test position MSE at "
+                "frame 40 vs constant velocity"),
+               ("nbody_ponita.pnita", "charged N-body, PNITA (position only): test position "
+                "MSE at frame 40 vs constant velocity"))),
+)
+OTHER_SCRIPTS = (
+    ("benchmarks/gpu_check.py", "`make gpu-check` on a machine with a CUDA GPU: `pytest -m gpu`, "
+     "the kernel benchmark on CUDA against PyG and PONITA's training steps/s, in 8 minutes",
+     "`python3 benchmarks/gpu_check.py --prepare` here, then `make gpu-check OUT=DIR` there "
+     "(carry `.gpu-check/`); `.venv/bin/python benchmarks/gpu_check.py --dry-run` here"),
+    ("benchmarks/_record.py", "this page: the recording helper every benchmark uses, and the "
+     "renderer", "`.venv/bin/python benchmarks/_record.py --render`"),
+)
+
+
+# ---------------------------------------------------------------------------- flags
+def add_record_args(parser: argparse.ArgumentParser) -> None:
+    """The recording flags, the same for every benchmark."""
+    group = parser.add_argument_group("recording (benchmarks/_record.py)")
+    group.add_argument("--no-record", action="store_true",
+                       help="print the results only: append nothing to RESULTS.md, write no "
+                            "record, leave the page as it is")
+    group.add_argument("--out", type=Path, default=None, metavar="DIR",
+                       help="write RESULTS.md, records/ and README.md under DIR instead of "
+                            "benchmarks/ (a quick run is recorded only there, marked quick)")
+
+
+# ---------------------------------------------------------------------------- comparisons
+def comparison(id: str, what: str, sciml: float | None, anchor: float | None = None, *,
+               unit: str = "", anchor_name: str = "", ratio: float | None = None,
+               ratio_of: str = "sciml / anchor", target: str | tuple | None = None,
+               met: bool | None = None, setting: str = "", note: str = "") -> dict[str, Any]:
+    """One row of the page: what was compared, both values, their ratio and the target.
+
+    Args:
+        id: Stable name of the comparison (the page shows the latest clean record per id).
+        what: What is compared, in words (device included where it matters).
+        sciml, anchor: The two measured values (``anchor`` None where there is none).
+        unit: Unit of the two values.
+        anchor_name: What the anchor is (``"PyG"``, ``"tsl"``, ...).
+        ratio: Given ratio; computed from the values by ``ratio_of`` when None.
+        ratio_of: ``"sciml / anchor"`` or ``"anchor / sciml"`` (a speed-up).
+        target: ``(on, op, value)`` with ``on`` in {"ratio", "sciml"} and ``op`` in <=, >=, <, >
+            (``met`` is then computed), or a text (then pass ``met``), or None.
+        met: Whether the target is met; computed for a numeric target when None.
+        setting: The run's setting in a few words (budget, grid, seeds).
+        note: Anything a reader needs to judge the number.
+    """
+    if ratio_of not in ("sciml / anchor", "anchor / sciml"):
+        raise ValueError(f"ratio_of must be 'sciml / anchor' or 'anchor / sciml', got {ratio_of!r}")
+    if ratio is None and _number(sciml) and _number(anchor) and anchor and sciml:
+        ratio = sciml / anchor if ratio_of == "sciml / anchor" else anchor / sciml
+    tgt: dict[str, Any] | None = None
+    if isinstance(target, tuple):
+        on, op, value = target
+        if on not in ("ratio", "sciml") or op not in OPS:
+            raise ValueError(f"target must be (on, op, value) with on in ('ratio', 'sciml') and op "
+                             f"in {sorted(OPS)}, got {target!r}")
+        tgt = {"on": on, "op": op, "value": value,
+               "text": f"{'ratio' if on == 'ratio' else 'sciml'} {OPS[op][0]} {value:g}"}
+        measured = ratio if on == "ratio" else sciml
+        if met is None and _number(measured):
+            met = bool(OPS[op][1](measured, value))
+    elif isinstance(target, str):
+        tgt = {"text": target}
+    elif target is not None:
+        raise TypeError(f"target must be a tuple, a text or None, got {type(target).__name__}")
+    return {"id": id, "what": what, "setting": setting, "sciml": sciml, "anchor": anchor,
+            "anchor_name": anchor_name, "unit": unit, "ratio": ratio, "ratio_of": ratio_of,
+            "target": tgt, "met": met, "note": note}
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# ---------------------------------------------------------------------------- git and machine
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
+                             check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout
+
+
+def tree_state() -> tuple[str, bool | None]:
+    """(short commit, dirty) of the checkout; ("unknown", None) without git metadata.
+
+    Dirty: any tracked change or untracked (not ignored) file outside the benchmark outputs
+    (:data:`OUTPUTS`). Without git (e.g. a copied tree on a lent machine) ``SCIML_RECORD_COMMIT``
+    may name the commit the tree was copied from; the record then says the commit was given, not
+    checked, and its cleanliness stays unknown (None): such a record is never a headline row.
+    """
+    head = _git("rev-parse", "--short", "HEAD")
+    status = _git("status", "--porcelain", "--untracked-files=all")
+    if head is None or status is None:
+        return os.environ.get("SCIML_RECORD_COMMIT", "unknown"), None
+    changed = [line[3:].split(" -> ")[-1].strip('"') for line in status.splitlines() if line]
+    dirty = any(not path.startswith(OUTPUTS) for path in changed)
+    return head.strip(), dirty
+
+
+CODE_DIRS = ("sciml", "solvers", "datasets", "tests", "benchmarks")
+
+
+def _is_code(path: str) -> bool:
+    """The files whose content decides a benchmark's numbers: the packages, the tests, the
+    benchmark scripts and the build files (not the benchmark outputs, not caches)."""
+    if "__pycache__" in path or path.endswith(".pyc"):
+        return False
+    return (path.startswith(("sciml/", "solvers/", "datasets/", "tests/"))
+            or (path.startswith("benchmarks/") and path.count("/") == 1 and path.endswith(".py"))
+            or path in ("pyproject.toml", "setup.py"))
+
+
+def _fingerprint(items: list[tuple[str, bytes]]) -> str:
+    h = hashlib.sha256()
+    for path, data in sorted(items):
+        h.update(f"{path}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()[:16]
+
+
+def tree_fingerprint(root: Path = REPO) -> str:
+    """Hash of the code files in the working tree (see :func:`_is_code`)."""
+    items = []
+    paths = [p for top in CODE_DIRS for p in (root / top).rglob("*")]
+    for path in paths + [root / "pyproject.toml", root / "setup.py"]:
+        rel = path.relative_to(root).as_posix()
+        if path.is_file() and not path.is_symlink() and _is_code(rel):
+            items.append((rel, path.read_bytes()))
+    return _fingerprint(items)
+
+
+def commit_fingerprint(commit: str) -> str | None:
+    """The same hash over the code files of ``commit`` (None without git or for an unknown
+    commit): equal to a record's ``fingerprint`` exactly when the run's code was that commit."""
+    try:
+        tar = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", commit],
+                             capture_output=True, check=True, timeout=120).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    items = []
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        for member in archive.getmembers():
+            if member.isfile() and _is_code(member.name):
+                items.append((member.name, archive.extractfile(member).read()))
+    return _fingerprint(items)
+
+
+def machine(device: str = "cpu") -> dict[str, Any]:
+    """The machine, threads and (where torch is loaded) torch version and device name."""
+    info: dict[str, Any] = {"platform": platform.platform(), "cpus": os.cpu_count(),
+                            "processor": platform.processor() or platform.machine(),
+                            "python": platform.python_version()}
+    threads: dict[str, Any] = {v: os.environ[v] for v in
+                               ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+                               if v in os.environ}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        info["torch"] = torch.__version__
+        threads["torch"] = torch.get_num_threads()
+        info["device"] = device
+        if device.startswith("cuda") and torch.cuda.is_available():
+            info["device_name"] = torch.cuda.get_device_name()
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        threads["numba"] = numba.get_num_threads()
+    return {"machine": info, "threads": threads}
+
+
+def _load() -> str:
+    try:
+        return ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+# ---------------------------------------------------------------------------- a run
+class Run:
+    """One benchmark run: the tree state and clock at its start, and its recording at the end."""
+
+    def __init__(self, benchmark: str, args: argparse.Namespace, *, quick: bool = False,
+                 device: str = "cpu", argv: list[str] | None = None) -> None:
+        self.benchmark, self.quick, self.device = benchmark, quick, device
+        self.no_record = bool(getattr(args, "no_record", False))
+        out = getattr(args, "out", None)
+        self.explicit_out = out is not None
+        self.root = Path(out) if out is not None else HERE
+        self.argv = list(sys.argv[1:] if argv is None else argv)
+        self.commit, self.dirty = tree_state()
+        self.fingerprint = tree_fingerprint()
+        self.started = datetime.datetime.now().replace(microsecond=0)
+        self.load_start = _load()
+
+    @property
+    def command(self) -> str:
+        return shlex.join(["python", f"benchmarks/{self.benchmark}.py", *self.argv])
+
+    @property
+    def writes(self) -> bool:
+        """False for --no-record, and for a quick run without an explicit --out."""
+        return not self.no_record and (self.explicit_out or not self.quick)
+
+    def header(self) -> str:
+        """The lines every log entry starts with: command, commit, date, machine, threads."""
+        m = machine(self.device)
+        info, threads = m["machine"], m["threads"]
+        state = {True: " (plus uncommitted changes)", False: "",
+                 None: " (tree state unknown: no git metadata)"}[self.dirty]
+        dev = info.get("device_name") or info.get("device", "cpu")
+        torch = f"; torch {info['torch']}, device {dev}" if "torch" in info else ""
+        return "\n".join([
+            f"- command: `{self.command}`",
+            f"- commit: {self.commit}{state}",
+            f"- date: {self.started.isoformat()}",
+            f"- machine: {info['platform']}, {info['cpus']} CPUs, Python {info['python']}{torch}",
+            "- threads: " + (", ".join(f"{k} = {v}" for k, v in threads.items()) or "defaults")
+            + f"; load average (1, 5, 15 min) {self.load_start} at the start, {_load()} at the "
+              "end"])
+
+    def record(self, title: str, body: str, comparisons: list[dict[str, Any]]) -> Path | None:
+        """Print the section; unless not writing, append it to the log, write the JSON record
+        and regenerate the page. Returns the record's path (None when nothing was written)."""
+        end_commit, end_dirty = tree_state()
+        dirty = self.dirty
+        if dirty is not None and (end_dirty or end_commit != self.commit):
+            dirty = True  # the code changed during the run
+        self.dirty = dirty
+        stamp = self.started.strftime("%Y%m%dT%H%M%S")
+        anchor = _unique_anchor(self.root / LOG_NAME, f"{self.benchmark}-{stamp}-{self.commit}")
+        heading = f"## {title}{' (quick)' if self.quick else ''} · {self.started:%Y-%m-%d %H:%M} " \
+                  f"· {self.commit}"
+        section = f'\n<a id="{anchor}"></a>\n\n{heading}\n\n{self.header()}\n{body.strip()}\n'
+        print(section)
+        if not self.writes:
+            print("(not recorded: " + ("--no-record" if self.no_record else
+                                       "a quick run records only with an explicit --out") + ")")
+            return None
+        m = machine(self.device)
+        rec = {"schema": SCHEMA, "benchmark": self.benchmark, "title": title,
+               "commit": self.commit, "dirty": dirty, "quick": self.quick,
+               "date": self.started.isoformat(), "fingerprint": self.fingerprint,
+               "argv": self.argv, "command": self.command,
+               **m, "log": {"file": LOG_NAME, "anchor": anchor, "heading": heading},
+               "source": "run", "comparisons": comparisons}
+        if self.dirty is None:
+            rec["commit_checked"] = False
+        path = self.root / RECORDS_NAME / self.benchmark / f"{anchor.split('-', 1)[1]}.json"
+        self.root.mkdir(parents=True, exist_ok=True)
+        log = self.root / LOG_NAME
+        _write_atomic(log, (log.read_text(encoding="utf-8") if log.exists() else "") + section)
+        _write_atomic(path, json.dumps(rec, indent=1, ensure_ascii=False) + "\n")
+        _write_atomic(self.root / PAGE_NAME, render(self.root))
+        print(f"recorded: {path}; log entry #{anchor} in {log}; page {self.root / PAGE_NAME}")
+        return path
+
+
+def start(benchmark: str, args: argparse.Namespace, *, quick: bool = False, device: str = "cpu",
+          argv: list[str] | None = None) -> Run:
+    """Note the tree state and the clock before measuring (see :class:`Run`)."""
+    return Run(benchmark, args, quick=quick, device=device, argv=argv)
+
+
+def _unique_anchor(log: Path, base: str) -> str:
+    text = log.read_text(encoding="utf-8") if log.exists() else ""
+    anchor, n = base, 1
+    while f'<a id="{anchor}">' in text:
+        n += 1
+        anchor = f"{base}-{n}"
+    return anchor
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------- the page
+def load_records(root: Path) -> list[dict[str, Any]]:
+    """Every record under ``root/records``; a file that is not a record is an error."""
+    out = []
+    for path in sorted((root / RECORDS_NAME).glob("*/*.json")):
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"{path}: not a readable JSON record ({err})") from None
+        missing = {"benchmark", "commit", "dirty", "date", "log", "comparisons"} - set(rec)
+        if missing:
+            raise ValueError(f"{path}: record lacks {sorted(missing)}")
+        rec["_path"] = path
+        out.append(rec)
+    return out
+
+
+def headline(records: list[dict[str, Any]]) -> dict[str, tuple[dict, dict]]:
+    """Comparison id -> (record, comparison) of the latest record from a committed tree.
+
+    Records of uncommitted code (dirty True), of unknown tree state (None) and quick runs are
+    never headline rows.
+    """
+    best: dict[str, tuple[dict, dict]] = {}
+    for rec in records:
+        if rec["dirty"] is not False or rec.get("quick"):
+            continue
+        for comp in rec["comparisons"]:
+            old = best.get(comp["id"])
+            if old is None or rec["date"] > old[0]["date"]:
+                best[comp["id"]] = (rec, comp)
+    return best
+
+
+def _fmt(v: Any, digits: int = 4) -> str:
+    """``digits`` significant digits; whole numbers from 1000 on; powers of ten outside
+    1e-3..1e6."""
+    if v is None:
+        return "–"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, float):
+        if 1e3 <= abs(v) < 1e6:
+            return f"{v:.0f}"
+        return f"{v:.{digits}g}" if 1e-3 <= abs(v) < 1e3 or v == 0 else f"{v:.2e}"
+    return str(v)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render(root: Path = HERE) -> str:
+    """The results page from the records under ``root`` (deterministic: records only)."""
+    records = load_records(root)
+    best = headline(records)
+    lines = [
+        "# Benchmark results",
+        "",
+        "<!-- Generated by `python benchmarks/_record.py --render` from benchmarks/records/; "
+        "do not edit. -->",
+        "",
+        "The latest result of every comparison, each from a run of committed code (runs of "
+        "uncommitted code and quick runs are in the log, never here). The full log, with the "
+        f"settings and notes of every run, is [{LOG_NAME}]({LOG_NAME}); each row links to its "
+        "entry. *sciml* and *anchor* are the two measured values and *ratio* says which way it "
+        "is taken (a speed-up is anchor / sciml). † marks a row transcribed from a log entry "
+        "written before the records existed, whose script checked the tree for uncommitted "
+        "changes and found none; ‡ one whose script did not check (the entry states a bare "
+        "commit). Rerunning the benchmark replaces either with a recorded run.",
+        "",
+        "| benchmark | what | sciml | anchor | ratio | target | met? | commit | date | log |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    known: set[str] = set()
+    missing: list[tuple[str, str]] = []
+    for bench in BENCHMARKS:
+        ids = [i for i, _ in bench.expected]
+        known.update(ids)
+        extra = sorted({c for c, (r, _) in best.items() if r["benchmark"] == bench.name}
+                       - set(ids), key=lambda c: (best[c][0]["date"], best[c][0]["comparisons"]
+                                                  .index(best[c][1])))
+        for cid in ids + extra:
+            if cid not in best:
+                missing.append((bench.name, dict(bench.expected)[cid]))
+                continue
+            lines.append(_row(bench.name, *best[cid]))
+    orphans = sorted(c for c in best if c not in known and best[c][0]["benchmark"] not in
+                     {b.name for b in BENCHMARKS})
+    lines += [_row(best[c][0]["benchmark"], *best[c]) for c in orphans]
+    lines += ["", "## No committed run yet", ""]
+    lines += [f"- `{b}`: {what}" for b, what in missing] or ["(none)"]
+    lines += ["", "## Benchmark scripts", "",
+              "Every script records through `benchmarks/_record.py`: `--no-record` prints only, "
+              "`--out DIR` writes the log, records and page under DIR; quick runs are not "
+              "recorded. Anchors with their own pins run in their own virtual environments "
+              "(`benchmarks/setup_*_env.sh`), never in `.venv`.", "",
+              "| script | what it measures | how to run |", "|---|---|---|"]
+    lines += [f"| `{b.script}` | {_cell(b.description)} | {_cell(b.run)} |" for b in BENCHMARKS]
+    lines += [f"| `{s}` | {_cell(d)} | {_cell(r)} |" for s, d, r in OTHER_SCRIPTS]
+    return "\n".join(lines) + "\n"
+
+
+def _row(bench: str, rec: dict, comp: dict) -> str:
+    unit = f" {comp['unit']}" if comp.get("unit") else ""
+    sciml = _fmt(comp.get("sciml")) + (unit if comp.get("sciml") is not None else "")
+    anchor = comp.get("anchor")
+    anchor_txt = _fmt(anchor) + (unit if anchor is not None else "")
+    if anchor is not None and comp.get("anchor_name"):
+        anchor_txt += f" ({comp['anchor_name']})"
+    ratio = comp.get("ratio")
+    tgt = comp.get("target") or {}
+    digits = 3
+    if ratio is not None and (0.9 <= ratio < 1.1 or (
+            tgt.get("on") == "ratio" and float(_fmt(float(ratio), 3)) == tgt["value"])):
+        digits = 4  # near 1, or rounded onto the target: show the digit that decides
+    ratio_txt = "–" if ratio is None else f"{_fmt(float(ratio), digits)} ({comp['ratio_of']})"
+    target = tgt.get("text", "")
+    met = {True: "yes", False: "no", None: "–"}[comp.get("met")]
+    what = comp["what"] + (f" ({comp['setting']})" if comp.get("setting") else "")
+    dagger = ""
+    if rec.get("source", "run") != "run":
+        dagger = "†" if rec.get("commit_checked", True) else "‡"
+    return (f"| {bench} | {_cell(what)} | {_cell(sciml)} | {_cell(anchor_txt)} | {ratio_txt} | "
+            f"{_cell(target)} | {met} | {rec['commit']}{dagger} | {rec['date'][:10]} | "
+            f"[entry]({rec['log']['file']}#{rec['log']['anchor']}) |")
+
+
+# ---------------------------------------------------------------------------- command line
+def import_run(src: Path, root: Path = HERE) -> list[Path]:
+    """Take the records and log entries of a run written with ``--out src`` into ``root``.
+
+    Each new record is copied and its log section (from ``<a id=anchor>`` to the next anchor)
+    appended to root's log; records already present are skipped. Quick records are refused.
+    A record made without git metadata (a copied tree, e.g. on a lent GPU machine, with the
+    commit given as ``SCIML_RECORD_COMMIT``) becomes a committed run here only if its code
+    fingerprint equals that commit's (:func:`commit_fingerprint`); the log entry says which.
+    """
+    src_log = (src / LOG_NAME).read_text(encoding="utf-8") if (src / LOG_NAME).exists() else ""
+    log_path = root / LOG_NAME
+    log = log_path.read_text(encoding="utf-8") if log_path.exists() else ""
+    taken = []
+    for rec in load_records(src):
+        dest = root / RECORDS_NAME / rec["benchmark"] / rec["_path"].name
+        if dest.exists() or rec.get("quick"):
+            continue
+        anchor = rec["log"]["anchor"]
+        if f'<a id="{anchor}">' in log:
+            raise ValueError(f"{log_path}: already has an entry #{anchor}")
+        m = re.search(rf'\n<a id="{re.escape(anchor)}"></a>\n.*?(?=\n<a id="|\Z)', src_log,
+                      flags=re.S)
+        if m is None:
+            raise ValueError(f"{src / LOG_NAME}: no entry #{anchor} for {rec['_path']}")
+        data = {k: v for k, v in rec.items() if k != "_path"}
+        section = m.group(0).rstrip("\n") + "\n"
+        if rec["dirty"] is None and rec["commit"] != "unknown":
+            fp = commit_fingerprint(rec["commit"])
+            if fp is not None and fp == rec.get("fingerprint"):
+                data["dirty"] = False
+                data["commit_checked"] = f"code fingerprint {fp} equals {rec['commit']}'s"
+                section += (f"- imported: the run's code fingerprint {fp} equals commit "
+                            f"{rec['commit']}'s, so it ran committed code\n")
+            else:
+                section += (f"- imported: the run's code fingerprint {rec.get('fingerprint')} "
+                            f"is not commit {rec['commit']}'s ({fp}): not a committed run\n")
+        log += section
+        _write_atomic(dest, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+        taken.append(dest)
+    _write_atomic(log_path, log)
+    _write_atomic(root / PAGE_NAME, render(root))
+    return taken
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--render", action="store_true", help="rewrite README.md from the records")
+    mode.add_argument("--check", action="store_true",
+                      help="exit 1 if README.md differs from what --render would write")
+    mode.add_argument("--import", dest="import_dir", type=Path, metavar="DIR",
+                      help="copy the records and log entries of a run made with --out DIR")
+    ap.add_argument("--root", type=Path, default=HERE, help="results root (default benchmarks/)")
+    args = ap.parse_args(argv)
+    try:
+        if args.import_dir is not None:
+            taken = import_run(args.import_dir, args.root)
+            print(f"imported {len(taken)} record(s) into {args.root / RECORDS_NAME}")
+            return 0
+        page = render(args.root)
+    except (OSError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    path = args.root / PAGE_NAME
+    if args.check:
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current != page:
+            print(f"{path} is stale: run python benchmarks/_record.py --render", file=sys.stderr)
+            return 1
+        print(f"{path} is up to date")
+        return 0
+    _write_atomic(path, page)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
