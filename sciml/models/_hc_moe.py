@@ -1,13 +1,13 @@
 """Physics-informed neural PDE solvers with hard constraints and a mixture of experts.
 
 Chalapathi, Du, Krishnapriyan, "Scaling physics-informed hard constraints with
-mixture-of-experts" (PI-HC-MoE), ICLR 2024. A backbone (MgNO by default) maps the initial state
-and the space–time coordinates to N basis functions on the space–time grid; the
-:class:`~sciml.physics.HardConstraintLayer` solves per-expert weights so that the PDE holds at
-sampled points (hard constraint), and the model is trained on the PDE residual alone
-(physics-informed, no solution data). ``"hc_moe"`` is that model (one expert = the paper's
-PI-HC); ``"pi_sc"`` is the soft-constraint baseline (PI-SC): the same backbone predicting u
-directly, trained on the same residual loss.
+mixture-of-experts" (PI-HC-MoE), ICLR 2024, https://arxiv.org/abs/2402.13412. A backbone
+(MgNO by default) maps the initial state and the space–time coordinates to N basis functions
+on the space–time grid; the :class:`~sciml.physics.HardConstraintLayer` solves per-expert
+weights so that the PDE holds at sampled points (hard constraint), and the model is trained on
+the PDE residual alone (physics-informed, no solution data). ``"hc_moe"`` is that model (one
+expert = the paper's PI-HC); ``"pi_sc"`` is the soft-constraint baseline (PI-SC): the same
+backbone predicting u directly, trained on the same residual loss.
 
 The problem comes from the config, for any registered PDE (:func:`sciml.physics.get_pde`):
 ``pde`` and ``params``, its ``domain``, ``boundary`` conditions and grid ``points``
@@ -19,6 +19,12 @@ presets (``problem``, :data:`HC_PRESETS`): ``diffusion_sorption`` (PDEBench: cel
 [0, 1], u(0) = 1, u + D u_x = 0 at x = 1, T = 500, residual in nondimensional time) and
 ``navier_stokes`` (vorticity on the periodic unit torus, points i/s, viscosity ``nu``), with
 their solver defaults; a config that names neither is ``diffusion_sorption`` (as before).
+
+Departures for PDEs beyond the paper's two (its code sets each problem up by hand): the
+initial/boundary rows are built from the boundary description (constant values; the
+boundary's u and ∂u/∂x from the quadratic through the three nearest points), and a PDE named
+by ``pde`` gets the paper's LM tolerance 1e-7, rows shared by all experts, and four spatial
+experts (the paper's 4 in 1-D, 2 × 2 in 2-D) unless the config says otherwise.
 """
 
 from __future__ import annotations
