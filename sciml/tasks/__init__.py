@@ -111,3 +111,6 @@ from sciml.tasks._hard_constraint_job import (  # noqa: E402
 
 __all__ += ["HardConstraintJob", "HardConstraintProblem", "HardConstraintFit", "problem_data",
             "mean_relative_l2"]
+from sciml.tasks._hc_problems import ProblemSource, register_problem_source  # noqa: E402
+
+__all__ += ["ProblemSource", "register_problem_source"]

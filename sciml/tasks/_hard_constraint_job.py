@@ -1,11 +1,11 @@
 """The hard-constraint job: recipe → PI-HC-MoE (or PI-SC) trained on the PDE residual → run folder.
 
 Chalapathi, Du, Krishnapriyan, ICLR 2024. A recipe has ``problem``
-(:class:`HardConstraintProblem`: the PDE, grid and initial states), ``model`` (``hc_moe`` or
-``pi_sc`` + config), ``train`` (:class:`HardConstraintFit`). Training is physics-informed (PDE
-residual + initial/boundary rows, no solution data); the test error is measured against the
-reference solvers (finite volumes for diffusion–sorption on a 4× finer grid averaged to the
-model's cells, pseudo-spectral for Navier–Stokes). The run folder gets ``recipe.yaml``,
+(:class:`HardConstraintProblem`: any registered PDE with its grid, constraints and initial
+states; passed to the model as its problem keys), ``model`` (``hc_moe`` or ``pi_sc`` + config),
+``train`` (:class:`HardConstraintFit`). Training is physics-informed (PDE residual +
+initial/boundary rows, no solution data); the test error is measured against the PDE's
+reference solver (:mod:`sciml.tasks._hc_problems`). The run folder gets ``recipe.yaml``,
 ``checkpoints/best.pt`` (the final model), ``checkpoints/last.pt`` (written atomically every
 ``train.checkpoint_every`` steps: model, optimizer, both random generators, step and history, so
 that ``sciml fit`` on the same folder resumes a killed run where it stopped), ``metrics.csv`` and
@@ -26,48 +26,14 @@ import torch
 
 from sciml.data import atomic_torch_save, write_hdf5
 from sciml.errors import ConfigError, DataError, NonFiniteError
-from sciml.models import HardConstrainedOperator, load_model
+from sciml.models import HC_PROBLEM_KEYS, HardConstrainedOperator, load_model
 from sciml.physics import ConstraintSolveWarning
 from sciml.registry import MODELS, TASKS
+from sciml.tasks._hc_problems import HardConstraintProblem, _plain, problem_data
 from sciml.tasks._job import AbstractJob, write_csv, write_json, write_yaml
 
 __all__ = ["HardConstraintJob", "HardConstraintProblem", "HardConstraintFit", "problem_data",
            "mean_relative_l2"]
-
-
-@dataclasses.dataclass(frozen=True)
-class HardConstraintProblem:
-    """The PDE and its data: ``problem`` (``diffusion_sorption`` / ``navier_stokes``), ``n_x``
-    (cells, or points per side), ``n_t`` (times, t = 0 included), ``t_final`` (None: 500 / 1),
-    ``nu`` (NS), ``n_train`` / ``n_test`` initial states, ``seed``."""
-
-    problem: str = "diffusion_sorption"
-    n_x: int = 64
-    n_t: int = 51
-    t_final: float | None = None
-    nu: float = 1e-4
-    n_train: int = 8
-    n_test: int = 4
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.problem not in ("diffusion_sorption", "navier_stokes"):
-            raise ValueError(f"problem must be 'diffusion_sorption' or 'navier_stokes', got "
-                             f"{self.problem!r}")
-        for name, low in (("n_x", 8), ("n_t", 4), ("n_train", 1), ("n_test", 1)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
-
-    @property
-    def final_time(self) -> float:
-        return self.t_final or (500.0 if self.problem == "diffusion_sorption" else 1.0)
-
-    @property
-    def grid_shape(self) -> tuple[int, ...]:
-        if self.problem == "diffusion_sorption":
-            return (self.n_x, self.n_t)
-        return (self.n_x, self.n_x, self.n_t)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,34 +67,6 @@ class HardConstraintFit:
             raise ValueError(f"clip_grad_norm must be a positive number or null, got {c!r}")
 
 
-def problem_data(p: HardConstraintProblem, split: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Initial states and (for ``split="test"``) reference solutions on the model's grid."""
-    from sciml.solvers import (
-        ds_initial_condition,
-        ns2d_initial_vorticity,
-        solve_diffusion_sorption,
-        solve_navier_stokes_2d,
-    )
-
-    n = p.n_train if split == "train" else p.n_test
-    seed = p.seed + (0 if split == "train" else 1000)
-    fine = 4 * p.n_x
-    if p.problem == "diffusion_sorption":
-        u0 = ds_initial_condition(n, fine, seed=seed)
-        if split == "train":
-            return torch.tensor(u0[:, ::4]), None
-        ref = solve_diffusion_sorption(u0, t_final=p.final_time, n_times=p.n_t, method="BDF",
-                                       rtol=1e-8, atol=1e-10)
-        ref = ref.reshape(n, p.n_t, p.n_x, 4).mean(-1).transpose(0, 2, 1)
-        return torch.tensor(u0[:, ::4]), torch.tensor(ref)
-    w0 = ns2d_initial_vorticity(n, fine, seed=seed)
-    if split == "train":
-        return torch.tensor(w0[:, ::4, ::4]), None
-    traj = solve_navier_stokes_2d(w0, p.nu, p.final_time, p.n_t - 1, dt=1e-3)
-    full = np.concatenate([w0[:, None], traj], axis=1)[:, :, ::4, ::4]
-    return torch.tensor(w0[:, ::4, ::4]), torch.tensor(full.transpose(0, 2, 3, 1))
-
-
 def mean_relative_l2(model: torch.nn.Module, u0: torch.Tensor, ref: torch.Tensor) -> float:
     """Mean over samples of the relative L2 error ‖u − u_ref‖ / ‖u_ref‖ of ``model(u0)``.
 
@@ -153,7 +91,7 @@ def mean_relative_l2(model: torch.nn.Module, u0: torch.Tensor, ref: torch.Tensor
 
 
 @TASKS.register("hard_constraint",
-                help="PI-HC-MoE / PI-SC trained on the PDE residual (diffusion–sorption, NS)")
+                help="PI-HC-MoE / PI-SC trained on the PDE residual (any registered PDE)")
 class HardConstraintJob(AbstractJob):
     """Hard-constraint recipes: ``problem``, ``model`` (hc_moe / pi_sc), ``train``."""
 
@@ -168,12 +106,14 @@ class HardConstraintJob(AbstractJob):
         if self.model_name not in ("hc_moe", "pi_sc"):
             raise ConfigError(f"model.name must be 'hc_moe' or 'pi_sc' for a hard_constraint "
                               f"recipe, got {self.model_name!r}")
-        problem = self.model_values.get("problem", self.problem.problem)
-        if problem != self.problem.problem:
-            raise ConfigError(f"model.problem {problem!r} differs from problem.problem "
-                              f"{self.problem.problem!r}")
-        self.model_values = {**self.model_values, "problem": self.problem.problem,
-                             "nu": self.problem.nu}
+        described = self.problem.model_values()             # the PDE, grid and constraints
+        for key in HC_PROBLEM_KEYS:
+            if key in self.model_values and key != "nu" \
+                    and _plain(self.model_values[key]) != described.get(key):
+                raise ConfigError(f"model.{key} {self.model_values[key]!r} differs from "
+                                  f"problem.{key} {described.get(key)!r} (the problem section "
+                                  f"describes the PDE)")
+        self.model_values = {**self.model_values, **described}
 
     def build_model(self) -> torch.nn.Module:
         torch.manual_seed(self.fit_cfg.seed)
