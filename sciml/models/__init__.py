@@ -70,10 +70,14 @@ __all__ += ["PINN", "PINNConfig", "LPINN", "LPINNConfig", "lagrangian_residuals"
 
 # Physics-informed hard constraints with a mixture of experts (PI-HC-MoE) and the soft baseline.
 from sciml.models._hc_moe import (  # noqa: E402
+    HC_PRESETS,
+    HC_PROBLEM_KEYS,
     HardConstrainedOperator,
     HCMoEConfig,
     PISCConfig,
     SoftConstrainedOperator,
+    hc_grid_problem,
 )
 
-__all__ += ["HardConstrainedOperator", "HCMoEConfig", "SoftConstrainedOperator", "PISCConfig"]
+__all__ += ["HardConstrainedOperator", "HCMoEConfig", "SoftConstrainedOperator", "PISCConfig",
+            "HC_PRESETS", "HC_PROBLEM_KEYS", "hc_grid_problem"]

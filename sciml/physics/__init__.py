@@ -82,6 +82,13 @@ __all__ += [
 ]
 
 # Hard constraints with a mixture of experts (Chalapathi, Du, Krishnapriyan, ICLR 2024).
+from sciml.physics._constraints import (  # noqa: E402
+    BOUNDARY_KINDS,
+    GRID_POINTS,
+    BoundaryCondition,
+    GridConstraints,
+    GridProblem,
+)
 from sciml.physics._hard_constraint import (  # noqa: E402
     ConstraintSolveError,
     ConstraintSolveWarning,
@@ -92,8 +99,10 @@ from sciml.physics._hard_constraint import (  # noqa: E402
 )
 from sciml.physics._hc_moe import (  # noqa: E402
     WARM_STARTS,
+    AbstractConstraints,
     HardConstraintLayer,
     HCInfo,
+    PDEConstraintRows,
     SpaceTimeGrid,
     expert_partition,
     grid_physics_loss,
@@ -117,6 +126,13 @@ __all__ += [
     "expert_partition",
     "SpaceTimeGrid",
     "grid_physics_loss",
+    "AbstractConstraints",
+    "PDEConstraintRows",
+    "BoundaryCondition",
+    "GridConstraints",
+    "GridProblem",
+    "BOUNDARY_KINDS",
+    "GRID_POINTS",
     "DiffusionSorption",
     "NavierStokesVorticity",
     "ns_forcing",

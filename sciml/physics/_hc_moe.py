@@ -20,6 +20,7 @@ derivatives there); gradients reach the backbone by implicit differentiation.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import math
 from collections.abc import Sequence
@@ -36,7 +37,7 @@ from sciml.physics._hard_constraint import (
 from sciml.physics._pdes import AbstractDerivatives, AbstractPDE
 
 __all__ = ["HardConstraintLayer", "HCInfo", "SpaceTimeGrid", "expert_partition",
-           "grid_physics_loss", "WARM_STARTS"]
+           "grid_physics_loss", "WARM_STARTS", "AbstractConstraints", "PDEConstraintRows"]
 
 WARM_STARTS = ("rows", "global")
 
@@ -89,15 +90,20 @@ class SpaceTimeGrid:
         """Where the PDE residual is imposed, ``(*shape)`` bool.
 
         Central time differences (the reference code): everywhere. BDF2: the implicit scheme,
-        every time after the first (the initial rows fix t = 0) at the points
-        ``pde.residual_mask`` allows; for diffusion–sorption the inner cells, as the boundary
-        rows determine the two end cells, so residual and initial/boundary rows form a square
-        system whose solution is the BDF2 solution of the PDE.
+        every time after the first (the initial rows fix t = 0), at the points the boundary rows
+        do not determine: all but the first and last point of each non-periodic axis (and
+        where ``pde.residual_mask``, if the PDE has one, allows), so that residual and
+        initial/boundary rows form a square system whose solution is the BDF2 solution of the
+        PDE (for diffusion–sorption: the inner cells).
         """
         mask = torch.ones(self.shape, dtype=torch.bool)
         if self.time_scheme == "central":
             return mask
         mask[..., 0] = False
+        for axis, periodic in enumerate(self.periodic):
+            if not periodic:
+                mask.select(axis, 0).fill_(False)
+                mask.select(axis, self.shape[axis] - 1).fill_(False)
         own = getattr(pde, "residual_mask", None)
         return mask & own(self.shape) if own is not None else mask
 
@@ -120,10 +126,11 @@ class SpaceTimeGrid:
 
 
 def grid_physics_loss(pde: AbstractPDE, grid: SpaceTimeGrid, u: Tensor, initial: Tensor,
-                      pde_weight: float = 1.0) -> tuple[Tensor, Tensor]:
+                      pde_weight: float = 1.0, constraints: AbstractConstraints | None = None
+                      ) -> tuple[Tensor, Tensor]:
     """Mean squared PDE residual of ``u`` (b, *space, n_t) over the grid's
     :meth:`~SpaceTimeGrid.residual_mask` (finite differences, scaled by ``pde_weight``), and
-    mean squared initial/boundary rows.
+    mean squared initial/boundary rows (``constraints``; None: the PDE's ``constraint_rows``).
 
     The physics-informed training loss of the paper (no solution data).
     """
@@ -131,8 +138,36 @@ def grid_physics_loss(pde: AbstractPDE, grid: SpaceTimeGrid, u: Tensor, initial:
     coords = grid.coordinates().to(device=u.device, dtype=u.dtype)
     r = pde.residual(u, d, coords) * pde_weight
     mask = grid.residual_mask(pde).to(u.device)
-    a, c, _ = pde.constraint_rows(u[:, None], d, initial.to(u.dtype))
+    if constraints is None:
+        constraints = PDEConstraintRows(pde, grid)
+    a, c, _ = constraints.rows(u[:, None], initial.to(u.dtype))
     return r[:, mask].square().mean(), (a[..., 0] - c).square().mean()
+
+
+class AbstractConstraints(abc.ABC):
+    """Initial/boundary conditions of a field on a grid as linear rows ``A w − c`` of its
+    weights (e.g. :class:`~sciml.physics.GridConstraints`)."""
+
+    @abc.abstractmethod
+    def rows(self, basis: Tensor, initial: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``A`` (b, R, N), ``c`` (b, R) and the rows' grid indices (R, spatial_dims + 1) for
+        u = basis · w, basis (b, N, *space, n_t), initial (b, *space)."""
+
+
+class PDEConstraintRows(AbstractConstraints):
+    """The rows a PDE builds itself (its ``constraint_rows(basis, d, initial)``)."""
+
+    def __init__(self, pde: AbstractPDE, grid: SpaceTimeGrid) -> None:
+        if not hasattr(pde, "constraint_rows"):
+            raise TypeError(f"PDE {pde.name!r} has no constraint_rows(): pass the constraints "
+                            f"(sciml.physics.GridConstraints, e.g. GridProblem.constraints)")
+        self.pde, self.d = pde, grid.derivatives()
+
+    def __repr__(self) -> str:
+        return f"PDEConstraintRows({self.pde.name})"
+
+    def rows(self, basis: Tensor, initial: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        return self.pde.constraint_rows(basis, self.d, initial)
 
 
 class _Recorder(AbstractDerivatives):
@@ -219,8 +254,8 @@ class HardConstraintLayer(nn.Module):
     """Project basis functions onto the PDE: per-expert weights by LM, implicit gradients.
 
     Args:
-        pde: A PDE with ``residual`` and ``constraint_rows`` (e.g. ``DiffusionSorption``,
-            ``NavierStokesVorticity``).
+        pde: A PDE (its ``residual``; its ``constraint_rows`` too where ``constraints`` is
+            None).
         grid: The :class:`SpaceTimeGrid` of the basis functions.
         n_points: Total PDE points sampled per sample (split equally among the experts).
         experts: Expert blocks per grid axis, ``(*space, t)``; all ones = one hard constraint.
@@ -250,6 +285,8 @@ class HardConstraintLayer(nn.Module):
             solution from the global start. Costs one extra problem of an
             expert's size per sample; the implicit gradient is the same (it depends only on
             the solution w*, not on the path to it).
+        constraints: The initial/boundary rows (:class:`~sciml.physics.GridConstraints`, from
+            the problem's boundary conditions); None: the PDE's own ``constraint_rows``.
 
     Shapes:
         - basis: (b, N, *space, n_t); initial: (b, *space) -> u: (b, *space, n_t)
@@ -259,19 +296,19 @@ class HardConstraintLayer(nn.Module):
                  experts: Sequence[int], lm: LMSettings | None = None, pde_weight: float = 1.0,
                  partition_initial: bool = False, skip_initial_time: bool = True,
                  row_weight: float | None = None, row_scale: float = 1.0,
-                 warm_start: str = "rows") -> None:
+                 warm_start: str = "rows", constraints: AbstractConstraints | None = None
+                 ) -> None:
         super().__init__()
         if warm_start not in WARM_STARTS:
             raise ValueError(f"warm_start must be one of {list(WARM_STARTS)}, got "
                              f"{warm_start!r}")
         self.warm_start = warm_start
-        if not hasattr(pde, "constraint_rows"):
-            raise TypeError(f"PDE {pde.name!r} has no constraint_rows(); the hard-constraint "
-                            f"layer supports {'diffusion_sorption, navier_stokes_vorticity'}")
         self.pde, self.lm = pde, lm if lm is not None else LMSettings()
         if not isinstance(grid, SpaceTimeGrid):
             raise TypeError(f"grid must be a SpaceTimeGrid, got {type(grid).__name__}")
         self.grid = grid
+        self.constraints = constraints if constraints is not None else PDEConstraintRows(pde,
+                                                                                         grid)
         self.grid_shape = grid.shape
         self.spatial_dims = grid.spatial_dims
         if self.spatial_dims != pde.spatial_dims:
@@ -312,7 +349,7 @@ class HardConstraintLayer(nn.Module):
     def extra_repr(self) -> str:
         return (f"pde={self.pde.name}, grid={self.grid_shape}, experts={self.experts}, "
                 f"points_per_expert={self.points_per_expert}, ops={self.op_names}, "
-                f"warm_start={self.warm_start!r}")
+                f"warm_start={self.warm_start!r}, constraints={self.constraints!r}")
 
     def operators(self, basis: Tensor) -> dict[str, Tensor]:
         """The derivatives the PDE needs, of every basis function on the grid."""
@@ -423,7 +460,7 @@ class HardConstraintLayer(nn.Module):
 
     def _rows(self, basis: Tensor, initial: Tensor) -> tuple[Tensor, Tensor]:
         """Initial/boundary rows per (sample, expert): ``(b K, R, N)`` and ``(b K, R)``."""
-        a, c, where = self.pde.constraint_rows(basis, self.d, initial)
+        a, c, where = self.constraints.rows(basis, initial)
         b, k = basis.shape[0], self.n_experts
         if not self.partition_initial or k == 1:
             return (a[:, None].expand(b, k, *a.shape[1:]).reshape(b * k, *a.shape[1:]),
@@ -499,7 +536,7 @@ class HardConstraintLayer(nn.Module):
         idx = members[j.to(members.device)].to(basis.device)
         with torch.no_grad():                       # a starting point: no gradient needed
             ops, coords = self._gather(operators, idx)
-            a, c, _ = self.pde.constraint_rows(basis, self.d, initial)
+            a, c, _ = self.constraints.rows(basis, initial)
             w, _ = levenberg_marquardt(self._residual, self._initial_weights(a, c),
                                        (*ops, coords, a, c), self.lm,
                                        self._residual_and_jacobian)
@@ -525,7 +562,7 @@ class HardConstraintLayer(nn.Module):
         mask = torch.stack([owner == e for e in range(self.n_experts)])    # (K, *grid)
         r_own = (r * mask).sum(1)
         u = (fields * mask).sum(1)
-        a, c, _ = self.pde.constraint_rows(u[:, None], self.d, initial.to(u.dtype))
+        a, c, _ = self.constraints.rows(u[:, None], initial.to(u.dtype))
         return (r_own[:, self.pde_mask].square().mean(),
                 self.row_scale**2 * (a[..., 0] - c).square().mean())
 
@@ -541,5 +578,6 @@ class HardConstraintLayer(nn.Module):
     def physics_loss(self, u: Tensor, initial: Tensor) -> tuple[Tensor, Tensor]:
         """:func:`grid_physics_loss` of ``u`` on this layer's grid with its ``pde_weight`` (the
         rows term times ``row_scale²``)."""
-        pde, rows = grid_physics_loss(self.pde, self.grid, u, initial, self.pde_weight)
+        pde, rows = grid_physics_loss(self.pde, self.grid, u, initial, self.pde_weight,
+                                      self.constraints)
         return pde, self.row_scale**2 * rows

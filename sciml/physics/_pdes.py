@@ -97,6 +97,18 @@ class AbstractPDE(abc.ABC):
         """u(x, 0) at spatial points ``x`` (n, spatial_dims), shape (n,); None if not fixed."""
         return None
 
+    def domain(self) -> tuple[tuple[float, float], ...] | None:
+        """Spatial domain of the PDE's standard problem, ``(low, high)`` per axis; None if the
+        PDE has none (a problem then gives it, e.g. a hard-constraint recipe's ``domain``)."""
+        return None
+
+    def boundary_conditions(self) -> tuple[Any, ...] | None:
+        """Boundary conditions of the standard problem, one entry per spatial axis: a condition
+        for both ends or a ``(low, high)`` pair, each ``"periodic"`` or a mapping ``{kind,
+        value, a, b}`` (``a u + b ∂u/∂x = value``, see :class:`~sciml.physics.BoundaryCondition`);
+        None if the PDE has none (a problem then gives them)."""
+        return None
+
     def checked_residual(self, u: Tensor, d: AbstractDerivatives, coords: Tensor) -> Tensor:
         """:meth:`residual`, raising :class:`NonFiniteError` naming the PDE if it is not finite."""
         return check_residual(self, self.residual(u, d, coords))
@@ -176,6 +188,10 @@ def _finite(value: float, name: str, minimum: float | None = None) -> None:
         _check(value >= minimum, f"{name} must be >= {minimum}, got {value!r}")
 
 
+_TWO_PI = ((0.0, 2 * math.pi),)
+_PERIODIC = ("periodic",)
+
+
 def _ic_sin(x: Tensor) -> Tensor:
     return torch.sin(x[..., 0])
 
@@ -209,6 +225,12 @@ class Convection(AbstractAdvectionPDE):
     def initial_condition(self, x: Tensor) -> Tensor:
         return _ic_sin(x)
 
+    def domain(self) -> tuple[tuple[float, float], ...]:
+        return _TWO_PI
+
+    def boundary_conditions(self) -> tuple[Any, ...]:
+        return _PERIODIC
+
 
 @register_pde("burgers")
 @dataclasses.dataclass(frozen=True)
@@ -238,6 +260,12 @@ class Burgers1D(AbstractAdvectionPDE):
             return _ic_sin(x)
         return -torch.sin(math.pi * x[..., 0])
 
+    def domain(self) -> tuple[tuple[float, float], ...]:
+        return _TWO_PI if self.initial == "sin" else ((-1.0, 1.0),)
+
+    def boundary_conditions(self) -> tuple[Any, ...]:
+        return _PERIODIC if self.initial == "sin" else ({"kind": "dirichlet", "value": 0.0},)
+
 
 @register_pde("reaction")
 @dataclasses.dataclass(frozen=True)
@@ -260,6 +288,12 @@ class Reaction(AbstractAdvectionPDE):
 
     def initial_condition(self, x: Tensor) -> Tensor:
         return _ic_gauss(x)
+
+    def domain(self) -> tuple[tuple[float, float], ...]:
+        return _TWO_PI
+
+    def boundary_conditions(self) -> tuple[Any, ...]:
+        return _PERIODIC
 
 
 @register_pde("reaction_diffusion")
@@ -288,6 +322,12 @@ class ReactionDiffusion(AbstractAdvectionPDE):
 
     def initial_condition(self, x: Tensor) -> Tensor:
         return _ic_gauss(x)
+
+    def domain(self) -> tuple[tuple[float, float], ...]:
+        return _TWO_PI
+
+    def boundary_conditions(self) -> tuple[Any, ...]:
+        return _PERIODIC
 
 
 @register_pde("allen_cahn")
@@ -318,3 +358,9 @@ class AllenCahn(AbstractAdvectionPDE):
     def initial_condition(self, x: Tensor) -> Tensor:
         x0 = x[..., 0]
         return x0**2 * torch.cos(math.pi * x0)
+
+    def domain(self) -> tuple[tuple[float, float], ...]:
+        return ((-1.0, 1.0),)
+
+    def boundary_conditions(self) -> tuple[Any, ...]:
+        return _PERIODIC

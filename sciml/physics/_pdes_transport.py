@@ -8,13 +8,17 @@ t_k = k Δt; Navier–Stokes ``(..., x, y, t)`` on the periodic points i/s.
 
 ``constraint_rows(basis, d, initial)`` returns the initial/boundary conditions of a field
 u = basis · w as rows ``A w − c`` (they are linear in u), with the space–time location of each
-row (used by the mixture of experts to route rows to the expert that owns them).
+row (used by the mixture of experts to route rows to the expert that owns them). The same rows
+follow for any PDE from its ``domain()`` and ``boundary_conditions()``
+(:class:`~sciml.physics.GridConstraints`, which the models use); these methods stay for direct
+use.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -61,6 +65,14 @@ class DiffusionSorption(AbstractPDE):
 
     def residual(self, u: Tensor, d: AbstractDerivatives, coords: Tensor) -> Tensor:
         return d.dt(u) - self.D / self.retardation(u) * d.dxx(u)
+
+    def domain(self) -> tuple[tuple[float, float], ...]:
+        return ((0.0, 1.0),)
+
+    def boundary_conditions(self) -> tuple[Any, ...]:
+        """u(0, t) = ``left_value``; u + D u_x = 0 at x = 1 (PDEBench's generator)."""
+        return (({"kind": "dirichlet", "value": self.left_value},
+                 {"kind": "robin", "a": 1.0, "b": self.D, "value": 0.0}),)
 
     def residual_mask(self, grid_shape: tuple[int, ...]) -> Tensor:
         """``(n_x, n_t)`` bool: where the implicit (BDF2) scheme imposes the PDE residual on the
@@ -139,6 +151,12 @@ class NavierStokesVorticity(AbstractPDE):
         _finite(self.nu, "nu", 0.0)
         if not isinstance(self.forcing, bool):
             raise ValueError(f"forcing must be true or false, got {self.forcing!r}")
+
+    def domain(self) -> tuple[tuple[float, float], ...]:
+        return ((0.0, 1.0), (0.0, 1.0))
+
+    def boundary_conditions(self) -> tuple[Any, ...]:
+        return ("periodic", "periodic")
 
     def residual(self, u: Tensor, d: AbstractDerivatives, coords: Tensor) -> Tensor:
         velocity = getattr(d, "velocity", None)

@@ -31,8 +31,11 @@ from sciml.tasks.hard_constraint import (
     HardConstraintJob,
     HardConstraintProblem,
     HardConstraintTask,
+    ProblemSource,
+    fixed_initial_source,
     mean_relative_l2,
     problem_data,
+    register_problem_source,
 )
 from sciml.tasks.molecular import (
     AtomTypeEncoder,
@@ -93,7 +96,8 @@ __all__ = [
     "PhysicsInformedJob", "PhysicsEvalConfig", "build_physics_model", "evaluate_on_grid",
     # hard constraints
     "HardConstraintJob", "HardConstraintTask", "HardConstraintProblem", "HardConstraintFit",
-    "problem_data", "mean_relative_l2",
+    "problem_data", "mean_relative_l2", "ProblemSource", "register_problem_source",
+    "fixed_initial_source",
     # molecules
     "AtomTypeEncoder", "EnergyForceTask", "PropertyTask", "energy_force_statistics",
     "MolecularJob", "MolecularDataConfig", "MolecularObjectiveConfig", "MolecularEvalConfig",

@@ -151,3 +151,69 @@ def test_own_field_loss_of_one_expert_is_the_assembled_loss():
     assembled = SoftConstrainedOperator.physics_loss(own, u, _u0())
     for a, b in zip(own_terms, assembled, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-8)
+
+
+BURGERS = {"pde": "burgers", "params": {"nu": 0.01 / 3.141592653589793, "initial": "-sin_pi"}}
+
+
+def test_any_registered_pde_from_the_config_with_its_boundary_rows():
+    from sciml.physics import GridConstraints
+
+    model = MODELS.build("hc_moe", {**BURGERS, "n_points": 64, "on_fail": "warn", "ridge": 1e-10,
+                                    **SMALL}, grid_shape=[17, 9], t_final=1.0)
+    assert model.pde.name == "burgers" and model.constraint.experts == (4, 1)
+    assert isinstance(model.constraint.constraints, GridConstraints)
+    assert model.grid.origin == (-1.0,) and model.grid.spacing == (2 / 16,)
+    assert model.constraint.lm.tol == 1e-7 and not model.constraint.partition_initial
+    x = torch.linspace(-1, 1, 17)
+    u0 = -torch.sin(torch.pi * x)[None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstraintSolveWarning)
+        u = model(u0, torch.Generator().manual_seed(0))
+    assert u.shape == (1, 17, 9) and torch.isfinite(u).all()
+    # The solve and the loss use the same rows: u(x, 0) = u0 and u(±1, t) = 0 for t > 0.
+    assert model.constraint.constraints is model.constraints
+    _, rows = model.physics_loss(u, u0)
+    want = torch.cat([u[0, :, 0] - u0[0], u[0, 0, 1:], u[0, -1, 1:]]).square().mean()
+    torch.testing.assert_close(rows, want)
+    clone = model_from_checkpoint(model.checkpoint())
+    assert clone.pde == model.pde and clone.grid == model.grid
+    # Given in the config, the domain and boundaries replace the PDE's own.
+    periodic = MODELS.build("pi_sc", {**BURGERS, "boundary": ["periodic"], **SMALL},
+                            grid_shape=[16, 9], t_final=1.0)
+    assert periodic.grid.periodic == (True,) and periodic.grid.spacing == (2 / 16,)
+
+
+def test_old_problem_keys_map_onto_the_problem_description():
+    from sciml.models import hc_grid_problem
+
+    old = MODELS.build("hc_moe", {"problem": "navier_stokes", "nu": 1e-3, **SMALL},
+                       grid_shape=[8, 8, 5], t_final=0.5)
+    new = MODELS.build("hc_moe", {"pde": "navier_stokes_vorticity", "params": {"nu": 1e-3},
+                                  "partition_initial": True, **SMALL},
+                       grid_shape=[8, 8, 5], t_final=0.5)
+    assert old.pde == new.pde and old.grid == new.grid and old.pde_weight == new.pde_weight
+    assert old.constraint.partition_initial and old.constraint.lm.tol == 1e-7
+    ds, defaults = hc_grid_problem(problem="diffusion_sorption", nu=1e-4)
+    assert (ds.points, ds.scale_time, defaults["tol"]) == ("cell", True, 1e-4)
+    assert hc_grid_problem()[0] == ds                  # neither key: diffusion–sorption
+
+
+def test_problem_config_errors():
+    def build(values):
+        return MODELS.build("hc_moe", {**values, **SMALL}, grid_shape=[17, 9], t_final=1.0)
+
+    with pytest.raises(ConfigError, match="not both"):
+        build({"problem": "diffusion_sorption", "pde": "burgers"})
+    with pytest.raises(ConfigError, match="nu is the viscosity of problem: navier_stokes"):
+        build({**BURGERS, "nu": 0.1})
+    with pytest.raises(ConfigError, match="unknown pde 'heat'"):
+        build({"pde": "heat"})
+    with pytest.raises(ConfigError, match="unknown key pde burgers.viscosity"):
+        build({"pde": "burgers", "params": {"viscosity": 0.1}})
+    with pytest.raises(ConfigError, match="boundary kind must be one of"):
+        build({**BURGERS, "boundary": [{"kind": "outflow"}]})
+    with pytest.raises(ConfigError, match="points must be one of"):
+        build({**BURGERS, "points": "nodes"})
+    with pytest.raises(ConfigError, match="grid_shape must be"):
+        MODELS.build("hc_moe", {**BURGERS, **SMALL}, grid_shape=[8, 8, 5], t_final=1.0)

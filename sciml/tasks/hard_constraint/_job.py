@@ -1,8 +1,9 @@
 """The hard-constraint job: recipe → PI-HC-MoE (or PI-SC) trained on the PDE residual → run folder.
 
 Chalapathi, Du, Krishnapriyan, ICLR 2024. A recipe has ``problem``
-(:class:`HardConstraintProblem`: the PDE, grid and initial states), ``model`` (``hc_moe`` or
-``pi_sc`` + config), ``train`` (:class:`HardConstraintFit`). Training is physics-informed (PDE
+(:class:`HardConstraintProblem`: any registered PDE with its grid, constraints and initial
+states; passed to the model as its problem keys), ``model`` (``hc_moe`` or ``pi_sc`` + config),
+``train`` (:class:`HardConstraintFit`). Training is physics-informed (PDE
 residual + initial/boundary rows, no solution data) through the one engine: mini-batches of
 ``train.batch`` initial states, Adam, the gradient clipped, ``train.steps`` optimizer steps in
 all; each epoch visits the training states in a seeded random order. The run folder gets
@@ -24,12 +25,14 @@ from torch import Tensor
 
 from sciml.data import write_hdf5
 from sciml.errors import ConfigError, DataError
+from sciml.models import HC_PROBLEM_KEYS
 from sciml.physics import ConstraintSolveWarning
 from sciml.registry import JOBS, MODELS
 from sciml.tasks._job import AbstractJob, input_file
 from sciml.tasks.hard_constraint._problem import (
     HardConstraintFit,
     HardConstraintProblem,
+    _plain,
     mean_relative_l2,
     problem_data,
 )
@@ -81,7 +84,7 @@ class HardConstraintTask(AbstractTask):
 
 
 @JOBS.register("hard_constraint",
-               help="PI-HC-MoE / PI-SC trained on the PDE residual (diffusion–sorption, NS)")
+               help="PI-HC-MoE / PI-SC trained on the PDE residual (any registered PDE)")
 class HardConstraintJob(AbstractJob):
     """Hard-constraint recipes: ``problem``, ``model`` (hc_moe / pi_sc), ``train``."""
 
@@ -96,12 +99,14 @@ class HardConstraintJob(AbstractJob):
 
     def __init__(self, recipe: dict[str, Any]) -> None:
         super().__init__(recipe)
-        problem = self.model_values.get("problem", self.problem.problem)
-        if problem != self.problem.problem:
-            raise ConfigError(f"model.problem {problem!r} differs from problem.problem "
-                              f"{self.problem.problem!r}")
-        self.model_values = {**self.model_values, "problem": self.problem.problem,
-                             "nu": self.problem.nu}
+        described = self.problem.model_values()  # the PDE, grid and constraints
+        for key in HC_PROBLEM_KEYS:
+            if key in self.model_values and key != "nu" \
+                    and _plain(self.model_values[key]) != described.get(key):
+                raise ConfigError(f"model.{key} {self.model_values[key]!r} differs from "
+                                  f"problem.{key} {described.get(key)!r} (the problem section "
+                                  f"describes the PDE)")
+        self.model_values = {**self.model_values, **described}
 
     @property
     def seed(self) -> int:
@@ -122,7 +127,8 @@ class HardConstraintJob(AbstractJob):
 
     def describe(self, data: Tensor) -> dict[str, Any]:
         p = self.problem
-        return {"name": p.problem, "grid_shape": list(p.grid_shape), "t_final": p.final_time}
+        return {"name": p.pde or p.problem or "diffusion_sorption",
+                "grid_shape": list(p.grid_shape), "t_final": p.final_time}
 
     def splits(self, data: Tensor) -> tuple[Any, None]:
         return InitialStates(data), None
