@@ -37,8 +37,9 @@ class RunLogger:
         run_dir: The run folder, or ``None``.
         enabled: Whether this process writes (rank 0 only).
         tensorboard: Whether to write TensorBoard events to ``run_dir/tb``.
-        purge_step: The step the run starts from (0 when fresh): TensorBoard events an earlier
-            run wrote at or after it are discarded.
+        purge_step: The optimizer steps the run starts from (0 when fresh): TensorBoard events
+            an earlier run wrote after them (the steps being trained again) are discarded, so
+            that no step is shown twice after a resume.
     """
 
     def __init__(self, run_dir: Path | None, enabled: bool, tensorboard: bool,
@@ -52,7 +53,8 @@ class RunLogger:
                 warnings.warn(f"TensorBoard logging skipped: {e} (pip install tensorboard)",
                               stacklevel=3)
             else:
-                self._tb = SummaryWriter(log_dir=str(self.run_dir / "tb"), purge_step=purge_step)
+                self._tb = SummaryWriter(log_dir=str(self.run_dir / "tb"),
+                                         purge_step=None if purge_step is None else purge_step + 1)
 
     def write_config(self, config: dict[str, Any]) -> None:
         if self.run_dir is None:

@@ -54,7 +54,7 @@ class _Crash(Exception):
     pass
 
 
-def _crashing_fit(run_dir, crash_at=None):
+def _crashing_fit(run_dir, crash_at=None, tensorboard=False):
     """In-process variant: the task raises in its ``crash_at``-th training forward."""
     sys.path.insert(0, str(SCRIPT.parent))
     from train_fixtures import Regression, RegressionTask, make_task
@@ -72,7 +72,8 @@ def _crashing_fit(run_dir, crash_at=None):
 
     task = Crashing(make_task(dropout=0.3).model)
     trainer = Trainer(run_dir=run_dir, max_epochs=2, batch_size=8, checkpoint_every_steps=2,
-                      optimizer={"name": "adam", "lr": 1e-2}, progress=False, tensorboard=False)
+                      optimizer={"name": "adam", "lr": 1e-2}, progress=False,
+                      tensorboard=tensorboard)
     trainer.fit(task, Regression(37), Regression(12, seed=1))
     return task
 
@@ -94,3 +95,19 @@ def test_crash_then_resume_in_process_and_rng_control(tmp_path, monkeypatch):
     unrestored = _crashing_fit(tmp_path / "b")
     pairs = zip(ref.parameters(), unrestored.parameters(), strict=True)
     assert not all(torch.equal(p, q) for p, q in pairs)
+
+
+def test_tensorboard_and_metrics_show_each_step_once_after_a_resume(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    try:
+        _crashing_fit(tmp_path, crash_at=8, tensorboard=True)  # steps 1-7 logged, ckpt at 6
+    except _Crash:
+        pass
+    _crashing_fit(tmp_path, tensorboard=True)
+    acc = EventAccumulator(str(tmp_path / "tb"))
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("train/loss_step")] == list(range(1, 11))
+    assert [e.step for e in acc.Scalars("val/loss")] == [5, 10]
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert [int(r["step"]) for r in rows] == [5, 10]
