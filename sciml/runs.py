@@ -171,6 +171,7 @@ class RunFolder:
         if fresh and extend:
             raise ConfigError("fresh and extend exclude each other: extend trains the run in "
                               "the folder further, fresh starts it again")
+        recipe = as_stored(recipe)
         stored = self.stored_recipe()
         if fresh:
             self.clear()
@@ -189,6 +190,7 @@ class RunFolder:
     def refuse_other(self, recipe: dict[str, Any], stored: Any = False) -> None:
         """ConfigError (naming the first difference) if the folder holds a run of another
         recipe."""
+        recipe = as_stored(recipe)
         if stored is False:
             stored = self.stored_recipe()
         if stored is not None and stored != dict(recipe):
@@ -236,6 +238,25 @@ class RunFolder:
                 p.unlink()
         for png in self.path.glob("*.png"):
             png.unlink()
+
+
+def as_stored(recipe: Any) -> dict[str, Any]:
+    """``recipe`` as ``recipe.yaml`` will hold it (tuples as lists, plain YAML values only), so
+    that a recipe given from Python compares equal to the one a run stored."""
+    import yaml
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        return v
+
+    try:
+        return yaml.safe_load(yaml.safe_dump(plain(dict(recipe)), sort_keys=False))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"the recipe holds a value that is not plain YAML (numbers, strings, "
+                          f"lists, mappings): {str(e).splitlines()[0]}") from e
 
 
 def _first_difference(a: Any, b: Any, where: str = "") -> str:

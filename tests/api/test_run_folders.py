@@ -204,3 +204,14 @@ def test_run_folders_of_the_previous_version_still_load(family, tmp_path, monkey
     out = trained.predict(inputs)
     values = out["energy"] if isinstance(out, dict) else out
     assert np.isfinite(np.asarray(values)).all()
+
+
+def test_a_recipe_from_python_resumes_its_stored_run(tmp_path):
+    """Tuples in a Python recipe are lists once stored: the same recipe, not another."""
+    recipe = dict(tiny_recipe("forecasting"))
+    recipe["eval"] = {**recipe.get("eval", {}), "steps": (1, 3, 6)}
+    first = sciml.fit(recipe, tmp_path, progress=False)
+    assert sciml.fit(recipe, tmp_path, progress=False)["test"] == first["test"]
+    recipe["train"] = {**recipe["train"], "optimizer": {"name": "adam", "lr": np.float64(0.01)}}
+    with pytest.raises(ConfigError, match="not plain YAML"):
+        sciml.fit(recipe, tmp_path, progress=False)
