@@ -130,3 +130,41 @@ def test_recipe_objects_and_overrides(tmp_path):
     path.write_text("task: operator\ndata:\n  name: darcy\n   options: {}\n")
     with pytest.raises(sciml.errors.ConfigError, match=r"mine.yaml.*line 4, column"):
         sciml.load_recipe(path)
+
+
+def test_a_model_registered_by_a_script_trains_from_a_recipe(tmp_path):
+    """Entries a script registers itself are not in the static catalog of the command line;
+    ``sciml.fit`` checks recipes with the live registries. Reading the run back leaves the
+    caller's random generator alone."""
+    from dataclasses import dataclass
+
+    from sciml.models import Persistence
+    from sciml.registry import MODELS
+
+    @dataclass(frozen=True)
+    class ScaledConfig:
+        factor: float = 1.0
+
+    class Scaled(Persistence):
+        """Persistence times a learned scalar."""
+
+        def __init__(self, config, **sizes):
+            super().__init__(config, **sizes)
+            self.scale = torch.nn.Parameter(torch.tensor(config.factor))
+
+        def forward(self, x, edge_index=None, edge_weight=None, u=None):
+            return self.scale * super().forward(x, edge_index, edge_weight, u)
+
+    if "_test_scaled" not in MODELS:
+        MODELS.register("_test_scaled", ScaledConfig)(Scaled)
+    recipe = tiny_recipe("forecasting").with_overrides(
+        {"model": {"name": "_test_scaled", "factor": 0.5}})
+    with pytest.raises(sciml.errors.ConfigError, match="unknown key model.fator"):
+        sciml.fit(recipe.with_overrides(["model.fator=2"]), tmp_path / "bad", progress=False)
+    report = sciml.fit(recipe, tmp_path / "run", progress=False)
+    assert report["model"] == "_test_scaled" and np.isfinite(report["test"]["test/mae"])
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    run = sciml.load_run(tmp_path / "run")
+    assert torch.equal(torch.get_rng_state(), state)
+    assert float(run.model.scale.detach()) != 0.5  # trained
