@@ -77,7 +77,9 @@ def test_out_that_is_a_file_is_refused(tmp_path):
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="no make")
 def test_make_target_runs_the_script_with_the_machines_python():
-    res = subprocess.run(["make", "-n", "gpu-check", "OUT=/tmp/g", "GPU_CHECK_FLAGS=--dry-run"],
+    # --no-print-directory: under `make test` (CI) a nested make announces its directory
+    res = subprocess.run(["make", "--no-print-directory", "-n", "gpu-check", "OUT=/tmp/g",
+                          "GPU_CHECK_FLAGS=--dry-run"],
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "python3 benchmarks/gpu_check.py --out /tmp/g --dry-run"

@@ -6,7 +6,7 @@ they are imported on first use; everything else loads eagerly.
 
 from typing import TYPE_CHECKING, Any
 
-from sciml.data._atomic import atomic_torch_save, atomic_write, write_csv, write_json, write_yaml
+from sciml.data._atomic import atomic_torch_save, atomic_write, write_json, write_yaml
 from sciml.data._grid import Boundary, Grid
 from sciml.data._scalers import (
     AbstractScaler,
@@ -66,7 +66,6 @@ __all__ = [
     "atomic_torch_save",
     "write_json",
     "write_yaml",
-    "write_csv",
 ]
 
 _LAZY = {"Graph": "_graph", "Batch": "_graph", "Mesh": "_mesh", "MeshGraph": "_mesh"}

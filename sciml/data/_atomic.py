@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import errno
 import json
 import os
@@ -12,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "atomic_torch_save", "write_json", "write_yaml", "write_csv"]
+__all__ = ["atomic_write", "atomic_torch_save", "write_json", "write_yaml"]
 
 
 def _umask() -> int:
@@ -112,15 +111,3 @@ def write_json(path: str | os.PathLike, data: Any) -> None:
     """Write ``data`` as indented JSON with sorted keys, atomically."""
     with atomic_write(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def write_csv(path: str | os.PathLike, rows: list[dict[str, Any]]) -> None:
-    """Write ``rows`` as CSV, atomically; the columns are every key of every row, in order of
-    appearance."""
-    keys: list[str] = []
-    for row in rows:
-        keys += [k for k in row if k not in keys]
-    with atomic_write(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)

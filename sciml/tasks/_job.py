@@ -25,12 +25,10 @@ import abc
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sciml.data import write_csv, write_json, write_yaml
+from sciml.data import write_json
 from sciml.errors import ConfigError
-from sciml.recipes import read_yaml
 
-__all__ = ["AbstractJob", "build_data", "write_yaml", "write_json", "write_csv", "read_yaml",
-           "n_parameters", "input_file"]
+__all__ = ["AbstractJob", "build_data", "n_parameters", "input_file"]
 
 
 def build_data(name: str, options: dict[str, Any], kind: type, what: str) -> Any:

@@ -126,8 +126,17 @@ class ForecastingJob(AbstractJob):
                             f"{type(data).__name__}")
         return data
 
-    def prepare(self, series: SpatioTemporal) -> PreparedForecasting:
-        return prepare_forecasting(self.data_cfg, series)
+    def prepare(self, series: SpatioTemporal | dict[str, Any]) -> PreparedForecasting:
+        """Windows, splits and scaler of ``series`` (or of a saved one, as a dict), computed once
+        per series object: the description, the splits, the test report and the plot share
+        them."""
+        cached = getattr(self, "_prepared", None)
+        if cached is not None and cached[0] is series:
+            return cached[1]
+        s = series_from_dict(series) if isinstance(series, dict) else series
+        prep = prepare_forecasting(self.data_cfg, s)
+        self._prepared = (series, prep)
+        return prep
 
     def describe(self, series: SpatioTemporal) -> dict[str, Any]:
         prep = self.prepare(series)
@@ -169,7 +178,7 @@ class ForecastingJob(AbstractJob):
 
     def test_report(self, task: ForecastingTask, eval_data: dict[str, Any],
                     spec: dict[str, Any], trainer: Any) -> dict[str, Any]:
-        test = self.prepare(series_from_dict(eval_data)).test
+        test = self.prepare(eval_data).test
         report: dict[str, Any] = {
             "test": with_rmse(trainer.evaluate(task, test, prefix="test"))}
         for name in self.eval_cfg.baselines:
@@ -184,7 +193,7 @@ class ForecastingJob(AbstractJob):
               spec: dict[str, Any]) -> None:
         from sciml.tasks.forecasting._plots import plot_forecasts
 
-        test = self.prepare(series_from_dict(eval_data)).test
+        test = self.prepare(eval_data).test
         plot_forecasts(task, test, run_dir / "forecast.png", nodes=self.eval_cfg.plot_nodes,
                        node_ids=spec["node_ids"])
 

@@ -170,9 +170,16 @@ class MolecularJob(AbstractJob):
     def head(self, spec: dict[str, Any]) -> dict[str, Any]:
         return {"model": self.model_name, "data": spec["name"], "source": spec["source"]}
 
+    def _test_set(self, eval_data: dict[str, Any]) -> MoleculeDataset:
+        """The test molecules of ``eval_data``, rebuilt once for the report and the plot."""
+        cached = getattr(self, "_test", None)
+        if cached is None or cached[0] is not eval_data:
+            cached = self._test = (eval_data, molecules_from_dict(eval_data))
+        return cached[1]
+
     def test_report(self, task: Any, eval_data: dict[str, Any], spec: dict[str, Any],
                     trainer: Any) -> dict[str, Any]:
-        test = molecules_from_dict(eval_data)
+        test = self._test_set(eval_data)
         metrics = trainer.evaluate(task, test, collate_fn=collate_molecules, prefix="test")
         units = ({"test/energy_mae": "meV", "test/force_mae": "meV/Å"}
                  if self.objective.kind == "energy_forces"
@@ -192,7 +199,7 @@ class MolecularJob(AbstractJob):
               spec: dict[str, Any]) -> None:
         from sciml.tasks.molecular._plots import parity_pairs, plot_parity
 
-        test = molecules_from_dict(eval_data)
+        test = self._test_set(eval_data)
         if len(test):
             plot_parity(parity_pairs(self, task, test, spec), run_dir / "parity.png")
 
