@@ -5,6 +5,7 @@ from sciml.datasets import (
     _pde_registry,  # noqa: F401  (registers the PDE data sets by name)
 )
 from sciml.datasets._forecasting_benchmarks import ETT_NAMES, LSTNET_NAMES, load_ett, load_lstnet
+from sciml.datasets._forecasting_csv import load_csv
 from sciml.datasets._forecasting_gpvar import load_gpvar
 from sciml.datasets._forecasting_io import (
     adjacency_to_edges,
@@ -32,6 +33,7 @@ from sciml.datasets._pde_generated import (
 )
 
 __all__ = [
+    "load_csv",
     "load_gpvar",
     "load_los",
     "load_metr_la",

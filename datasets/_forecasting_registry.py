@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sciml.datasets._forecasting_benchmarks import load_ett, load_lstnet
+from sciml.datasets._forecasting_csv import load_csv
 from sciml.datasets._forecasting_gpvar import load_gpvar
 from sciml.datasets._forecasting_traffic import load_los, load_metr_la, load_pems_bay
 
@@ -31,6 +32,7 @@ def _register(name: str, loader: Callable[..., SpatioTemporal]) -> None:
 
 
 for _name, _loader in [("gpvar", load_gpvar), ("los", load_los), ("metr_la", load_metr_la),
-                       ("pems_bay", load_pems_bay), ("ett", load_ett), ("lstnet", load_lstnet)]:
+                       ("pems_bay", load_pems_bay), ("ett", load_ett), ("lstnet", load_lstnet),
+                       ("csv", load_csv)]:
     if _name not in DATASETS:
         _register(_name, _loader)

@@ -204,6 +204,27 @@ def configure_threads(requested: int | None) -> None:
 
 _THREADS_HELP = "torch threads (default: the idle cores; also $SCIML_THREADS)"
 
+PREDICT_INPUTS = """\
+Predict with a trained run folder from an input file; the outputs go to RUN/predictions (or
+--output), all files of one prediction or none. The input, by the run's job:
+
+  forecasting       CSV, one column per node named by the training series' node id (any order;
+                    the run's report lists them), an optional first column date/time; at least
+                    `window` rows, the last `window` are used. Output forecast.csv (time, step,
+                    nodes) and forecast.nc; times follow the input's last stamp at its frequency,
+                    which must be the training series'.
+  operator          .npy, .pt or .h5 (key x) fields (n, c, *spatial) at any resolution, channel
+                    first (c as in training). Output prediction.h5 (x, y).
+  physics_informed  .npy points (n, 2) with columns (x, t); points outside the trained domain
+                    get a warning. Output prediction.h5 (points, u).
+  hard_constraint   .npy initial states (n, *space) on the run's grid. Output prediction.h5
+                    (initial, u (n, *space, n_t)).
+  molecular         structures: rMD17 / sGDML .npz, (extended) .xyz, ASE .db / .json. Output
+                    prediction.h5 (energy, forces, or the property y; z, pos, counts).
+  nbody             .npz or .h5 with pos, vel (S, N, 3) and charges (S, N). Output
+                    prediction.h5 (pred: positions at the target frame).
+"""
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sciml", description="Train, evaluate and predict from "
@@ -234,12 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("run", help="run folder")
     e.set_defaults(func=cmd_eval)
 
-    pr = command("predict", help="predict from an input file with a trained run")
+    pr = command("predict", help="predict from an input file with a trained run",
+                 description=PREDICT_INPUTS, formatter_class=argparse.RawDescriptionHelpFormatter)
     pr.add_argument("run", help="run folder")
-    pr.add_argument("--input", required=True, help="input file (forecasting: CSV, sensors as "
-                    "columns; operator: .npy/.pt/.h5 fields; molecular: npz/xyz/ASE db; "
-                    "physics_informed: .npy points (x, t); hard_constraint: .npy initial states; "
-                    "nbody: .npz/.h5 with pos, vel, charges)")
+    pr.add_argument("--input", required=True, help="input file (see above for each job)")
     pr.add_argument("--output", help="output folder (default RUN/predictions)")
     pr.set_defaults(func=cmd_predict)
 

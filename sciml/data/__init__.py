@@ -16,7 +16,7 @@ from sciml.data._scalers import (
     StandardScaler,
     make_scaler,
 )
-from sciml.data._spatiotemporal import SpatioTemporal
+from sciml.data._spatiotemporal import SpatioTemporal, infer_frequency
 from sciml.data._storage import (
     DownloadError,
     cache_dir,
@@ -41,6 +41,7 @@ __all__ = [
     "Mesh",
     "MeshGraph",
     "SpatioTemporal",
+    "infer_frequency",
     "Windows",
     "TemporalSplit",
     "temporal_split",

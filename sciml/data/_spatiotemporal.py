@@ -43,6 +43,20 @@ def _float32(x: Any, field: str) -> Tensor:
     return t if t.dtype == torch.float32 else t.to(torch.float32)
 
 
+def infer_frequency(index: pd.DatetimeIndex) -> str | None:
+    """The pandas frequency string of regular time stamps (``"5min"``, ``"W-SUN"``), or None
+    where they are too few (< 3) or irregular (``pandas.infer_freq``, as a string in every
+    pandas version)."""
+    import warnings
+
+    if len(index) < 3:
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*infer_freq.*")
+        freq = pd.infer_freq(index)
+    return None if freq is None else getattr(freq, "freqstr", freq)
+
+
 class SpatioTemporal:
     """A graph-structured multivariate time series with missing values.
 
@@ -153,7 +167,7 @@ class SpatioTemporal:
                     f"{where}: time_index has length {len(time_index)}, values have T = {t_len}"
                 )
             if freq is None and t_len >= 3:
-                freq = time_index.freqstr or pd.infer_freq(time_index)
+                freq = time_index.freqstr or infer_frequency(time_index)
         if node_ids is not None:
             node_ids = [str(i) for i in node_ids]
             if len(node_ids) != n_nodes:

@@ -47,6 +47,8 @@ def test_fit_writes_the_run_folder_and_resumes(tmp_path, capsys) -> None:
     assert main(["predict", str(run), "--input", str(tmp_path / "pts.npy")]) == 0
     arrays, _ = read_hdf5(run / "predictions" / "prediction.h5")
     assert arrays["u"].shape == (3,) and np.isfinite(arrays["u"]).all()
+    with pytest.warns(UserWarning, match=r"1 of 2 points lie outside the trained domain"):
+        sciml.load_run(run).predict(np.array([[0.5, 0.0], [7.0, 0.5]]))
 
 
 def test_extend_continues_a_finished_run(tmp_path) -> None:

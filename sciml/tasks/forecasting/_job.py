@@ -4,6 +4,7 @@ metrics in original units)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,15 @@ import pandas as pd
 import torch
 
 from sciml.data import SpatioTemporal, make_scaler, temporal_split
-from sciml.errors import ConfigError
+from sciml.errors import ConfigError, DataError
 from sciml.registry import JOBS, MODELS
 from sciml.tasks._job import AbstractJob, build_data
-from sciml.tasks.forecasting._config import ForecastingDataConfig, ForecastingEvalConfig
-from sciml.tasks.forecasting._task import ForecastingTask, with_rmse
+from sciml.tasks.forecasting._config import (
+    ForecastingDataConfig,
+    ForecastingEvalConfig,
+    ForecastingObjectiveConfig,
+)
+from sciml.tasks.forecasting._task import MAPE_EPS, ForecastingTask, with_rmse
 from sciml.train import TrainerConfig
 
 __all__ = ["ForecastingJob", "PreparedForecasting", "prepare_forecasting", "load_series",
@@ -102,17 +107,21 @@ class _Affine:
 @JOBS.register("forecasting", help="spatiotemporal forecasting on a graph of sensors")
 class ForecastingJob(AbstractJob):
     """Forecasting recipes: ``data`` (ForecastingDataConfig), ``model`` (name + its config),
-    ``train`` (TrainerConfig), ``eval`` (ForecastingEvalConfig).
+    ``objective`` (ForecastingObjectiveConfig: the loss), ``train`` (TrainerConfig), ``eval``
+    (ForecastingEvalConfig).
 
     The run folder's data description holds the graph, the node ids, the frequency, the last
     time stamp of the training series and the scaler, so that ``eval`` and ``predict`` build the
     model without the series.
     """
 
+    sections = ("data", "model", "objective", "train", "eval")
     configs = {"data": ("data_cfg", ForecastingDataConfig),
+               "objective": ("objective", ForecastingObjectiveConfig),
                "eval": ("eval_cfg", ForecastingEvalConfig), "train": ("train_cfg", TrainerConfig)}
     data_kind = "a SpatioTemporal series"
     data_cfg: ForecastingDataConfig
+    objective: ForecastingObjectiveConfig
     eval_cfg: ForecastingEvalConfig
     train_cfg: TrainerConfig
 
@@ -153,7 +162,18 @@ class ForecastingJob(AbstractJob):
 
     def splits(self, series: SpatioTemporal) -> tuple[Any, Any]:
         prep = self.prepare(series)
-        return prep.train, prep.val
+        return prep.train, (prep.val if len(prep.val) else None)
+
+    def trainer_config(self) -> TrainerConfig:
+        """The recipe's ``train`` section; with ``data.val: 0`` (no validation split) nothing
+        is monitored: no early stopping, and the last checkpoint is the result."""
+        cfg = self.train_cfg
+        if self.data_cfg.val == 0:
+            if cfg.scheduler is not None and cfg.scheduler["name"] == "plateau":
+                raise ConfigError("train.scheduler plateau watches the validation loss, but "
+                                  "data.val is 0 (no validation split)")
+            cfg = dataclasses.replace(cfg, monitor=None, early_stopping_patience=None)
+        return cfg
 
     def eval_data(self, series: SpatioTemporal) -> dict[str, Any]:
         return series_to_dict(series)
@@ -170,24 +190,37 @@ class ForecastingJob(AbstractJob):
         )
         return ForecastingTask(model, _Affine(spec["offset"], spec["scale"]), n, c,
                                spec["edge_index"], spec["edge_weight"], target_channels=c,
-                               steps=self.eval_cfg.steps)
+                               steps=self.eval_cfg.steps, loss=self.objective.loss,
+                               huber_delta=self.objective.huber_delta)
 
     # ---------------------------------------------------------------- reports
     def head(self, spec: dict[str, Any]) -> dict[str, Any]:
-        return {"model": self.model_name, "data": self.data_cfg.name}
+        return {"model": self.model_name, "data": self.data_cfg.name, "series": spec["name"],
+                "nodes": spec["n_nodes"], "freq": spec["freq"], "node_ids": spec["node_ids"]}
 
     def test_report(self, task: ForecastingTask, eval_data: dict[str, Any],
                     spec: dict[str, Any], trainer: Any) -> dict[str, Any]:
         test = self.prepare(eval_data).test
+        keep = _mape_note(test, spec["n_channels"])
         report: dict[str, Any] = {
-            "test": with_rmse(trainer.evaluate(task, test, prefix="test"))}
+            "test": _without_mape(with_rmse(trainer.evaluate(task, test, prefix="test")), keep),
+            "units": "test/mae, mse, rmse, mape: the data's units (mape in %); *_scaled: "
+                     "divided by the scaler's scale per node"}
         for name in self.eval_cfg.baselines:
             base = self.build_task(spec, name, {})
-            report[f"baseline_{name}"] = with_rmse(trainer.evaluate(base, test, prefix="test"))
+            report[f"baseline_{name}"] = _without_mape(
+                with_rmse(trainer.evaluate(base, test, prefix="test")), keep)
+        if keep is not None:
+            report["notes"] = [keep]
         return report
 
     def fit_report(self, result: Any, task: Any, data: Any) -> dict[str, Any]:
-        return {**super().fit_report(result, task, data), "stopped_early": result.stopped_early}
+        out = {**super().fit_report(result, task, data), "stopped_early": result.stopped_early,
+               "loss": self.objective.loss}
+        if self.data_cfg.val == 0:
+            out["validation"] = ("none (data.val: 0): no early stopping; the last checkpoint "
+                                 "is the result")
+        return out
 
     def plots(self, run_dir: Path, task: ForecastingTask, eval_data: dict[str, Any],
               spec: dict[str, Any]) -> None:
@@ -212,7 +245,7 @@ class ForecastingJob(AbstractJob):
         ``step``; one column per node); or an array ``(window, n)``, ``(window, n, c)`` or
         ``(b, window, n, c)`` in original units, giving a tensor ``(…, horizon, n, c)``.
         """
-        from sciml.tasks.forecasting._io import forecast_frame, frame_to_input
+        from sciml.tasks.forecasting._io import forecast_frame, frame_to_input, input_freq
 
         if spec["exog_size"]:
             raise ConfigError("predicting from a table does not support covariates yet; use a "
@@ -220,10 +253,19 @@ class ForecastingJob(AbstractJob):
         window = self.data_cfg.window
         task.eval()
         if isinstance(inputs, pd.DataFrame):
-            x, index = frame_to_input(inputs, spec["node_ids"], window, "input")
+            if spec["n_channels"] != 1:
+                raise ConfigError(f"a table holds one channel per node; this model forecasts "
+                                  f"{spec['n_channels']}: pass an array (window, n, c)")
+            where = inputs.attrs.get("source", "input")
+            x, index = frame_to_input(inputs, spec["node_ids"], window, where,
+                                      spec["offset"][0, :, 0].numpy(),
+                                      spec["scale"][0, :, 0].numpy())
+            freq = input_freq(index, spec["freq"], where)
             with torch.no_grad():
                 pred = task.forecast(x[None, :, :, None])[0, :, :, 0]
-            return forecast_frame(pred.numpy(), spec["node_ids"], index, spec["freq"])
+            frame = forecast_frame(pred.numpy(), spec["node_ids"], index, freq)
+            frame.attrs["freq"] = freq
+            return frame
         x = torch.as_tensor(np.array(inputs, dtype=np.float32))
         if x.dim() == 2:
             x = x[..., None]
@@ -233,7 +275,15 @@ class ForecastingJob(AbstractJob):
             raise ValueError(f"inputs must be (window={window}, n={spec['n_nodes']}[, c]) or "
                              f"(b, {window}, {spec['n_nodes']}, c), got {tuple(x.shape)}")
         if not torch.isfinite(x).all():
-            raise ValueError("inputs contain NaN or infinite values")
+            raise DataError(f"input entry {tuple(torch.nonzero(~torch.isfinite(x))[0].tolist())}"
+                            " is NaN or infinite")
+        scale = torch.where(spec["scale"] == 0, torch.ones_like(spec["scale"]), spec["scale"])
+        far = ((x - spec["offset"]) / scale).abs() > 1e4
+        if far.any():
+            entry = tuple(torch.nonzero(far)[0].tolist())
+            raise DataError(f"input entry {entry} (batch, step, node, channel) = "
+                            f"{float(x[entry]):g} is more than 1e4 scales from the training data "
+                            "(wrong units?)")
         with torch.no_grad():
             pred = task.forecast(x)
         return pred[0] if squeeze else pred
@@ -242,4 +292,27 @@ class ForecastingJob(AbstractJob):
                          spec: dict[str, Any], source: str) -> list[Path]:
         from sciml.tasks.forecasting._io import write_forecast_frame
 
-        return write_forecast_frame(Path(out_dir), outputs, spec["freq"], source)
+        return write_forecast_frame(Path(out_dir), outputs, outputs.attrs.get("freq"), source)
+
+
+def _mape_note(test: Any, channels: int) -> str | None:
+    """Why MAPE is left out of the report, or None to keep it: a percentage error is
+    meaningless where the targets touch or cross zero (651 % on a series around zero)."""
+    if len(test) == 0:
+        return None
+    t0 = int(test[0]["t"])
+    s = test.series
+    y = s.values[t0:, :, :channels][s.mask[t0:, :, :channels]]
+    if y.numel() == 0:
+        return None
+    lo, hi = float(y.min()), float(y.max())
+    if lo < 0 < hi or float(y.abs().min()) < MAPE_EPS:
+        return (f"mape left out: the test targets touch or cross zero (min {lo:.4g}, max "
+                f"{hi:.4g}), where a percentage error is meaningless")
+    return None
+
+
+def _without_mape(metrics: dict[str, float], note: str | None) -> dict[str, float]:
+    if note is None:
+        return metrics
+    return {k: v for k, v in metrics.items() if not k.split("/")[-1].startswith("mape")}

@@ -17,9 +17,10 @@ from torch import Tensor, nn
 from sciml import metrics as M
 from sciml.train import AbstractTask
 
-__all__ = ["ForecastingTask", "MAPE_EPS"]
+__all__ = ["ForecastingTask", "MAPE_EPS", "LOSSES", "with_rmse"]
 
 MAPE_EPS = 1e-4  # targets with |y| below this are left out of MAPE (zero speeds, zero load)
+LOSSES = ("mae", "mse", "huber")
 
 
 def _mape_percent(pred: Tensor, y: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
@@ -39,9 +40,14 @@ class ForecastingTask(AbstractTask):
         edge_weight: One weight per edge, or None.
         target_channels: How many leading channels are forecast (the model's ``output_size``).
         steps: Prediction steps (1-based) at which metrics are also reported.
+        loss: The training loss on observed entries, in the data's units: ``mae`` (tsl's and
+            DCRNN's default), ``mse``, or ``huber`` (quadratic below ``huber_delta``, linear
+            above; ``huber_delta`` in the data's units).
 
     Metrics are (sum, count) pairs: ``mae``, ``mse`` (RMSE is its square root after aggregation),
-    ``mape`` (in %), overall and per step as ``mae@k`` etc.
+    ``mape`` (in %), overall and per step as ``mae@k`` etc., in the data's units; ``mae_scaled``
+    and ``mse_scaled`` are the same errors on the scaled values (per node and channel, divided by
+    the scaler's scale), comparable across series of different units.
     """
 
     def __init__(
@@ -54,8 +60,15 @@ class ForecastingTask(AbstractTask):
         edge_weight: Tensor | None = None,
         target_channels: int = 1,
         steps: tuple[int, ...] = (3, 6, 12),
+        loss: str = "mae",
+        huber_delta: float = 1.0,
     ) -> None:
         super().__init__()
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
+        if not huber_delta > 0:
+            raise ValueError(f"huber_delta must be > 0, got {huber_delta!r}")
+        self.loss, self.huber_delta = loss, float(huber_delta)
         self.model = model
         self.target_channels = int(target_channels)
         self.steps = tuple(int(s) for s in steps)
@@ -79,10 +92,21 @@ class ForecastingTask(AbstractTask):
         c = self.target_channels
         return batch["y"][..., :c], batch["mask_y"][..., :c]
 
+    def _loss_sum_count(self, pred: Tensor, y: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        if self.loss == "mae":
+            return M.mae_sum_count(pred, y, mask)
+        if self.loss == "mse":
+            return M.mse_sum_count(pred, y, mask)
+        err = (pred - y).abs()
+        d = self.huber_delta
+        huber = torch.where(err <= d, 0.5 * err**2, d * (err - 0.5 * d))
+        m = mask.to(huber.dtype)
+        return (huber * m).sum(), m.sum()
+
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         pred = self.forecast(batch["x"], batch.get("u_x"))
         y, mask = self._target(batch)
-        total, count = M.mae_sum_count(pred, y, mask)
+        total, count = self._loss_sum_count(pred, y, mask)
         return total / count.clamp_min(1)
 
     def predict(self, batch: dict[str, Tensor]) -> Tensor:
@@ -91,11 +115,14 @@ class ForecastingTask(AbstractTask):
     def metrics(self, batch: dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
         pred = self.forecast(batch["x"], batch.get("u_x"))
         y, mask = self._target(batch)
+        scale = self.scale[..., : self.target_channels]
         out = {
-            "loss": M.mae_sum_count(pred, y, mask),
+            "loss": self._loss_sum_count(pred, y, mask),
             "mae": M.mae_sum_count(pred, y, mask),
             "mse": M.mse_sum_count(pred, y, mask),
             "mape": _mape_percent(pred, y, mask),
+            "mae_scaled": M.mae_sum_count(pred / scale, y / scale, mask),
+            "mse_scaled": M.mse_sum_count(pred / scale, y / scale, mask),
         }
         for k in self.steps:
             if k > pred.shape[1]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +180,14 @@ class PhysicsInformedJob(AbstractJob):
         pts = np.asarray(inputs, dtype=np.float64)
         if pts.ndim != 2 or pts.shape[1] != 2 or not np.isfinite(pts).all():
             raise DataError(f"expected finite points of shape (n, 2) (x, t), got {pts.shape}")
+        (x0, x1), (t0, t1) = self.problem.x_range, self.problem.t_range
+        outside = (pts[:, 0] < x0) | (pts[:, 0] > x1) | (pts[:, 1] < t0) | (pts[:, 1] > t1)
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0])
+            warnings.warn(f"{int(outside.sum())} of {len(pts)} points lie outside the trained "
+                          f"domain x in [{x0:g}, {x1:g}], t in [{t0:g}, {t1:g}] (first: row "
+                          f"{i}, {tuple(pts[i])}); the prediction there is an extrapolation",
+                          stacklevel=2)
         model, objective = task.model, task.objective
         u = np.empty(len(pts))
         if isinstance(model, LPINN):
