@@ -174,6 +174,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                 "PONITA (20 orientations) vs MACE small, CUDA: training steps/s"),
                ("ponita_vs_mace.ponita.steps.cuda",
                 "PONITA (20 orientations), CUDA: training steps/s"))),
+    Benchmark("own_data", "a user's own files against the same data from Python: forecasting on "
+              "a dated CSV export of LOS through `sciml fit` vs `sciml.fit(data=...)`",
+              "`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/own_data.py` (about 2 minutes)",
+              (("own_data.forecast_csv_vs_api", "forecasting on a user's CSV through `sciml "
+                "fit` vs the same arrays through `sciml.fit(data=...)`: test MAE"),)),
     Benchmark("nbody_ponita", "PONITA on the charged N-body benchmark within a CPU time budget",
               "`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/nbody_ponita.py --minutes 15 "
               "--num-ori 8 --layers 3` (15 minutes)",

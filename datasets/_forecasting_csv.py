@@ -226,7 +226,10 @@ def _square(path: Path, delimiter: str, nodes: list[str]) -> np.ndarray:
         except ValueError:
             return c in _MISSING
 
-    header = not all(numeric(c) for c in first)
+    # a header names the nodes (numeric ids such as sensor numbers included), or is text
+    known = set(nodes)
+    header = set(first) == known or set(first[1:]) == known or \
+        not all(numeric(c) for c in first)
     names = row_names = None
     body, first_line = frame, 1
     if header:  # node ids as column names; with a corner cell, also as row names (to_csv)

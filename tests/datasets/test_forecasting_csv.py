@@ -137,3 +137,19 @@ def test_bad_inputs_are_one_line_errors_naming_file_and_entry(tmp_path, weekly, 
     with pytest.raises((DataError, ValueError), match=expected) as info:
         load_csv(str(tmp_path / "cases.csv"), **kwargs)
     assert len(str(info.value).splitlines()) == 1
+
+
+def test_numeric_sensor_ids_in_an_adjacency_header(tmp_path):
+    """Sensor numbers as ids (METR-LA style): the header row is numbers too, but names nodes."""
+    ids = ["773869", "767541", "767542"]
+    index = pd.date_range("2012-03-01", periods=12, freq="5min", name="date")
+    pd.DataFrame(np.arange(36.0).reshape(12, 3) + 1, index=index, columns=ids).to_csv(
+        tmp_path / "speeds.csv")
+    adj = np.array([[0, 1, 0], [0, 0, 2], [3, 0, 0]], float)
+    order = [2, 0, 1]
+    pd.DataFrame(adj[np.ix_(order, order)], index=[ids[i] for i in order],
+                 columns=[ids[i] for i in order]).to_csv(tmp_path / "graph.csv")
+    s = load_csv(str(tmp_path / "speeds.csv"), adjacency=str(tmp_path / "graph.csv"))
+    assert s.node_ids == ids and s.freq == "5min"
+    assert s.edge_index.tolist() == [[0, 1, 2], [1, 2, 0]]
+    assert s.edge_weight.tolist() == [1.0, 2.0, 3.0]
