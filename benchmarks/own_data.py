@@ -60,10 +60,10 @@ def main(argv: list[str] | None = None) -> None:
     if not (SHARED / "los_speed.csv").is_file():
         sys.exit(f"own_data.py: {SHARED / 'los_speed.csv'} is not present (../shared/data)")
     import torch
+    from sciml.datasets import adjacency_to_edges
 
     import sciml
     from sciml.data import SpatioTemporal
-    from sciml.datasets import adjacency_to_edges
 
     torch.set_num_threads(1)
     run = _record.start("own_data", args, quick=args.quick, argv=argv)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from sciml.datasets import load_csv
+
 from sciml.errors import DataError
 
 REGIONS = [f"R{i:02d}" for i in range(6)]
