@@ -87,3 +87,8 @@ from sciml.solvers.method_of_lines_pde import PDERightHandSide, pde_rhs, solve_p
 
 __all__ += ["MOL_BOUNDARY_KINDS", "MOL_METHODS", "MOLBoundary", "MOLSolution",
             "solve_method_of_lines", "PDERightHandSide", "pde_rhs", "solve_pde"]
+
+# Steady Poisson / Helmholtz on a rectangle with Dirichlet data (physics-informed references).
+from sciml.solvers.poisson import GridSolution2D, poisson_matrix, solve_poisson_2d  # noqa: E402
+
+__all__ += ["GridSolution2D", "poisson_matrix", "solve_poisson_2d"]
