@@ -79,7 +79,7 @@ class MOLBoundary:
     """
 
     kind: str = "dirichlet"
-    value: float | Callable[[float], Any] | Sequence[Any] = 0.0
+    value: float | Callable[..., Any] | Sequence[Any] = 0.0
     a: float | None = None
     b: float | None = None
 
@@ -200,10 +200,10 @@ def _stencil_pattern(n: int, n_fields: int, periodic: bool, unknown: np.ndarray)
     return full[unknown][:, unknown]
 
 
-def solve_method_of_lines(rhs: Rhs, u0: np.ndarray | Callable[[np.ndarray], np.ndarray],
+def solve_method_of_lines(rhs: Rhs, u0: np.ndarray | Callable[..., np.ndarray],
                           domain: tuple[float, float], t: Float[np.ndarray, " m"], n: int,
                           left: Any, right: Any, n_fields: int = 1,
-                          source: Callable[[np.ndarray, float], np.ndarray] | None = None,
+                          source: Callable[..., np.ndarray] | None = None,
                           t0: float = 0.0, method: str = "BDF", rtol: float = 1e-8,
                           atol: float = 1e-10) -> MOLSolution:
     """Solve u_t = F(u, u_x, u_xx, x, t) + s(x, t) on ``domain`` (module docstring for the

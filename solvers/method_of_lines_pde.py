@@ -156,8 +156,8 @@ def _boundary_pair(spec: Any) -> tuple[Any, Any]:
 
 def solve_pde(pde: Any, t: Float[np.ndarray, " m"], n: int,
               domain: tuple[float, float] | None = None, left: Any = None, right: Any = None,
-              u0: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None,
-              source: Callable[[np.ndarray, float], np.ndarray] | None = None,
+              u0: np.ndarray | Callable[..., np.ndarray] | None = None,
+              source: Callable[..., np.ndarray] | None = None,
               method: str = "BDF", rtol: float = 1e-8, atol: float = 1e-10) -> MOLSolution:
     """Solve a registered 1-D PDE by the method of lines, from t = 0.
 
