@@ -73,3 +73,22 @@ from sciml.solvers.convection import (  # noqa: E402
 
 __all__ += ["periodic_grid", "solve_convection", "solve_reaction", "solve_reaction_diffusion",
             "solve_burgers_periodic"]
+
+# 1-D time-dependent PDEs by the method of lines (second-order finite differences, stiff
+# integrator), for any boundary condition; registered PDEs through their residuals.
+from sciml.solvers.method_of_lines import (  # noqa: E402
+    MOL_BOUNDARY_KINDS,
+    MOL_METHODS,
+    MOLBoundary,
+    MOLSolution,
+    solve_method_of_lines,
+)
+from sciml.solvers.method_of_lines_pde import PDERightHandSide, pde_rhs, solve_pde  # noqa: E402
+
+__all__ += ["MOL_BOUNDARY_KINDS", "MOL_METHODS", "MOLBoundary", "MOLSolution",
+            "solve_method_of_lines", "PDERightHandSide", "pde_rhs", "solve_pde"]
+
+# Steady Poisson / Helmholtz on a rectangle with Dirichlet data (physics-informed references).
+from sciml.solvers.poisson import GridSolution2D, poisson_matrix, solve_poisson_2d  # noqa: E402
+
+__all__ += ["GridSolution2D", "poisson_matrix", "solve_poisson_2d"]

@@ -137,3 +137,13 @@ __all__ += [
     "NavierStokesVorticity",
     "ns_forcing",
 ]
+
+# Safe expressions in x, y, t and parameters (boundary values, initial conditions, sources).
+from sciml.physics._expressions import (  # noqa: E402
+    EXPRESSION_CONSTANTS,
+    EXPRESSION_FUNCTIONS,
+    Expression,
+    parse_expression,
+)
+
+__all__ += ["Expression", "parse_expression", "EXPRESSION_FUNCTIONS", "EXPRESSION_CONSTANTS"]
