@@ -53,7 +53,9 @@ class LPINNConfig:
     computed, ``"label"`` (∂²u/∂x0², as the reference code; exact when J = ∂x_L/∂x0 = 1, i.e.
     constant-speed convection) or ``"chain_rule"`` (u_xx = ∂_{x0}(u_{x0}/J)/J, exact for any
     J > 0, with J clamped below at ``min_jacobian`` so that a folded trial map (J <= 0) during
-    training cannot blow the residual up).
+    training cannot blow the residual up); periodic: the periodic embedding (default); False
+    embeds (x0 scaled to [−1, 1] over the model's ``x_range``, t), for bounded domains (the
+    job allows it for PDEs without advection, a(u) = 0, whose characteristics stay put).
     """
 
     width: int = 50
@@ -63,6 +65,7 @@ class LPINNConfig:
     period: float = 2 * math.pi
     diffusion: str = "label"
     min_jacobian: float = 0.05
+    periodic: bool = True
 
     def __post_init__(self) -> None:
         if self.diffusion not in ("label", "chain_rule"):
@@ -92,9 +95,14 @@ class LPINN(AbstractModel):
     """
 
     def __init__(self, config: LPINNConfig, t0: float = 0.0, t1: float = 1.0,
-                 displacement_scale: float = 1.0) -> None:
+                 displacement_scale: float = 1.0,
+                 x_range: tuple[float, float] | list[float] = (0.0, 2 * math.pi)) -> None:
         super().__init__(config, t0=float(t0), t1=float(t1),
-                         displacement_scale=float(displacement_scale))
+                         displacement_scale=float(displacement_scale),
+                         x_range=[float(v) for v in x_range])
+        self.x_range = (float(x_range[0]), float(x_range[1]))
+        if not self.x_range[0] < self.x_range[1]:
+            raise ValueError(f"inverted x_range: {self.x_range}")
         if not t0 < t1:
             raise ValueError(f"inverted time range: t0 {t0} >= t1 {t1}")
         if not (math.isfinite(displacement_scale) and displacement_scale > 0):
@@ -108,12 +116,17 @@ class LPINN(AbstractModel):
         torch.nn.init.zeros_(self.position[-1].bias)
 
     def embed(self, coords: Float[Tensor, "n 2"]) -> Float[Tensor, "n 3"]:
-        """(cos 2πx0/L, sin 2πx0/L, t scaled to [−1, 1])."""
+        """(cos 2πx0/L, sin 2πx0/L, t scaled to [−1, 1]); without the periodic embedding
+        (x0 scaled to [−1, 1], 0, t scaled), the same three inputs as the periodic one."""
         if coords.dim() != 2 or coords.shape[1] != 2:
             raise ValueError(f"coords must have shape (n, 2) with columns (x0, t), got "
                              f"{tuple(coords.shape)}")
-        phase = coords[:, :1] * (2 * math.pi / self.config.period)
         t = (2 * coords[:, 1:] - (self.t0 + self.t1)) / (self.t1 - self.t0)
+        if not self.config.periodic:
+            a, b = self.x_range
+            x = (2 * coords[:, :1] - (a + b)) / (b - a)
+            return torch.cat([x, torch.zeros_like(x), t], dim=1)
+        phase = coords[:, :1] * (2 * math.pi / self.config.period)
         return torch.cat([torch.cos(phase), torch.sin(phase), t], dim=1)
 
     def forward(self, coords: Float[Tensor, "n 2"]) -> tuple[Tensor, Tensor]:

@@ -18,7 +18,8 @@ def plot_solution(path: Path, fields: dict[str, np.ndarray],
 
     Args:
         path: Output PNG.
-        fields: ``x`` (n_x,), ``t`` (n_t,), ``prediction`` and ``reference`` (n_t, n_x).
+        fields: ``x`` (n_x,), ``t`` (n_t,), ``prediction`` and ``reference`` (n_t, n_x); without
+            a reference (None), ``residual`` (n_t, n_x) is drawn instead of the error.
         characteristics: ``(labels, t, x_L)`` with x_L of shape (n_t, n_labels), or None.
         title: Figure title.
     """
@@ -28,13 +29,18 @@ def plot_solution(path: Path, fields: dict[str, np.ndarray],
     import matplotlib.pyplot as plt
 
     x, t = fields["x"], fields["t"]
-    pred, ref = fields["prediction"], fields["reference"]
-    n = 4 if characteristics is not None else 3
+    pred, ref = fields["prediction"], fields.get("reference")
+    if ref is None:  # no reference: the prediction and the PDE residual
+        lo, hi = float(pred.min()), float(pred.max())
+        panels = [("prediction", pred, dict(vmin=lo, vmax=hi, cmap="RdBu_r")),
+                  ("|PDE residual|", np.abs(fields["residual"]), dict(cmap="magma"))]
+    else:
+        lo, hi = float(ref.min()), float(ref.max())
+        panels = [("prediction", pred, dict(vmin=lo, vmax=hi, cmap="RdBu_r")),
+                  ("reference", ref, dict(vmin=lo, vmax=hi, cmap="RdBu_r")),
+                  ("|error|", np.abs(pred - ref), dict(cmap="magma"))]
+    n = len(panels) + (1 if characteristics is not None else 0)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), constrained_layout=True)
-    lo, hi = float(ref.min()), float(ref.max())
-    panels = [("prediction", pred, dict(vmin=lo, vmax=hi, cmap="RdBu_r")),
-              ("reference", ref, dict(vmin=lo, vmax=hi, cmap="RdBu_r")),
-              ("|error|", np.abs(pred - ref), dict(cmap="magma"))]
     for ax, (name, data, kw) in zip(axes, panels, strict=False):
         im = ax.pcolormesh(t, x, data.T, shading="auto", **kw)
         ax.set_xlabel("t")
@@ -43,7 +49,7 @@ def plot_solution(path: Path, fields: dict[str, np.ndarray],
         fig.colorbar(im, ax=ax)
     if characteristics is not None:
         labels, tc, x_l = characteristics
-        ax = axes[3]
+        ax = axes[len(panels)]
         ax.plot(tc, x_l, color="k", lw=0.8)
         ax.set_xlabel("t")
         ax.set_ylabel("x_L(x0, t)")
