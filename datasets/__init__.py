@@ -13,6 +13,8 @@ from sciml.datasets._forecasting_io import (
     read_pandas_hdf,
 )
 from sciml.datasets._forecasting_traffic import LOS_START, load_los, load_metr_la, load_pems_bay
+from sciml.datasets._pde_arrays import load_arrays, read_grid_fields
+from sciml.datasets._pde_arrays_io import ARRAY_SUFFIXES, read_array
 from sciml.datasets._pde_cache import generate_cached, sample_seed
 from sciml.datasets._pde_data import PDEData, UnitGaussianNormalizer, with_coordinates
 from sciml.datasets._pde_download import (
@@ -60,6 +62,10 @@ __all__ = [
     "load_neuraloperator_pt",
     "load_pdebench_hdf5",
     "load_neuraloperator",
+    "load_arrays",
+    "read_array",
+    "read_grid_fields",
+    "ARRAY_SUFFIXES",
     "pdebench_file",
     "fno_file",
     "PDEBENCH_FILES",

@@ -11,6 +11,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from sciml.datasets._pde_arrays import load_arrays
 from sciml.datasets._pde_data import PDEData
 from sciml.datasets._pde_download import load_neuraloperator
 from sciml.datasets._pde_generated import Burgers1D, Darcy2D, Helmholtz2D, NavierStokes2D
@@ -43,7 +44,7 @@ def _register(name: str, factory: Callable[..., PDEData]) -> None:
 
 for _name, _factory in [("darcy", Darcy2D), ("navier_stokes", NavierStokes2D),
                         ("burgers", Burgers1D), ("helmholtz", Helmholtz2D),
-                        ("neuraloperator", load_neuraloperator)]:
+                        ("neuraloperator", load_neuraloperator), ("arrays", load_arrays)]:
     if _name not in DATASETS:
         _register(_name, _factory)
 

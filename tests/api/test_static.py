@@ -53,6 +53,11 @@ sys.exit(code)
     (["data", "generate", "darcy", "--help"], 0, "--resolution"),
     (["data", "generate", "darcy", "--resolutoin", "3"], 2, "unknown key darcy.resolutoin"),
     (["list", "--threads", "1"], 0, "models:"),
+    (["fit", "darcy-mgno", "--set", "data.name=arrays", "--set",
+      "data.options={path: a.npz, boundary: wall}"], 2,
+     "data.options.boundary: 'wall' is not one of ['dirichlet', 'periodic', 'neumann']"),
+    (["fit", "darcy-mgno", "--set", "data.name=arrays", "--set",
+      "data.options={path: a.npz, extent: wide}"], 2, "data.options.extent: 'wide' matches none"),
 ])
 def test_cli_answers_before_torch_is_imported(argv, code, expected, tmp_path):
     proc = subprocess.run([sys.executable, "-c", _NO_TORCH.format(argv=argv)], cwd=tmp_path,

@@ -5,11 +5,14 @@ Steady problems (Darcy) learn ``x ↦ y`` with :class:`OperatorTask`; time-depen
 :class:`RolloutTask` (MgNO's setting: one input frame → ``rollout_steps`` frames). The run folder's
 data description holds the channel counts, the boundary condition, the training resolution and
 the normalisers, so that ``eval`` and ``predict`` (at any resolution) build the model without the
-training data.
+training data. Data with a physical extent (the ``arrays`` data set) add it to the description
+(the H1 loss's spacing, the plots' axes, the report); data read from a user's files add the layout
+of their inputs, so that ``predict`` reads files laid out as the training inputs were.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +45,10 @@ def channel_stats(x: torch.Tensor, channel_dim: int = 1) -> tuple[torch.Tensor, 
 @JOBS.register("operator", help="PDE surrogates: grid operators, steady or rolled out in time")
 class OperatorJob(AbstractJob):
     """Operator recipes: ``data`` (OperatorDataConfig), ``model`` (name + config), ``objective``
-    (ObjectiveConfig), ``train`` (TrainerConfig), ``eval`` (OperatorEvalConfig)."""
+    (ObjectiveConfig), ``train`` (TrainerConfig), ``eval`` (OperatorEvalConfig).
+
+    A model with a ``boundary`` option (MgNO's padding) that the recipe leaves unset takes the
+    data's boundary condition."""
 
     sections = ("data", "model", "objective", "train", "eval")
     configs = {"data": ("data_cfg", OperatorDataConfig),
@@ -79,6 +85,11 @@ class OperatorJob(AbstractJob):
             spec["out_channels"] = int(data.y_train.shape[1])
             spec["x_mean"], spec["x_std"] = channel_stats(data.x_train, channel_dim=1)
             spec["y_mean"], spec["y_std"] = channel_stats(data.y_train, channel_dim=1)
+        if data.extent is not None:
+            spec["extent"] = [list(axis) for axis in data.extent]
+        if data.params.get("source") == "arrays":  # how the user's input files are laid out
+            spec["input_key"] = str(data.params["x_key"])
+            spec["input_layout"] = str(data.params["x_layout"])
         return spec
 
     def splits(self, data: PDEData) -> tuple[PairDataset, PairDataset | None]:
@@ -107,7 +118,12 @@ class OperatorJob(AbstractJob):
         coords = ndim if self.data_cfg.coordinates else 0
         c = spec["channels"]
         out = c if spec["time_dependent"] else spec["out_channels"]
-        model = MODELS.build(self.model_name, self.model_values, where="model",
+        values = dict(self.model_values)
+        _, config = MODELS.get(self.model_name)
+        if "boundary" not in values and config is not None and "boundary" in {
+                f.name for f in dataclasses.fields(config)}:
+            values["boundary"] = spec["boundary"]  # pad as the data's boundary condition says
+        model = MODELS.build(self.model_name, values, where="model",
                              in_channels=c + coords, out_channels=out, ndim=ndim,
                              resolution=list(spec["train_resolution"]))
         if spec["time_dependent"]:
@@ -117,12 +133,15 @@ class OperatorJob(AbstractJob):
                                teacher_forcing=self.objective.teacher_forcing)
         return OperatorTask(model, spec["x_mean"], spec["x_std"], spec["y_mean"], spec["y_std"],
                             boundary=spec["boundary"], coordinates=self.data_cfg.coordinates,
-                            loss=self.objective.loss)
+                            loss=self.objective.loss, extent=spec.get("extent"))
 
     # ---------------------------------------------------------------- reports
     def head(self, spec: dict[str, Any]) -> dict[str, Any]:
-        return {"model": self.model_name, "data": spec["name"],
+        head = {"model": self.model_name, "data": spec["name"],
                 "train_resolution": list(spec["train_resolution"])}
+        if "extent" in spec:
+            head.update(boundary=spec["boundary"], extent=spec["extent"])
+        return head
 
     def test_report(self, task: Any, eval_data: dict[str, Any], spec: dict[str, Any],
                     trainer: Any) -> dict[str, Any]:
@@ -136,11 +155,21 @@ class OperatorJob(AbstractJob):
 
         test = PairDataset(eval_data["x"], eval_data["y"])
         plot_operator_sample(task, test, run_dir / "prediction.png",
-                             index=min(self.eval_cfg.plot_sample, len(test) - 1))
+                             index=min(self.eval_cfg.plot_sample, len(test) - 1),
+                             extent=spec.get("extent"))
 
     # ---------------------------------------------------------------- predict
     def read_input(self, path: Path, spec: dict[str, Any]) -> torch.Tensor:
-        return read_fields(Path(path))
+        """Fields ``(n, c, *spatial)`` (key ``x`` of .npy / .pt / .h5); a run trained on the
+        ``arrays`` data set also reads every format that data set reads, under its ``x_key``,
+        laid out as the training inputs were or channel-first."""
+        if "input_layout" not in spec:
+            return read_fields(Path(path))
+        from sciml.datasets import read_grid_fields
+
+        input_file(path, "a file of fields")
+        return read_grid_fields(path, key=spec["input_key"], layout=spec["input_layout"],
+                                ndim=spec["ndim"])
 
     def predict(self, task: Any, spec: dict[str, Any], inputs: Any) -> torch.Tensor:
         """Fields ``(n, c, *spatial)`` at any resolution → the prediction (steady:

@@ -8,6 +8,7 @@ works in normalised units, and the loss and every reported metric are relative e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -25,9 +26,16 @@ def _rel_sum_count(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     return rel_l2_loss(pred, target, reduction="sum"), _count(pred)
 
 
-def _h1_sum_count(pred: Tensor, target: Tensor, boundary: str) -> tuple[Tensor, Tensor]:
-    method = "spectral" if boundary == "periodic" else "fd"
-    return h1_loss(pred, target, method=method, reduction="sum"), _count(pred)
+def _h1_sum_count(pred: Tensor, target: Tensor, boundary: str,
+                  lengths: tuple[float, ...] | None = None) -> tuple[Tensor, Tensor]:
+    periodic = boundary == "periodic"
+    spacing = None
+    if lengths is not None:  # nodes span each length: n - 1 intervals (n on a periodic axis)
+        shape = pred.shape[-len(lengths):]
+        spacing = [L / (n if periodic else max(n - 1, 1)) for L, n in zip(lengths, shape,
+                                                                          strict=True)]
+    method = "spectral" if periodic else "fd"
+    return h1_loss(pred, target, method=method, spacing=spacing, reduction="sum"), _count(pred)
 
 
 def _count(pred: Tensor) -> Tensor:
@@ -85,8 +93,11 @@ class OperatorTask(_Normalised):
         model: A grid operator ``(b, c_in (+ ndim coordinates), *s) -> (b, c_out, *s)``.
         x_mean, x_std, y_mean, y_std: Per-channel statistics ``(1, c, 1, ...)`` of the training set.
         boundary: "dirichlet" | "periodic" | "neumann" (coordinates and H1 differences follow it).
-        coordinates: Append resolution-independent coordinates as input channels.
+        coordinates: Append resolution-independent coordinates as input channels (the position
+            scaled to [0, 1] per axis, whatever the extent).
         loss: "rel_l2" or "h1".
+        extent: Physical ``(lo, hi)`` of each grid axis (None: [0, 1]); sets the grid spacing of
+            the H1 loss, so that its gradient part weighs each axis in physical units.
     """
 
     def __init__(
@@ -99,11 +110,15 @@ class OperatorTask(_Normalised):
         boundary: str = "dirichlet",
         coordinates: bool = True,
         loss: str = "rel_l2",
+        extent: Sequence[Sequence[float]] | None = None,
     ) -> None:
         super().__init__(model, x_mean, x_std, y_mean, y_std, boundary, coordinates)
         if loss not in ("rel_l2", "h1"):
             raise ValueError(f"loss must be 'rel_l2' or 'h1', got {loss!r}")
         self.loss = loss
+        self.lengths = None if extent is None else tuple(float(hi - lo) for lo, hi in extent)
+        if self.lengths is not None and not all(L > 0 for L in self.lengths):
+            raise ValueError(f"extent must be intervals (lo, hi) with lo < hi, got {extent!r}")
 
     def predict(self, batch: dict[str, Tensor]) -> Float[Tensor, "b c ..."]:
         return self.decode(self.model(self.encode(batch["x"])))
@@ -111,7 +126,7 @@ class OperatorTask(_Normalised):
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         pred = self.predict(batch)
         if self.loss == "h1":
-            s, n = _h1_sum_count(pred, batch["y"], self.boundary)
+            s, n = _h1_sum_count(pred, batch["y"], self.boundary, self.lengths)
         else:
             s, n = _rel_sum_count(pred, batch["y"])
         return s / n
@@ -119,7 +134,7 @@ class OperatorTask(_Normalised):
     def metrics(self, batch: dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
         pred = self.predict(batch)
         rel = _rel_sum_count(pred, batch["y"])
-        h1 = _h1_sum_count(pred, batch["y"], self.boundary)
+        h1 = _h1_sum_count(pred, batch["y"], self.boundary, self.lengths)
         return {"loss": h1 if self.loss == "h1" else rel, "rel_l2": rel, "rel_h1": h1}
 
 
