@@ -81,20 +81,24 @@ from sciml.datasets._molecular import (  # noqa: E402
     MoleculeDataset,
     MoleculeGraph,
     load_md17,
-    load_molecule_file,
     load_rmd17,
     random_split,
     rmd17_archive,
+)
+from sciml.datasets._molecular_ase import read_ase_db, read_xyz  # noqa: E402
+from sciml.datasets._molecular_files import (  # noqa: E402
+    MOLECULE_FILE_SUFFIXES,
+    load_molecule_file,
+    read_molecule_file,
 )
 from sciml.datasets._molecular_io import (  # noqa: E402
     ENERGY_UNITS_IN_MEV,
     KCAL_PER_MOL_IN_MEV,
     Molecules,
     energy_in_mev,
-    read_ase_db,
+    read_npz,
     read_rmd17_npz,
     read_sgdml_npz,
-    read_xyz,
 )
 from sciml.datasets._molecular_qm9 import QM9_TARGETS, load_qm9, qm9_release  # noqa: E402
 
@@ -119,6 +123,9 @@ __all__ += [
     "read_sgdml_npz",
     "read_xyz",
     "read_ase_db",
+    "read_npz",
+    "read_molecule_file",
+    "MOLECULE_FILE_SUFFIXES",
 ]
 
 # Charged N-body trajectories (EGNN / SEGNN / PONITA benchmark), registered as "nbody".

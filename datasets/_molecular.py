@@ -1,4 +1,5 @@
-"""Molecular data sets as graphs: rMD17 (official splits, figshare archive), MD17, XYZ, ASE db.
+"""Molecular data sets as graphs: rMD17 (official splits, figshare archive) and MD17/sGDML npz
+(the user's own files of any format: :mod:`sciml.datasets._molecular_files`).
 
 Each molecule becomes a :class:`MoleculeGraph` (``z``, ``pos``, ``energy``, ``forces``, ``y``)
 that PyG's loaders batch by its schema; :class:`MolecularData` holds the train / validation / test
@@ -14,14 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sciml.datasets._molecular_io import (
-    ENERGY_UNITS_IN_MEV,
-    Molecules,
-    read_ase_db,
-    read_rmd17_npz,
-    read_sgdml_npz,
-    read_xyz,
-)
+from sciml.datasets._molecular_io import Molecules, read_rmd17_npz, read_sgdml_npz
+from sciml.datasets._molecular_units import energy_unit_in_mev
 
 from sciml.data import DownloadError, Graph, cache_dir, download, extract_archive, file_sha256
 from sciml.errors import ConfigError, DataError
@@ -34,7 +29,6 @@ __all__ = [
     "RMD17_URL",
     "load_rmd17",
     "load_md17",
-    "load_molecule_file",
     "rmd17_archive",
     "random_split",
 ]
@@ -121,7 +115,7 @@ class MolecularData:
     @property
     def energy_to_mev(self) -> float:
         """Factor from ``energy_unit`` to meV (and from its forces to meV/Å)."""
-        return ENERGY_UNITS_IN_MEV[self.energy_unit]
+        return energy_unit_in_mev(self.energy_unit)
 
 
 def _species(molecules: Molecules) -> tuple[int, ...]:
@@ -266,7 +260,8 @@ def load_rmd17(molecule: str = "aspirin", path: str | None = None, split: int | 
         if n_test is not None:
             te = te[:n_test]
     return MolecularData(f"rmd17_{molecule}", MoleculeDataset(mols, tr), MoleculeDataset(mols, va),
-                         MoleculeDataset(mols, te), _species(mols), "kcal/mol", source=str(npz))
+                         MoleculeDataset(mols, te), _species(mols), mols.energy_unit,
+                         source=str(npz))
 
 
 def load_md17(path: str, n_train: int = 950, n_val: int = 50, n_test: int | None = None,
@@ -277,24 +272,4 @@ def load_md17(path: str, n_train: int = 950, n_val: int = 50, n_test: int | None
     tr, va, te = random_split(len(mols), n_train, n_val, seed, n_test, str(path))
     return MolecularData(f"md17_{Path(path).stem}", MoleculeDataset(mols, tr),
                          MoleculeDataset(mols, va), MoleculeDataset(mols, te), _species(mols),
-                         "kcal/mol", source=str(path))
-
-
-def load_molecule_file(path: str, n_train: int = 950, n_val: int = 50,
-                       n_test: int | None = None, seed: int = 0,
-                       energy_unit: str = "kcal/mol") -> MolecularData:
-    """Energies and forces from an XYZ file (plain or extended) or an ASE database (``.db``,
-    ``.json``), split at random with ``seed``. Needs ase (the ``molecular`` extra)."""
-    if energy_unit not in ENERGY_UNITS_IN_MEV:
-        raise ConfigError(f"unknown energy_unit {energy_unit!r}; known: "
-                          f"{sorted(ENERGY_UNITS_IN_MEV)}")
-    p = Path(path)
-    if p.suffix in (".db", ".json"):
-        mols = read_ase_db(p, energy_unit)[0]
-    else:
-        mols = read_xyz(p, energy_unit)
-    if mols.energy is None:
-        raise DataError(f"{path}: the molecules carry no energy (energy= / calculator results)")
-    tr, va, te = random_split(len(mols), n_train, n_val, seed, n_test, str(path))
-    return MolecularData(p.stem, MoleculeDataset(mols, tr), MoleculeDataset(mols, va),
-                         MoleculeDataset(mols, te), _species(mols), energy_unit, source=str(p))
+                         mols.energy_unit, source=str(path))

@@ -1,13 +1,19 @@
-"""Readers of molecular files: rMD17 and MD17/sGDML npz, plain and extended XYZ, ASE databases.
+"""Molecules read from files: the :class:`Molecules` container, its checks, the units a file
+states, and the readers of rMD17 and MD17/sGDML npz files (XYZ and ASE databases:
+:mod:`sciml.datasets._molecular_ase`).
 
-Every reader returns :class:`Molecules` (per-molecule arrays in the units of the file) after
-checking it: atom counts that differ between the arrays of a frame, unknown elements, NaN or
-infinite coordinates and singular periodic cells are :class:`~sciml.errors.DataError` naming the
-file, the frame and the problem. XYZ files and ASE databases need ase (the ``molecular`` extra).
+Every reader returns :class:`Molecules` after checking it: atom counts that differ between the
+arrays of a frame, unknown elements, NaN or infinite coordinates and singular periodic cells are
+:class:`~sciml.errors.DataError` naming the file, the frame and the problem. A file of another
+format under a known suffix (an SQLite database named ``.npz``) is an error that names what the
+file is.
 
-Units: MD17 and rMD17 store energies in kcal/mol and forces in kcal/mol/Å, positions in Å
-(Chmiela et al., Sci. Adv. 2017; Christensen and von Lilienfeld, MLST 2020); papers report mean
-absolute errors in meV and meV/Å, hence :data:`KCAL_PER_MOL_IN_MEV`.
+Units: energies stay in the unit of the file: the one the file states (schnetpack metadata,
+extended-XYZ comment keys), else the one the caller gives, else the format's convention
+(:data:`CONVENTIONS`: MD17 / rMD17 npz and sGDML's plain XYZ kcal/mol, after Chmiela et al.,
+Sci. Adv. 2017 and Christensen and von Lilienfeld, MLST 2020; extended XYZ and ASE databases
+eV, the ASE convention). Forces are converted to that energy unit per Å, positions to Å.
+:attr:`Molecules.units_from` says which rule gave the unit.
 """
 
 from __future__ import annotations
@@ -15,48 +21,138 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from sciml.datasets._molecular_units import (
+    ENERGY_UNITS_IN_MEV,
+    HARTREE_IN_EV,
+    KCAL_PER_MOL_IN_MEV,
+    canonical_energy_unit,
+    energy_in_mev,
+    force_factor,
+)
 
-from sciml.errors import DataError
+from sciml.errors import ConfigError, DataError
 
 __all__ = [
     "Molecules",
     "KCAL_PER_MOL_IN_MEV",
     "HARTREE_IN_EV",
     "ENERGY_UNITS_IN_MEV",
+    "CONVENTIONS",
     "energy_in_mev",
+    "file_kind",
+    "resolve_units",
     "read_rmd17_npz",
     "read_sgdml_npz",
-    "read_xyz",
-    "read_ase_db",
-    "require_ase",
+    "read_npz",
 ]
 
-# 1 kcal/mol = 4184 J / N_A / e (CODATA 2018 exact N_A and e), in meV.
-KCAL_PER_MOL_IN_MEV = 4184.0 / (6.02214076e23 * 1.602176634e-19) * 1e3
-HARTREE_IN_EV = 27.211386245988  # CODATA 2018
-#: Energy unit -> meV per unit (forces: the same factor per Å).
-ENERGY_UNITS_IN_MEV: dict[str, float] = {
-    "kcal/mol": KCAL_PER_MOL_IN_MEV,
-    "eV": 1000.0,
-    "meV": 1.0,
-    "Ha": HARTREE_IN_EV * 1000.0,
-}
 _MAX_Z = 118
+#: Energy unit of each format where the file states none.
+CONVENTIONS: dict[str, str] = {
+    "npz": "kcal/mol",  # MD17 / rMD17 / sGDML
+    "xyz": "kcal/mol",  # sGDML's plain XYZ exports (energy alone on line 2)
+    "extxyz": "eV",  # ASE convention
+    "ase_db": "eV",  # ASE convention
+}
+_FORMAT_NAMES = {"npz": "MD17/rMD17 npz", "xyz": "plain (sGDML) XYZ", "extxyz": "extended XYZ",
+                 "ase_db": "ASE database"}
 
 
-def energy_in_mev(values: Any, unit: str) -> Any:
-    """Convert energies (or forces per Å) from ``unit`` to meV (meV/Å).
+def file_kind(path: Path) -> str:
+    """What a file is by its first bytes: ``zip`` (npz), ``sqlite`` (ASE .db), ``json``,
+    ``npy``, ``hdf5``, ``pickle``, ``text`` or ``binary``."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "zip"
+    if head.startswith(b"SQLite format 3\x00"):
+        return "sqlite"
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    if head.startswith(b"\x89HDF"):
+        return "hdf5"
+    if head[:1] == b"\x80":
+        return "pickle"
+    if head.lstrip()[:1] == b"{":
+        return "json"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        try:  # a multi-byte character cut at byte 512
+            head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return "binary"
+    return "text"
+
+
+_KIND_NAMES = {"zip": "a zip archive (an npz file)", "sqlite": "an SQLite database (an ASE .db)",
+               "json": "a JSON file (an ASE .json database?)", "npy": "a single .npy array",
+               "hdf5": "an HDF5 file", "pickle": "a Python pickle", "text": "a text file",
+               "binary": "a binary file of unknown format"}
+
+
+def wrong_kind(path: Path, expected: str, kind: str) -> DataError:
+    """The error for a file whose content is not what its reader reads."""
+    return DataError(f"{path}: expected {expected}, but the file is {_KIND_NAMES[kind]}; "
+                     "data.name: molecule_file picks the reader from the suffix (.npz, .xyz / "
+                     ".extxyz, .db / .json)")
+
+
+def resolve_units(source: str, fmt: str, stated_energy: str | None,
+                  stated_forces: str | None, where: str, energy_unit: str | None,
+                  forces_unit: str | None) -> tuple[str, float, str]:
+    """The energy unit of a file, the factor that brings its forces to that unit per Å, and
+    which rule gave them.
 
     Args:
-        values: Numbers, a numpy array or a tensor.
-        unit: One of :data:`ENERGY_UNITS_IN_MEV` (``"kcal/mol"``, ``"eV"``, ``"meV"``, ``"Ha"``).
+        source: The file (for messages).
+        fmt: Its format, a key of :data:`CONVENTIONS`.
+        stated_energy, stated_forces: Units the file states, or None.
+        where: Where the file states them (e.g. ``"_property_unit_dict"``).
+        energy_unit, forces_unit: Units the caller gives (recipe options), or None.
+
+    Raises:
+        ConfigError: a unit given that the file contradicts, or an unknown unit.
     """
-    if unit not in ENERGY_UNITS_IN_MEV:
-        raise ValueError(f"unknown energy unit {unit!r}; known: {sorted(ENERGY_UNITS_IN_MEV)}")
-    return values * ENERGY_UNITS_IN_MEV[unit]
+    def checked(unit: str, what: str) -> str:
+        try:
+            return canonical_energy_unit(unit)
+        except ValueError as e:
+            raise ConfigError(f"{source}: {what}: {e}") from e
+
+    def factor_of(text: str, origin: str) -> float:
+        try:
+            return force_factor(text, unit)
+        except ValueError as e:
+            raise ConfigError(f"{source}: {origin}: {e}") from e
+
+    given = None if energy_unit is None else checked(energy_unit, "energy_unit")
+    stated = None if stated_energy is None else checked(stated_energy, f"{where} energy unit")
+    if given is not None and stated is not None and given != stated:
+        raise ConfigError(f"energy_unit={energy_unit!r}, but {source} states {stated_energy!r} "
+                          f"({where}); drop the option or correct the file")
+    if stated is not None:
+        unit, rule = stated, f"stated in the file ({where})"
+    elif given is not None:
+        unit, rule = given, "given as energy_unit"
+    else:
+        unit = CONVENTIONS[fmt]
+        rule = f"the {_FORMAT_NAMES[fmt]} convention ({unit}); the file states no unit"
+    factor = 1.0
+    if stated_forces is not None:
+        factor = factor_of(stated_forces, where)
+    if forces_unit is not None:
+        given_factor = factor_of(forces_unit, "forces_unit")
+        if stated_forces is not None and abs(given_factor - factor) > 1e-9 * factor:
+            raise ConfigError(f"forces_unit={forces_unit!r}, but {source} states "
+                              f"{stated_forces!r} ({where}); drop the option or correct the file")
+        factor = given_factor
+    if abs(factor - 1.0) > 1e-12:
+        shown = stated_forces if stated_forces is not None else forces_unit
+        rule += f"; forces converted from {shown} to {unit}/Å"
+    return unit, factor, rule
 
 
 @dataclass
@@ -70,8 +166,12 @@ class Molecules:
         energy: ``(m,)`` energies, or None.
         forces: Forces per molecule ``(n_i, 3)``, or None.
         cell: Per molecule a ``(3, 3)`` cell (rows are lattice vectors) if periodic, else None.
-        energy_unit: Unit of ``energy`` (forces are per Å).
+        energy_unit: Unit of ``energy``; forces are in this unit per Å.
         extra: Further per-molecule properties ``name -> (m,)`` array.
+        units_from: Which rule gave the units (stated in the file, given, or the format's
+            convention), for reports.
+        read_from: Where the energies and forces were found (``{"energy": "row.data
+            'energy'"}``), for reports.
     """
 
     source: str
@@ -82,9 +182,18 @@ class Molecules:
     cell: list[np.ndarray | None] | None = None
     energy_unit: str = "kcal/mol"
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    units_from: str = ""
+    read_from: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.pos)
+
+    def units(self) -> dict[str, str | None]:
+        """The units of these molecules, and which rule gave them (for reports)."""
+        return {"energy": self.energy_unit if self.energy is not None else None,
+                "forces": f"{self.energy_unit}/Å" if self.forces is not None else None,
+                "positions": "Å",
+                "from": self.units_from or "not recorded (molecules built in memory)"}
 
     def check(self) -> Molecules:
         """Raise :class:`DataError` naming the file and frame for inconsistent or bad values."""
@@ -146,41 +255,90 @@ def _check_cell(source: str, i: int, cell: np.ndarray) -> None:
                         "vectors or switch periodicity off (pbc=F)")
 
 
-def _load_npz(path: Path, keys: tuple[str, ...], layout: str) -> dict[str, np.ndarray]:
+#: npz layouts: name -> (atomic numbers, positions, energies, forces).
+NPZ_LAYOUTS: dict[str, tuple[str, str, str, str]] = {
+    "rMD17": ("nuclear_charges", "coords", "energies", "forces"),
+    "MD17/sGDML": ("z", "R", "E", "F"),
+}
+
+
+def _load_npz(path: Path, layout: str) -> dict[str, np.ndarray]:
+    """Every array of an npz file (no pickles), after checking that it is one."""
     if not path.is_file():
         raise FileNotFoundError(f"no {layout} npz file at {path}")
+    kind = file_kind(path)
+    if kind != "zip":
+        raise wrong_kind(path, f"an {layout} npz archive", kind)
     try:
         with np.load(path, allow_pickle=False) as f:
-            missing = [k for k in keys if k not in f.files]
-            if missing:
-                raise DataError(f"{path}: not the {layout} npz layout: key {missing[0]!r} is "
-                                f"missing (keys present: {sorted(f.files)}; expected {list(keys)})")
-            return {k: np.asarray(f[k]) for k in keys}
-    except (OSError, ValueError) as e:
-        if isinstance(e, DataError):
-            raise
+            return {k: np.asarray(f[k]) for k in f.files}
+    except (OSError, ValueError, EOFError) as e:
         raise DataError(f"{path}: cannot read as npz (truncated or corrupt?): {e}") from e
 
 
-def _frames(path: Path, z: np.ndarray, pos: np.ndarray, energy: np.ndarray,
-            forces: np.ndarray, names: tuple[str, str, str, str]) -> Molecules:
-    kz, kr, ke, kf = names
-    z = np.asarray(z).reshape(-1).astype(np.int64)
+def _stated_npz_units(path: Path, a: dict[str, np.ndarray]) -> tuple[str | None, str | None,
+                                                                       float]:
+    """sGDML data sets carry ``e_unit`` and ``r_unit``: (energy, forces, Å per position unit)."""
+    from sciml.datasets._molecular_units import length_in_angstrom
+
+    def text(key: str) -> str | None:
+        if key not in a:
+            return None
+        value = a[key]
+        if value.dtype.kind not in "US" or value.size != 1:
+            raise DataError(f"{path}: {key!r} should be a unit name, got {value!r}")
+        return str(value.reshape(-1)[0])
+
+    e_unit, r_unit = text("e_unit"), text("r_unit")
+    if r_unit is None:
+        return e_unit, None, 1.0
+    try:
+        scale = length_in_angstrom(r_unit)
+    except ValueError as e:
+        raise DataError(f"{path}: 'r_unit': {e}") from e
+    return e_unit, (None if e_unit is None else f"{e_unit}/{r_unit}"), scale
+
+
+def _npz_molecules(path: Path, a: dict[str, np.ndarray], layout: str,
+                   energy_key: str | None, forces_key: str | None, energy_unit: str | None,
+                   forces_unit: str | None, need_energy: bool, need_forces: bool) -> Molecules:
+    kz, kr, ke, kf = NPZ_LAYOUTS[layout]
+    ke, kf = energy_key or ke, forces_key or kf
+    required = [kz, kr] + ([ke] if need_energy or energy_key else []) + (
+        [kf] if need_forces or forces_key else [])
+    missing = [k for k in required if k not in a]
+    if missing:
+        raise DataError(f"{path}: not the {layout} npz layout: key {missing[0]!r} is missing "
+                        f"(keys present: {sorted(a)}; expected {required})")
+    z = np.asarray(a[kz]).reshape(-1).astype(np.int64)
+    pos = a[kr]
     if pos.ndim != 3 or pos.shape[2] != 3:
         raise DataError(f"{path}: {kr!r} has shape {pos.shape}, expected (frames, atoms, 3)")
     if pos.shape[1] != z.size:
         raise DataError(f"{path}: {kr!r} has {pos.shape[1]} atoms per frame but {kz!r} has "
                         f"{z.size} (mismatched atom counts)")
-    if forces.shape != pos.shape:
+    forces = a.get(kf)
+    if forces is not None and forces.shape != pos.shape:
         raise DataError(f"{path}: {kf!r} has shape {forces.shape} but {kr!r} has {pos.shape} "
                         "(mismatched atom or frame counts)")
-    energy = np.asarray(energy, dtype=np.float64).reshape(-1)
-    if energy.size != pos.shape[0]:
-        raise DataError(f"{path}: {ke!r} has {energy.size} values for {pos.shape[0]} frames")
-    pos = pos.astype(np.float64)
-    forces = forces.astype(np.float64)
-    return Molecules(str(path), [z] * pos.shape[0], list(pos), energy, list(forces),
-                     energy_unit="kcal/mol").check()
+    energy = None if ke not in a else np.asarray(a[ke]).reshape(-1)
+    if energy is not None:
+        if energy.dtype.kind not in "fiu":
+            raise DataError(f"{path}: {ke!r} holds {energy.dtype} values, not numbers")
+        energy = energy.astype(np.float64)
+        if energy.size != pos.shape[0]:
+            raise DataError(f"{path}: {ke!r} has {energy.size} values for {pos.shape[0]} "
+                            "frames")
+    stated_e, stated_f, scale = _stated_npz_units(path, a)
+    unit, factor, rule = resolve_units(str(path), "npz", stated_e, stated_f, "e_unit / r_unit",
+                                       energy_unit, forces_unit)
+    pos = pos.astype(np.float64) * scale
+    read_from = {} if energy is None else {"energy": f"npz key {ke!r}"}
+    if forces is not None:
+        forces = list(forces.astype(np.float64) * factor)
+        read_from["forces"] = f"npz key {kf!r}"
+    return Molecules(str(path), [z] * pos.shape[0], list(pos), energy, forces,
+                     energy_unit=unit, units_from=rule, read_from=read_from).check()
 
 
 def read_rmd17_npz(path: str | os.PathLike) -> Molecules:
@@ -190,167 +348,42 @@ def read_rmd17_npz(path: str | os.PathLike) -> Molecules:
     energies and forces", MLST 2020. Energies kcal/mol, forces kcal/mol/Å, positions Å.
     """
     path = Path(path)
-    keys = ("nuclear_charges", "coords", "energies", "forces")
-    a = _load_npz(path, keys, "rMD17")
-    return _frames(path, a["nuclear_charges"], a["coords"], a["energies"], a["forces"], keys)
+    return _npz_molecules(path, _load_npz(path, "rMD17"), "rMD17", None, None, None, None, True,
+                          True)
 
 
 def read_sgdml_npz(path: str | os.PathLike) -> Molecules:
-    """Read an original MD17 / sGDML file (``z``, ``R``, ``E``, ``F``; kcal/mol, Å).
+    """Read an original MD17 / sGDML file (``z``, ``R``, ``E``, ``F``; kcal/mol and Å, or the
+    units its ``e_unit`` / ``r_unit`` keys state).
 
     Chmiela et al., "Machine learning of accurate energy-conserving molecular force fields",
     Science Advances 2017.
     """
     path = Path(path)
-    keys = ("z", "R", "E", "F")
-    a = _load_npz(path, keys, "MD17/sGDML")
-    return _frames(path, a["z"], a["R"], a["E"], a["F"], keys)
+    a = _load_npz(path, "MD17/sGDML")
+    return _npz_molecules(path, a, "MD17/sGDML", None, None, None, None, True, True)
 
 
-def require_ase(what: str) -> Any:
-    """Import ase, or raise ImportError naming the ``molecular`` extra."""
-    try:
-        import ase  # noqa: F401
-        import ase.db  # noqa: F401
-        import ase.io  # noqa: F401
-    except ImportError as e:
-        raise ImportError(f"{what} needs ase: pip install 'sciml[molecular]' (or pip install "
-                          "ase)") from e
-    return ase
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def read_xyz(path: str | os.PathLike, energy_unit: str = "kcal/mol") -> Molecules:
-    """Read an XYZ file: extended XYZ (through ase) or plain MD17-style XYZ.
-
-    Plain XYZ as in sGDML's exports: line 2 of each frame is the energy alone and atom lines are
-    ``symbol x y z [fx fy fz]``. Extended XYZ: energy and forces from ``energy=`` and the
-    ``forces`` property (or an attached calculator); ``Lattice`` with ``pbc`` gives a cell.
+def read_npz(path: str | os.PathLike, energy_key: str | None = None,
+             forces_key: str | None = None, energy_unit: str | None = None,
+             forces_unit: str | None = None, need_energy: bool = False) -> Molecules:
+    """Read an npz file in the rMD17 or the MD17/sGDML layout (told apart by its keys); forces
+    are optional (an energy-only file), and so are energies unless ``need_energy``.
 
     Args:
         path: The file.
-        energy_unit: Unit of the energies in the file (MD17 exports: kcal/mol).
+        energy_key, forces_key: Arrays to read instead of the layout's (e.g. rMD17's
+            ``old_energies``).
+        energy_unit, forces_unit: Units of the file where it states none (default kcal/mol and
+            kcal/mol/Å, the MD17 convention).
+        need_energy: A file without energies is an error (for training).
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no XYZ file at {path}")
-    ase = require_ase("reading XYZ files")
-    with open(path) as f:
-        head = [f.readline() for _ in range(2)]
-    if len(head) == 2 and _is_number(head[1].strip()):
-        return _read_plain_xyz(path, energy_unit, ase)
-    try:
-        frames = ase.io.read(path, index=":", format="extxyz")
-    except (KeyError, ValueError, IndexError, AssertionError) as e:
-        raise DataError(f"{path}: cannot read as extended XYZ ({type(e).__name__}: {e}); check "
-                        "that each frame's atom count matches its atom lines and that element "
-                        "symbols are known") from e
-    return atoms_to_molecules(frames, str(path), energy_unit)
-
-
-def _read_plain_xyz(path: Path, energy_unit: str, ase: Any) -> Molecules:
-    from ase.data import atomic_numbers
-
-    lines = path.read_text().splitlines()
-    z, pos, forces, energy = [], [], [], []
-    i, frame = 0, 0
-    while i < len(lines):
-        if not lines[i].strip():
-            i += 1
-            continue
-        try:
-            n = int(lines[i].split()[0])
-        except ValueError as e:
-            raise DataError(f"{path}: line {i + 1} should be the atom count of frame {frame}, "
-                            f"got {lines[i]!r}") from e
-        if i + 2 + n > len(lines):
-            raise DataError(f"{path}: frame {frame} declares {n} atoms but the file ends after "
-                            f"{len(lines) - i - 2} atom lines (mismatched atom counts)")
-        energy.append(float(lines[i + 1].split()[0]))
-        rows = [lines[i + 2 + k].split() for k in range(n)]
-        widths = {len(r) for r in rows}
-        if widths - {4, 7} or len(widths) != 1:
-            raise DataError(f"{path}: frame {frame} has atom lines with {sorted(widths)} columns; "
-                            "expected 'symbol x y z' or 'symbol x y z fx fy fz' on every line "
-                            "(or the atom count does not match)")
-        unknown = [r[0] for r in rows if r[0] not in atomic_numbers]
-        if unknown:
-            raise DataError(f"{path}: frame {frame} has unknown element {unknown[0]!r}")
-        z.append(np.array([atomic_numbers[r[0]] for r in rows], dtype=np.int64))
-        values = np.array([[float(v) for v in r[1:]] for r in rows], dtype=np.float64)
-        pos.append(values[:, :3])
-        forces.append(values[:, 3:6] if values.shape[1] == 6 else None)
-        i += 2 + n
-        frame += 1
-    have_forces = all(f is not None for f in forces)
-    if not have_forces and any(f is not None for f in forces):
-        raise DataError(f"{path}: some frames have forces and others do not")
-    return Molecules(str(path), z, pos, np.array(energy), forces if have_forces else None,
-                     energy_unit=energy_unit).check()
-
-
-def atoms_to_molecules(frames: list[Any], source: str, energy_unit: str) -> Molecules:
-    """Convert ``ase.Atoms`` frames to :class:`Molecules` (energy and forces when all have them)."""
-    z, pos, cells, energies, forces = [], [], [], [], []
-    for i, atoms in enumerate(frames):
-        z.append(np.asarray(atoms.numbers, dtype=np.int64))
-        pos.append(np.asarray(atoms.positions, dtype=np.float64))
-        cells.append(np.asarray(atoms.cell[:], dtype=np.float64) if atoms.pbc.any() else None)
-        if atoms.pbc.any() and not atoms.pbc.all():
-            raise DataError(f"{source}: frame {i} is periodic along some axes only "
-                            f"(pbc={atoms.pbc.tolist()}); only fully periodic cells are supported")
-        energies.append(_frame_value(atoms, "energy"))
-        forces.append(_frame_value(atoms, "forces"))
-    energy = (np.array(energies, dtype=np.float64)
-              if all(e is not None for e in energies) else None)
-    force_list = ([np.asarray(f, dtype=np.float64) for f in forces]
-                  if all(f is not None for f in forces) else None)
-    has_cell = any(c is not None for c in cells)
-    return Molecules(source, z, pos, energy, force_list, cells if has_cell else None,
-                     energy_unit=energy_unit).check()
-
-
-def _frame_value(atoms: Any, name: str) -> Any:
-    if name == "energy" and "energy" in atoms.info:
-        return float(atoms.info["energy"])
-    if name == "forces" and "forces" in atoms.arrays:
-        return atoms.arrays["forces"]
-    calc = getattr(atoms, "calc", None)
-    if calc is not None and name in getattr(calc, "results", {}):
-        return calc.results[name]
-    return None
-
-
-def read_ase_db(path: str | os.PathLike, energy_unit: str = "eV"
-                ) -> tuple[Molecules, list[dict[str, Any]], dict[str, Any]]:
-    """Read an ASE database (SQLite ``.db`` or JSON).
-
-    Returns:
-        ``(molecules, data, metadata)``: the structures (energy and forces from each row's
-        calculator where every row has them), each row's ``data`` and ``key_value_pairs``
-        merged, and the database's metadata (e.g. schnetpack's ``_property_unit_dict``).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no ASE database at {path}")
-    ase = require_ase("reading ASE databases")
-    try:
-        db = ase.db.connect(str(path))
-        rows = list(db.select())
-        metadata = dict(db.metadata)
-    except Exception as e:  # ase raises sqlite3 / json errors of many kinds for corrupt files
-        raise DataError(f"{path}: cannot read as an ASE database ({type(e).__name__}: {e})") from e
-    frames, props = [], []
-    for row in rows:
-        frames.append(row.toatoms())
-        merged = dict(row.key_value_pairs)
-        merged.update(dict(row.data))
-        props.append(merged)
-    return atoms_to_molecules(frames, str(path), energy_unit), props, metadata
+    a = _load_npz(path, "MD17/rMD17")
+    for layout, (kz, kr, _, _) in NPZ_LAYOUTS.items():
+        if kz in a and kr in a:
+            return _npz_molecules(path, a, layout, energy_key, forces_key, energy_unit,
+                                  forces_unit, need_energy, False)
+    raise DataError(f"{path}: neither the rMD17 layout (nuclear_charges, coords, energies "
+                    f"[, forces]) nor the MD17/sGDML one (z, R, E [, F]); keys present: "
+                    f"{sorted(a)}")

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 from sciml.datasets._molecular import MolecularData, MoleculeDataset, _species, random_split
-from sciml.datasets._molecular_io import HARTREE_IN_EV, Molecules, read_ase_db
+from sciml.datasets._molecular_ase import read_ase_db
+from sciml.datasets._molecular_io import HARTREE_IN_EV, Molecules
 
 from sciml.data import DownloadError, cache_dir, download, file_sha256, read_hdf5, write_hdf5
 from sciml.errors import ConfigError, DataError
@@ -173,7 +174,7 @@ def _from_cache(path: Path) -> tuple[Molecules, np.ndarray]:
 
 
 def _from_db(path: Path) -> tuple[Molecules, np.ndarray]:
-    mols, props, meta = read_ase_db(path, "eV")
+    mols, props, meta = read_ase_db(path)
     units = meta.get("_property_unit_dict", {})
     refs = meta.get("atomrefs", {})
     out = np.empty((len(mols), len(QM9_TARGETS)), dtype=np.float64)

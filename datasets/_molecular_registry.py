@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sciml.datasets._molecular import MolecularData, load_md17, load_molecule_file, load_rmd17
+from sciml.datasets._molecular import MolecularData, load_md17, load_rmd17
+from sciml.datasets._molecular_files import load_molecule_file
 from sciml.datasets._molecular_qm9 import load_qm9
 
 from sciml.registry import DATASETS, config_class_from_signature, config_to_dict

@@ -40,6 +40,7 @@ from sciml.tasks.hard_constraint import (
 from sciml.tasks.molecular import (
     AtomTypeEncoder,
     EnergyForceTask,
+    EnergyTask,
     MolecularDataConfig,
     MolecularEvalConfig,
     MolecularJob,
@@ -47,6 +48,7 @@ from sciml.tasks.molecular import (
     PropertyTask,
     collate_molecules,
     energy_force_statistics,
+    energy_statistics,
 )
 from sciml.tasks.nbody import (
     NBodyDataConfig,
@@ -99,9 +101,9 @@ __all__ = [
     "problem_data", "mean_relative_l2", "ProblemSource", "register_problem_source",
     "fixed_initial_source",
     # molecules
-    "AtomTypeEncoder", "EnergyForceTask", "PropertyTask", "energy_force_statistics",
-    "MolecularJob", "MolecularDataConfig", "MolecularObjectiveConfig", "MolecularEvalConfig",
-    "collate_molecules",
+    "AtomTypeEncoder", "EnergyForceTask", "EnergyTask", "PropertyTask",
+    "energy_force_statistics", "energy_statistics", "MolecularJob", "MolecularDataConfig",
+    "MolecularObjectiveConfig", "MolecularEvalConfig", "collate_molecules",
     # particles
     "NBodyTask", "NBodySamples", "NBodyJob", "NBodyDataConfig", "NBodyObjectiveConfig",
     "NBodyEvalConfig",

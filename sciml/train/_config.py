@@ -31,7 +31,12 @@ class TrainerConfig:
         eval_batch_size: Batch size of validation and evaluation; ``None`` uses ``batch_size``.
         optimizer: ``{"name": adam | adamw | sgd, **kwargs of the torch optimizer}``.
         scheduler: ``{"name": step | multistep | cosine | exponential | plateau | onecycle |
-            warmup_cosine, "interval": epoch | step, **kwargs}`` or ``None``.
+            warmup_cosine, "interval": epoch | step, **kwargs}`` or ``None``. Lengths
+            (``warmup``/``total`` of warmup_cosine, ``step_size``, ``milestones``, ``T_max``)
+            are integers in the interval (steps or epochs) or fractions of training in [0, 1]
+            written with a decimal point: ``{name: warmup_cosine, warmup: 0.02}`` warms up over
+            the first 2 % of the planned steps and decays to the end, at any data set size;
+            ``warmup_epochs: 2`` (warmup_cosine) warms up over two epochs' steps.
         grad_clip: Maximum gradient 2-norm (``clip_grad_norm_``); ``None`` for no clipping.
         early_stopping_patience: Stop after this many epochs without improvement of
             ``monitor``; ``None`` never stops early.

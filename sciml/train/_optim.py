@@ -1,4 +1,13 @@
-"""Optimizers and learning-rate schedules built from plain configuration dictionaries."""
+"""Optimizers and learning-rate schedules built from plain configuration dictionaries.
+
+Lengths of a schedule (``warmup`` and ``total`` of ``warmup_cosine``, ``step_size`` of ``step``,
+``milestones`` of ``multistep``, ``T_max`` of ``cosine``) are counted in the schedule's interval
+(optimizer steps or epochs) when given as integers, and as a *fraction of training* when given
+as a number with a decimal point in [0, 1] (``warmup: 0.02``: the first 2 % of the planned steps,
+whatever the data set's size and the batch size); ``warmup_cosine`` also takes
+``warmup_epochs`` (epochs, converted with the Trainer's steps per epoch). A recipe written this
+way means the same on a 15-frame file and on the full data set.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +21,9 @@ from torch.optim import lr_scheduler as lrs
 
 from sciml.errors import ConfigError
 
-__all__ = ["OPTIMIZERS", "SCHEDULERS", "Schedule", "WarmupCosine", "build_optimizer",
-           "build_schedule", "check_optimizer_config", "check_scheduler_config"]
+__all__ = ["OPTIMIZERS", "SCHEDULERS", "LENGTH_KEYS", "Schedule", "WarmupCosine",
+           "build_optimizer", "build_schedule", "check_optimizer_config",
+           "check_scheduler_config"]
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
@@ -61,6 +71,15 @@ SCHEDULERS: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...], str]] = {
     "warmup_cosine": (WarmupCosine, (), (), "step"),
 }
 _INTERVALS = ("epoch", "step")
+#: Keys of each schedule that are lengths in its interval: an integer, or a fraction of training.
+LENGTH_KEYS: dict[str, tuple[str, ...]] = {
+    "warmup_cosine": ("warmup", "total"),
+    "step": ("step_size",),
+    "multistep": ("milestones",),
+    "cosine": ("T_max",),
+}
+#: Keys that the schedule builder converts (not passed to the scheduler's constructor).
+_CONVERTED: dict[str, tuple[str, ...]] = {"warmup_cosine": ("warmup_epochs",)}
 _NEVER = {"optimizer", "params", "verbose", "last_epoch", "self", "lr_lambda"}
 
 
@@ -109,7 +128,7 @@ def check_scheduler_config(cfg: Any) -> dict:
         raise ConfigError(f"unknown scheduler {name!r}; valid schedulers: "
                           + ", ".join(sorted(SCHEDULERS)))
     ctor, required, forbidden, default_interval = SCHEDULERS[name]
-    valid = _kwargs_of(ctor, forbidden)
+    valid = _kwargs_of(ctor, forbidden) + list(_CONVERTED.get(name, ()))
     unknown = sorted(set(cfg) - {"name", "interval"} - set(valid))
     if unknown:
         raise ConfigError(f"unknown key trainer.scheduler.{unknown[0]} for scheduler {name!r}; "
@@ -124,7 +143,37 @@ def check_scheduler_config(cfg: Any) -> dict:
     if name == "plateau" and cfg["interval"] != "epoch":
         raise ConfigError("scheduler 'plateau' steps on the monitored metric once per epoch: "
                           "trainer.scheduler.interval must be 'epoch'")
+    for key in LENGTH_KEYS.get(name, ()):
+        if key in cfg:
+            for value in (cfg[key] if isinstance(cfg[key], (list, tuple)) else [cfg[key]]):
+                _check_length(value, key, cfg["interval"])
+    if "warmup_epochs" in cfg:
+        value = cfg["warmup_epochs"]
+        if "warmup" in cfg:
+            raise ConfigError("trainer.scheduler takes warmup (steps or a fraction of training) "
+                              "or warmup_epochs, not both")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise ConfigError(f"trainer.scheduler.warmup_epochs must be a number >= 0, got "
+                              f"{value!r}")
     return cfg
+
+
+def _check_length(value: Any, key: str, interval: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            (isinstance(value, float) and not 0.0 <= value <= 1.0):
+        raise ConfigError(f"trainer.scheduler.{key}={value!r}: give a whole number of "
+                          f"{interval}s (an integer) or a fraction of training in [0, 1] "
+                          "(e.g. 0.05)")
+
+
+def _resolve_length(value: Any, horizon: int) -> Any:
+    """An integer length as is; a fraction of training as that share of ``horizon`` intervals
+    (rounded; at least one where the fraction is not 0)."""
+    if isinstance(value, (list, tuple)):
+        return [_resolve_length(v, horizon) for v in value]
+    if isinstance(value, float):
+        return max(int(round(value * horizon)), 1) if value > 0 else 0
+    return value
 
 
 def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Mapping) -> torch.optim.Optimizer:
@@ -176,9 +225,12 @@ class Schedule:
 
 
 def build_schedule(optimizer: torch.optim.Optimizer, cfg: Mapping | None, mode: str,
-                   total_epochs: int, total_steps: int, limited: bool = False
-                   ) -> Schedule | None:
+                   total_epochs: int, total_steps: int, limited: bool = False,
+                   steps_per_epoch: int | None = None) -> Schedule | None:
     """Build the schedule of ``cfg`` (see :func:`check_scheduler_config`) or ``None``.
+
+    Lengths given as fractions of training (floats in [0, 1], see the module docstring) become
+    that share of the horizon, rounded, and at least one interval where the fraction is not 0.
 
     Args:
         optimizer: The optimizer whose learning rate is scheduled.
@@ -188,6 +240,8 @@ def build_schedule(optimizer: torch.optim.Optimizer, cfg: Mapping | None, mode: 
         total_steps: Optimizer steps the run will take, default horizon of step-interval ones.
         limited: Stop stepping the scheduler at the horizon (the learning rate then stays at
             its last value): for runs extended past the schedule they were planned with.
+        steps_per_epoch: Optimizer steps per epoch, for ``warmup_epochs`` (default
+            ``total_steps / total_epochs``, rounded up).
     """
     if cfg is None:
         return None
@@ -195,6 +249,14 @@ def build_schedule(optimizer: torch.optim.Optimizer, cfg: Mapping | None, mode: 
     name, interval = cfg["name"], cfg["interval"]
     kwargs = {k: v for k, v in cfg.items() if k not in ("name", "interval")}
     horizon = total_steps if interval == "step" else total_epochs
+    for key in LENGTH_KEYS.get(name, ()):
+        if key in kwargs:
+            kwargs[key] = _resolve_length(kwargs[key], horizon)
+    if "warmup_epochs" in kwargs:
+        epochs = kwargs.pop("warmup_epochs")
+        per_epoch = 1 if interval == "epoch" else (
+            steps_per_epoch or math.ceil(total_steps / max(1, total_epochs)))
+        kwargs["warmup"] = int(round(epochs * per_epoch))
     ctor = SCHEDULERS[name][0]
     try:
         if name == "cosine":

@@ -169,7 +169,8 @@ class Trainer:
                 min(total_steps, cfg.schedule_epochs * per_epoch)
             schedule = build_schedule(optimizer, cfg.scheduler, cfg.mode,
                                       math.ceil(planned / per_epoch), planned,
-                                      limited=cfg.schedule_epochs is not None)
+                                      limited=cfg.schedule_epochs is not None,
+                                      steps_per_epoch=per_epoch)
             state, rng = RunState(), None
             last = self._ckpt_path("last")
             resumed = resume and last is not None and last.is_file()

@@ -138,3 +138,81 @@ def test_onecycle_defaults_to_optimizer_lr():
         opt.step()
         sched.after_step()
     assert peak == pytest.approx(0.2, rel=0.05)
+
+
+def _warmup_cosine_of(sched):
+    return sched.scheduler.lr_lambdas[0]
+
+
+def test_lengths_as_fractions_of_training_scale_with_the_run():
+    """warmup: 0.02 is 2 % of the planned steps for a 15-frame file and for the full set alike
+    (an absolute 19,000-step warm-up kept a short run's rate near zero)."""
+    cfg = {"name": "warmup_cosine", "warmup": 0.02, "min_factor": 0.0}
+    for steps in (40, 190_000):
+        f = _warmup_cosine_of(build_schedule(_opt(), cfg, "min", 20, steps))
+        assert (f.warmup, f.total) == (max(1, round(0.02 * steps)), steps)
+    short = _opt()
+    sched = build_schedule(short, cfg, "min", total_epochs=20, total_steps=40)
+    seen = []
+    for _ in range(40):
+        seen.append(short.param_groups[0]["lr"])
+        short.step()
+        sched.after_step()
+    assert seen[0] == pytest.approx(0.1)  # 2 % of 40 steps rounds to one warm-up step
+    assert max(seen) == pytest.approx(0.1) and seen[20] == pytest.approx(0.05, rel=0.1)
+    half = _warmup_cosine_of(build_schedule(_opt(), {"name": "warmup_cosine", "warmup": 0.5,
+                                                     "total": 1.0}, "min", 4, 12))
+    assert (half.warmup, half.total) == (6, 12)
+    # integers keep their meaning: scheduler steps (epochs with interval: epoch)
+    assert _warmup_cosine_of(build_schedule(_opt(), {"name": "warmup_cosine", "warmup": 1},
+                                            "min", 4, 12)).warmup == 1
+
+
+def test_fractions_for_epoch_schedules_and_warmup_epochs():
+    opt = _opt()
+    sched = build_schedule(opt, {"name": "multistep", "milestones": [0.5, 0.75]}, "min", 8, 80)
+    assert sorted(sched.scheduler.milestones) == [4, 6]
+    sched = build_schedule(_opt(), {"name": "step", "step_size": 0.25}, "min", 8, 80)
+    assert sched.scheduler.step_size == 2
+    by_epochs = {"name": "warmup_cosine", "warmup_epochs": 2}
+    assert _warmup_cosine_of(build_schedule(_opt(), by_epochs, "min", 10, 70,
+                                            steps_per_epoch=7)).warmup == 14
+    assert _warmup_cosine_of(build_schedule(_opt(), {**by_epochs, "interval": "epoch"}, "min",
+                                            10, 70, steps_per_epoch=7)).warmup == 2
+    assert _warmup_cosine_of(build_schedule(_opt(), {**by_epochs, "warmup_epochs": 0.5},
+                                            "min", 10, 70)).warmup == 4  # 70 / 10 per epoch
+
+
+@pytest.mark.parametrize("cfg, match", [
+    ({"warmup": 19000.5}, r"scheduler\.warmup=19000\.5: give a whole number of steps"),
+    ({"warmup": 1.5}, r"fraction of training in \[0, 1\]"),
+    ({"total": "10%"}, r"scheduler\.total='10%'"),
+    ({"warmup": 0.1, "warmup_epochs": 2}, "not both"),
+    ({"warmup_epochs": -1}, r"warmup_epochs must be a number >= 0"),
+])
+def test_bad_schedule_lengths_are_config_errors(cfg, match):
+    from sciml.train import TrainerConfig
+
+    with pytest.raises(ConfigError, match=match):
+        TrainerConfig(scheduler={"name": "warmup_cosine", **cfg})
+    with pytest.raises(ConfigError, match=r"milestones=-0\.5"):
+        TrainerConfig(scheduler={"name": "multistep", "milestones": [1, -0.5]})
+
+
+def test_trainer_converts_warmup_epochs_and_fractions_with_its_steps_per_epoch():
+    from train_fixtures import Regression, make_task
+
+    from sciml.train import Trainer
+
+    def lrs(scheduler):
+        trainer = Trainer(max_epochs=4, batch_size=8, optimizer={"name": "sgd", "lr": 0.1},
+                          scheduler=scheduler, progress=False, tensorboard=False)
+        return [r["lr"] for r in trainer.fit(make_task(), Regression(24)).history]
+
+    # 3 steps per epoch, 12 in all; the history records the rate after each epoch's steps
+    f = WarmupCosine(warmup=3, total=12)
+    assert lrs({"name": "warmup_cosine", "warmup_epochs": 1}) == pytest.approx(
+        [0.1 * f(i) for i in (3, 6, 9, 12)])
+    g = WarmupCosine(warmup=6, total=12)
+    assert lrs({"name": "warmup_cosine", "warmup": 0.5}) == pytest.approx(
+        [0.1 * g(i) for i in (3, 6, 9, 12)])

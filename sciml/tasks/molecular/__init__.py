@@ -16,11 +16,14 @@ from sciml.tasks.molecular._job import (
 from sciml.tasks.molecular._task import (
     AtomTypeEncoder,
     EnergyForceTask,
+    EnergyTask,
     PropertyTask,
     energy_force_statistics,
+    energy_statistics,
 )
 
-__all__ = ["AtomTypeEncoder", "EnergyForceTask", "PropertyTask", "energy_force_statistics",
+__all__ = ["AtomTypeEncoder", "EnergyForceTask", "EnergyTask", "PropertyTask",
+           "energy_force_statistics", "energy_statistics",
            "MolecularJob", "MolecularDataConfig", "MolecularObjectiveConfig",
            "MolecularEvalConfig", "collate_molecules", "molecules_to_dict",
            "molecules_from_dict", "read_molecules"]

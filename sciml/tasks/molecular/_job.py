@@ -1,10 +1,13 @@
 """The molecular job: recipe → molecule graphs, statistics, equivariant model → run folder.
 
-``objective.kind: energy_forces`` trains :class:`EnergyForceTask` (rMD17, MD17, XYZ / ASE files
-with energies and forces); ``property`` trains :class:`PropertyTask` (QM9 targets). The report
-gives test errors in meV and meV/Å (energies and forces) or in the target's unit. The run folder's
-data description holds the species, the energy unit and the training statistics, so that ``eval``
-and ``predict`` build the model without the training molecules.
+``objective.kind: energy_forces`` trains :class:`EnergyForceTask` (rMD17, MD17, the user's npz,
+XYZ or ASE database files with energies and forces), or :class:`EnergyTask` where the file has
+energies but no forces (the force weight is then 0, and the report says so); ``property`` trains
+:class:`PropertyTask` (QM9 targets). The report gives test errors in meV and meV/Å (energies and
+forces) or in the target's unit, and names the units the data were read in and which rule gave
+them (``data_units``: stated in the file, given in the recipe, or the format's convention). The
+run folder's data description holds the species, the units and the training statistics, so that
+``eval`` and ``predict`` build the model without the training molecules.
 """
 
 from __future__ import annotations
@@ -21,10 +24,7 @@ from sciml.datasets import (
     MolecularData,
     MoleculeDataset,
     Molecules,
-    read_ase_db,
-    read_rmd17_npz,
-    read_sgdml_npz,
-    read_xyz,
+    read_molecule_file,
 )
 from sciml.errors import ConfigError, DataError
 from sciml.registry import JOBS, MODELS
@@ -34,7 +34,13 @@ from sciml.tasks.molecular._config import (
     MolecularEvalConfig,
     MolecularObjectiveConfig,
 )
-from sciml.tasks.molecular._task import EnergyForceTask, PropertyTask, energy_force_statistics
+from sciml.tasks.molecular._task import (
+    EnergyForceTask,
+    EnergyTask,
+    PropertyTask,
+    energy_force_statistics,
+    energy_statistics,
+)
 from sciml.train import TrainerConfig
 
 __all__ = ["MolecularJob", "collate_molecules", "molecules_to_dict", "molecules_from_dict",
@@ -86,16 +92,10 @@ def molecules_from_dict(d: dict[str, Any]) -> MoleculeDataset:
 
 
 def read_molecules(path: Path) -> Molecules:
-    """Molecules from an rMD17 / sGDML npz, an ASE database (``.db`` / ``.json``) or (ext)XYZ."""
+    """Molecules from an rMD17 / sGDML npz, (extended) XYZ or an ASE database (``.db`` /
+    ``.json``), the reader picked by the suffix (:func:`sciml.datasets.read_molecule_file`)."""
     input_file(path, "a molecule file")
-    if path.suffix == ".npz":
-        try:
-            return read_rmd17_npz(path)
-        except DataError:
-            return read_sgdml_npz(path)
-    if path.suffix in (".db", ".json"):
-        return read_ase_db(path)[0]
-    return read_xyz(path)
+    return read_molecule_file(path)
 
 
 @JOBS.register("molecular", help="molecules: energies and forces (rMD17) or properties (QM9)")
@@ -125,13 +125,15 @@ class MolecularJob(AbstractJob):
                             f"{type(data).__name__}")
         if self.objective.kind == "property" and not data.targets:
             raise ConfigError(f"objective.kind=property needs a data set with targets (qm9); "
-                              f"{data.name!r} has energies and forces")
-        if self.objective.kind == "energy_forces" and data.train.molecules.forces is None:
-            raise ConfigError(f"objective.kind=energy_forces needs forces; {data.source} has "
-                              "none (use kind: property)")
+                              f"{data.name!r} has energies (use kind: energy_forces)")
+        if self.objective.kind == "energy_forces" and data.train.molecules.energy is None:
+            raise ConfigError(f"objective.kind=energy_forces needs energies; "
+                              f"{data.source or data.name} has none (data.options.energy_key "
+                              "names them in the file)")
         return data
 
     def describe(self, data: MolecularData) -> dict[str, Any]:
+        mols = data.train.molecules
         spec: dict[str, Any] = {"name": data.name, "source": data.source,
                                 "species": [int(z) for z in data.species],
                                 "energy_unit": data.energy_unit,
@@ -140,11 +142,19 @@ class MolecularJob(AbstractJob):
         if self.objective.kind == "property":
             y = data.train.y[data.train.indices]
             spec.update(mean=float(y.mean()), std=float(y.std()), target=data.targets[0],
-                        target_unit=data.target_units[0])
+                        target_unit=data.target_units[0],
+                        data_units={"target": data.target_units[0], "positions": "Å"})
         else:
-            per_atom, scale = energy_force_statistics(data.train)
-            spec.update(energy_per_atom=float(per_atom), force_scale=float(scale),
-                        to_mev=float(data.energy_to_mev))
+            units = {**mols.units(), "energy": data.energy_unit}
+            if mols.forces is None:
+                per_atom, scale = energy_statistics(data.train)
+                spec.update(forces=False, energy_scale=float(scale))
+            else:
+                per_atom, scale = energy_force_statistics(data.train)
+                spec.update(forces=True, force_scale=float(scale))
+            spec.update(energy_per_atom=float(per_atom), to_mev=float(data.energy_to_mev),
+                        data_units={k: v for k, v in units.items() if v is not None},
+                        read_from=dict(mols.read_from))
         return spec
 
     def splits(self, data: MolecularData) -> tuple[Any, Any]:
@@ -160,6 +170,11 @@ class MolecularJob(AbstractJob):
         if self.objective.kind == "property":
             return PropertyTask(model, spec["species"], spec["mean"], spec["std"],
                                 to_mev=ENERGY_UNITS_IN_MEV.get(spec["target_unit"]))
+        if not spec.get("forces", True):
+            return EnergyTask(model, spec["species"], spec["energy_per_atom"],
+                              spec["energy_scale"], to_mev=spec["to_mev"],
+                              eval_rotations=self.eval_cfg.eval_rotations,
+                              seed=self.train_cfg.seed)
         return EnergyForceTask(model, spec["species"], spec["energy_per_atom"],
                                spec["force_scale"], energy_weight=self.objective.energy_weight,
                                force_weight=self.objective.force_weight, to_mev=spec["to_mev"],
@@ -168,7 +183,19 @@ class MolecularJob(AbstractJob):
 
     # ---------------------------------------------------------------- reports
     def head(self, spec: dict[str, Any]) -> dict[str, Any]:
-        return {"model": self.model_name, "data": spec["name"], "source": spec["source"]}
+        """Model, data, the file read, its units (and where they came from) and, for data
+        without forces, the note that training used energies alone."""
+        out = {"model": self.model_name, "data": spec["name"], "source": spec["source"]}
+        if "data_units" in spec:
+            out["data_units"] = spec["data_units"]
+        if spec.get("read_from"):
+            out["read_from"] = spec["read_from"]
+        if spec.get("forces") is False:
+            out["note"] = (f"energy-only: {spec['source'] or spec['name']} has no forces, so "
+                           "the force term is off (force weight 0, objective.force_weight "
+                           "unused) and no force error is reported; predicted forces are "
+                           "-dE/dpos of the learnt energy, not fitted to reference forces")
+        return out
 
     def _test_set(self, eval_data: dict[str, Any]) -> MoleculeDataset:
         """The test molecules of ``eval_data``, rebuilt once for the report and the plot."""
@@ -233,5 +260,7 @@ class MolecularJob(AbstractJob):
         arrays.update(z=np.concatenate(inputs.z), pos=np.concatenate(inputs.pos),
                       counts=np.array([len(z) for z in inputs.z]))
         out = Path(out_dir) / "prediction.h5"
-        write_hdf5(out, arrays, params={"input": source, "energy_unit": spec["energy_unit"]})
+        write_hdf5(out, arrays, params={"input": source, "energy_unit": spec["energy_unit"],
+                                        "forces_unit": f"{spec['energy_unit']}/Å",
+                                        "positions_unit": "Å"})
         return [out]

@@ -11,6 +11,10 @@ per-atom shift equals the reference's mean-energy shift). The loss is
 ``w_F = 1``). Metrics are mean absolute errors in meV and meV/Å; evaluation may average the
 prediction over ``eval_rotations`` random rotations of each molecule (forces rotated back), as
 the reference does for its orientation grid.
+
+Data sets without forces (a QM9-style database of energies, an energy-only XYZ file) train
+:class:`EnergyTask`: the same model and read-out with the force term dropped (``w_F = 0``), the
+energy standardised by the spread of the training energies instead of the force scale.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from sciml.kernels import scatter
 from sciml.metrics import energy_mae_sum_count, force_mae_sum_count, mae_sum_count
 from sciml.train import AbstractTask
 
-__all__ = ["EnergyForceTask", "PropertyTask", "AtomTypeEncoder", "energy_force_statistics"]
+__all__ = ["EnergyForceTask", "EnergyTask", "PropertyTask", "AtomTypeEncoder",
+           "energy_force_statistics", "energy_statistics"]
 
 
 class AtomTypeEncoder(nn.Module):
@@ -73,6 +78,21 @@ def energy_force_statistics(dataset: Any) -> tuple[float, float]:
         raise DataError("cannot compute energy/force statistics of an empty training set")
     rms = (sq / count) ** 0.5
     return per_atom / len(dataset), rms if rms > 0 else 1.0
+
+
+def energy_statistics(dataset: Any) -> tuple[float, float]:
+    """``(mean energy per atom ē, RMS of E - n_atoms·ē)`` over a data set of molecule graphs:
+    the shift and scale of :class:`EnergyTask` (1.0 where the energies leave no spread)."""
+    per_atom, values = 0.0, []
+    for i in range(len(dataset)):
+        g = dataset[i]
+        values.append((float(g.energy.double().sum()), g.z.numel()))
+        per_atom += values[-1][0] / values[-1][1]
+    if not values:
+        raise DataError("cannot compute energy statistics of an empty training set")
+    per_atom /= len(values)
+    rms = (sum((e - n * per_atom) ** 2 for e, n in values) / len(values)) ** 0.5
+    return per_atom, rms if rms > 0 else 1.0
 
 
 def _num_atoms(batch: Any) -> Tensor:
@@ -171,6 +191,62 @@ class EnergyForceTask(AbstractTask):
             "energy_mae": energy_mae_sum_count(pred["energy"], batch.energy, self.to_mev),
             "force_mae": force_mae_sum_count(pred["forces"], batch.forces, self.to_mev),
         }
+
+
+class EnergyTask(EnergyForceTask):
+    """Energy regression for molecules without reference forces (``w_F = 0``).
+
+    The loss is ``MSE((E - n_atoms·ē) / s)`` with ``ē`` the mean training energy per atom and
+    ``s`` the RMS of the training energies about ``n_atoms·ē`` (:func:`energy_statistics`);
+    training needs no gradient with respect to the positions. The metric is the energy MAE in
+    meV. :meth:`predict` still gives forces ``-∂E/∂pos`` of the learnt energy (its buffer
+    ``force_scale`` holds ``s``), but nothing has fitted them to reference forces.
+
+    Args:
+        model: ``model(pos, x, batch, cell=...) -> (energy (g, 1), _)``.
+        species: Atomic numbers of the one-hot vocabulary.
+        energy_per_atom: Mean training energy per atom ``ē`` (file units).
+        energy_scale: ``s`` (file units).
+        to_mev: Factor from the file's energy unit to meV.
+        eval_rotations: Average evaluation energies over this many random rotations (0: none).
+        seed: Seed of the evaluation rotations.
+    """
+
+    def __init__(self, model: nn.Module, species: Sequence[int], energy_per_atom: float,
+                 energy_scale: float, to_mev: float = 1.0, eval_rotations: int = 0,
+                 seed: int = 0) -> None:
+        super().__init__(model, species, energy_per_atom, energy_scale, energy_weight=1.0,
+                         force_weight=0.0, to_mev=to_mev, eval_rotations=eval_rotations,
+                         seed=seed)
+
+    def _energy(self, batch: Any, pos: Tensor) -> Tensor:
+        x = self.encoder(batch.z).to(pos.dtype)
+        return self.model(pos, x, batch.batch, cell=_cell(batch))[0].reshape(-1)
+
+    def _energy_loss(self, batch: Any, e: Tensor) -> Tensor:
+        target = (batch.energy.double() - _num_atoms(batch) * self.energy_per_atom) \
+            / self.force_scale
+        return (e - target.to(e.dtype)).pow(2).mean()
+
+    def forward(self, batch: Any) -> Tensor:
+        return self._energy_loss(batch, self._energy(batch, batch.pos))
+
+    def metrics(self, batch: Any) -> dict[str, tuple[Tensor, Tensor]]:
+        e = self._energy(batch, batch.pos).detach()
+        loss = self._energy_loss(batch, e)
+        k = self.eval_rotations if not self.training else 0
+        if k:
+            gen = torch.Generator().manual_seed(self.seed)
+            total = 0.0
+            for _ in range(k):
+                rot = random_rotation(3, generator=gen, dtype=batch.pos.dtype).to(
+                    batch.pos.device)
+                total = total + self._energy(batch, batch.pos @ rot.T).detach()
+            e = total / k
+        energy = e.double() * self.force_scale + _num_atoms(batch) * self.energy_per_atom
+        g = torch.tensor(float(batch.num_graphs), device=loss.device)
+        return {"loss": (loss * g, g),
+                "energy_mae": energy_mae_sum_count(energy, batch.energy, self.to_mev)}
 
 
 class PropertyTask(AbstractTask):
