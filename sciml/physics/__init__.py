@@ -27,6 +27,8 @@ from sciml.physics._pdes import (  # noqa: E402
     AllenCahn,
     Burgers1D,
     Convection,
+    Helmholtz,
+    Poisson,
     Reaction,
     ReactionDiffusion,
     check_residual,
@@ -51,6 +53,9 @@ __all__ += [
     "Reaction",
     "ReactionDiffusion",
     "AllenCahn",
+    "Poisson",
+    "Helmholtz",
+    "Brusselator",
 ]
 
 # Finite differences on grids (hard-constraint helper A2).

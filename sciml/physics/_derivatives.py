@@ -89,18 +89,23 @@ class AutogradDerivatives(AbstractDerivatives):
     returns ``u``'s shape.
 
     Args:
-        coords: ``(n, spatial_dims + 1)`` with requires_grad, the input the fields came from.
+        coords: ``(n, spatial_dims + 1)`` with requires_grad, the input the fields came from;
+            ``(n, spatial_dims)`` with ``steady``.
+        steady: No time column (steady problems): every column is a spatial axis, and
+            :meth:`dt` is an error.
     """
 
-    def __init__(self, coords: Float[Tensor, "n d"]) -> None:
-        if coords.dim() != 2 or coords.shape[1] < 2:
-            raise ValueError(f"coords must have shape (n, spatial_dims + 1) with the last column "
-                             f"time, got {tuple(coords.shape)}")
+    def __init__(self, coords: Float[Tensor, "n d"], steady: bool = False) -> None:
+        if coords.dim() != 2 or coords.shape[1] < (1 if steady else 2):
+            raise ValueError(f"coords must have shape (n, spatial_dims{'' if steady else ' + 1'})"
+                             f"{'' if steady else ' with the last column time'}, got "
+                             f"{tuple(coords.shape)}")
         if not coords.requires_grad:
             raise ValueError("coords must have requires_grad=True (call coords.requires_grad_() "
                              "before evaluating the network)")
         self.coords = coords
-        self.spatial_dims = coords.shape[1] - 1
+        self.steady = steady
+        self.spatial_dims = coords.shape[1] - (0 if steady else 1)
         # id(u) -> (u, [grad per channel]); u is held so that its id is not reused.
         self._first: dict[int, tuple[Tensor, list[Tensor]]] = {}
         self._second: dict[tuple[int, int, int], Tensor] = {}
@@ -131,6 +136,9 @@ class AutogradDerivatives(AbstractDerivatives):
         return axis
 
     def dt(self, u: Tensor) -> Tensor:
+        if self.steady:
+            raise ValueError("a steady problem has no time derivative (the PDE's residual asks "
+                             "for u_t)")
         return self._assemble(u, [g[:, -1] for g in self._grads(u)])
 
     def dx(self, u: Tensor, axis: int = 0) -> Tensor:

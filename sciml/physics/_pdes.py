@@ -35,6 +35,9 @@ __all__ = [
     "Reaction",
     "ReactionDiffusion",
     "AllenCahn",
+    "Poisson",
+    "Helmholtz",
+    "Brusselator",
 ]
 
 
@@ -79,6 +82,8 @@ class AbstractPDE(abc.ABC):
     name: ClassVar[str] = ""
     spatial_dims: ClassVar[int] = 1
     n_fields: ClassVar[int] = 1
+    #: Whether the PDE is steady (no time: its coordinates have no time column).
+    steady: ClassVar[bool] = False
 
     @abc.abstractmethod
     def residual(self, u: Tensor, d: AbstractDerivatives, coords: Tensor) -> Tensor:
@@ -364,3 +369,63 @@ class AllenCahn(AbstractAdvectionPDE):
 
     def boundary_conditions(self) -> tuple[Any, ...]:
         return _PERIODIC
+
+
+@register_pde("poisson")
+@dataclasses.dataclass(frozen=True)
+class Poisson(AbstractPDE):
+    """Poisson −Δu = f on a 2-D domain, steady (f is the problem's source; Dirichlet data from
+    the problem's boundary). Residual −(u_xx + u_yy); the problem subtracts f."""
+
+    spatial_dims: ClassVar[int] = 2
+    steady: ClassVar[bool] = True
+
+    def residual(self, u: Tensor, d: AbstractDerivatives, coords: Tensor) -> Tensor:
+        return -(d.dxx(u, 0) + d.dxx(u, 1))
+
+
+@register_pde("helmholtz")
+@dataclasses.dataclass(frozen=True)
+class Helmholtz(AbstractPDE):
+    """Helmholtz −Δu − k² u = f on a 2-D domain, steady (wavenumber ``k``). Residual
+    −(u_xx + u_yy) − k² u; the problem subtracts f."""
+
+    k: float = 1.0
+    spatial_dims: ClassVar[int] = 2
+    steady: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _finite(self.k, "k", 0.0)
+
+    def residual(self, u: Tensor, d: AbstractDerivatives, coords: Tensor) -> Tensor:
+        return -(d.dxx(u, 0) + d.dxx(u, 1)) - self.k**2 * u
+
+
+@register_pde("brusselator")
+@dataclasses.dataclass(frozen=True)
+class Brusselator(AbstractPDE):
+    """The Brusselator, a two-species reaction–diffusion system (Prigogine and Lefever 1968):
+
+        u_t = d_u u_xx + a − (b + 1) u + u² v,    v_t = d_v v_xx + b u − u² v.
+
+    Fields ``(u, v)``: ``u`` is ``(n, 2)`` and so is the residual. No initial condition of its
+    own (a problem gives one per field)."""
+
+    a: float = 1.0
+    b: float = 3.0
+    d_u: float = 0.01
+    d_v: float = 0.01
+    n_fields: ClassVar[int] = 2
+
+    def __post_init__(self) -> None:
+        _finite(self.a, "a")
+        _finite(self.b, "b")
+        _finite(self.d_u, "d_u", 0.0)
+        _finite(self.d_v, "d_v", 0.0)
+
+    def residual(self, u: Tensor, d: AbstractDerivatives, coords: Tensor) -> Tensor:
+        ut, uxx = d.dt(u), d.dxx(u)
+        s, w = u[:, 0], u[:, 1]
+        r_u = ut[:, 0] - self.d_u * uxx[:, 0] - (self.a - (self.b + 1) * s + s**2 * w)
+        r_v = ut[:, 1] - self.d_v * uxx[:, 1] - (self.b * s - s**2 * w)
+        return torch.stack([r_u, r_v], dim=1)

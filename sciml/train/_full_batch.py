@@ -218,6 +218,7 @@ class _FullBatchRun:
         row: dict[str, Any] = {"phase": self.phase, "phase_step": self.done, "step": self.step,
                                "train/loss": sum(values.values())}
         row.update({f"train/{k}": v for k, v in values.items()})
+        row.update(self.task.monitored())
         row.update(extra or {})
         row["seconds"] = self.seconds
         self.history.append(row)

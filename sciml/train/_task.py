@@ -72,6 +72,11 @@ class AbstractFullBatchTask(AbstractTask):
     def resample(self, step: int) -> None:
         """Draw new points before Adam step ``step`` (called every ``resample_every`` steps)."""
 
+    def monitored(self) -> dict[str, float]:
+        """Values logged beside the loss terms (e.g. identified coefficients), as ``name``
+        columns of ``metrics.csv``; none here."""
+        return {}
+
     def forward(self, batch: Any = None) -> Tensor:
         return sum(self.loss_terms().values())
 

@@ -25,7 +25,10 @@ from sciml.solvers import (
 
 from sciml.physics import PDES, AbstractPDE, get_pde
 
-ONE_D = [name for name in PDES.names() if PDES.get(name)[0].spatial_dims == 1]
+ONE_D = [name for name in PDES.names() if PDES.get(name)[0].spatial_dims == 1
+         and PDES.get(name)[0].n_fields == 1]
+SYSTEMS = [name for name in PDES.names() if PDES.get(name)[0].spatial_dims == 1
+           and PDES.get(name)[0].n_fields > 1]
 
 
 def slope(h, errors):
@@ -35,6 +38,20 @@ def slope(h, errors):
 def test_every_registered_1d_pde_is_covered():
     assert set(ONE_D) == {"allen_cahn", "burgers", "convection", "diffusion_sorption", "reaction",
                           "reaction_diffusion"}
+    assert set(SYSTEMS) == {"brusselator"}
+
+
+def test_brusselator_rhs_reads_both_fields():
+    """The registered two-species system through the adapter, against F written out."""
+    gen = np.random.default_rng(2)
+    u, ux, uxx = gen.uniform(0.05, 1.0, (3, 40, 2))
+    f = pde_rhs(get_pde("brusselator", a=1.0, b=3.0, d_u=0.02, d_v=0.05))
+    assert f.n_fields == 2
+    s, w = u[:, 0], u[:, 1]
+    hand = np.stack([0.02 * uxx[:, 0] + 1.0 - 4.0 * s + s**2 * w,
+                     0.05 * uxx[:, 1] + 3.0 * s - s**2 * w], 1)
+    np.testing.assert_allclose(f(u, ux, uxx, np.linspace(0, 1, 40), 0.3), hand, rtol=1e-13,
+                               atol=1e-15)
 
 
 # F written out by hand, to check that the adapter reads each residual right

@@ -71,9 +71,9 @@ def build_physics_model(name: str, values: dict[str, Any], problem: PhysicsProbl
     if name == "lpinn":
         return MODELS.build(name, values, where="model", t0=problem.t_range[0],
                             t1=problem.t_range[1], x_range=list(problem.x_range))
-    return MODELS.build(name, values, where="model", spatial_dims=1, n_fields=1,
-                        lows=[problem.x_range[0], problem.t_range[0]],
-                        highs=[problem.x_range[1], problem.t_range[1]])
+    lows, highs = problem.box()  # (x, t), or (x, y) of a steady problem
+    return MODELS.build(name, values, where="model", spatial_dims=1, n_fields=problem.n_fields,
+                        lows=lows, highs=highs)
 
 
 def _abs_residual(model: torch.nn.Module, objective, x: np.ndarray, t: np.ndarray
@@ -84,7 +84,8 @@ def _abs_residual(model: torch.nn.Module, objective, x: np.ndarray, t: np.ndarra
     pts = torch.as_tensor(np.stack([xx.ravel(), tt.ravel()], 1),
                           dtype=objective.cfg.torch_dtype)
     r = objective.residual(model, pts).detach().abs()
-    return r.double().numpy().reshape(len(t), len(x))
+    r = r.double().numpy()
+    return r.reshape(len(t), len(x), *r.shape[1:])
 
 
 def evaluate_on_grid(model: torch.nn.Module, objective, problem: PhysicsProblem,
@@ -144,7 +145,8 @@ class PhysicsInformedJob(AbstractJob):
     def describe(self, data: None) -> dict[str, Any]:
         p = self.problem
         return {"name": p.pde, "params": dict(p.params), "x_range": list(p.x_range),
-                "t_range": list(p.t_range), "boundary": p.boundary}
+                "second_range": list(p.second_range), "steady": p.steady,
+                "boundary": p.boundary}
 
     def eval_data(self, data: None) -> None:
         return None
@@ -166,13 +168,26 @@ class PhysicsInformedJob(AbstractJob):
 
     def test_report(self, task: PhysicsInformedTask, eval_data: None, spec: dict[str, Any],
                     trainer: Any) -> dict[str, Any]:
-        metrics, fields = evaluate_on_grid(task.model, task.objective, self.problem,
+        problem = self.problem
+        identified = task.identified()
+        if identified:  # the reference solves the PDE with the identified coefficients
+            problem = dataclasses.replace(problem, params={**problem.params, **identified},
+                                          unknown=None, observations=None)
+        metrics, fields = evaluate_on_grid(task.model, task.objective, problem,
                                            self.eval_cfg.n_x, self.eval_cfg.n_t)
         self._evaluated = (task, metrics, fields)  # the plot draws the same fields
         report: dict[str, Any] = {"test": metrics}
+        notes = []
+        if identified:
+            report["identified"] = identified
+            notes.append("inverse problem: the test error is against the reference solution "
+                         "with the identified coefficients; metrics.csv holds their history "
+                         "(param/<name>)")
         if self.problem.reference == "none":
-            report["notes"] = ["no reference (problem.reference: none): the mean absolute PDE "
-                               "residual on the evaluation grid stands in for an error"]
+            notes.append("no reference (problem.reference: none): the mean absolute PDE "
+                         "residual on the evaluation grid stands in for an error")
+        if notes:
+            report["notes"] = notes
         return report
 
     def fit_report(self, result: Any, task: Any, data: None) -> dict[str, Any]:
@@ -199,6 +214,7 @@ class PhysicsInformedJob(AbstractJob):
         score = (f"rel L2 {metrics['test/rel_l2']:.2e}" if "test/rel_l2" in metrics else
                  f"mean |residual| {metrics['test/mean_abs_residual']:.2e}")
         plot_solution(run_dir / "solution.png", fields, chars,
+                      second="y" if self.problem.steady else "t",
                       title=f"{self.model_name} on {self.problem.pde} {dict(self.problem.params)}"
                             f": {score}")
 
@@ -213,13 +229,14 @@ class PhysicsInformedJob(AbstractJob):
         pts = np.asarray(inputs, dtype=np.float64)
         if pts.ndim != 2 or pts.shape[1] != 2 or not np.isfinite(pts).all():
             raise DataError(f"expected finite points of shape (n, 2) (x, t), got {pts.shape}")
-        (x0, x1), (t0, t1) = self.problem.x_range, self.problem.t_range
+        (x0, t0), (x1, t1) = self.problem.box()
+        second = "y" if self.problem.steady else "t"
         outside = (pts[:, 0] < x0) | (pts[:, 0] > x1) | (pts[:, 1] < t0) | (pts[:, 1] > t1)
         if outside.any():
             i = int(np.flatnonzero(outside)[0])
             warnings.warn(f"{int(outside.sum())} of {len(pts)} points lie outside the trained "
-                          f"domain x in [{x0:g}, {x1:g}], t in [{t0:g}, {t1:g}] (first: row "
-                          f"{i}, {tuple(pts[i])}); the prediction there is an extrapolation",
+                          f"domain x in [{x0:g}, {x1:g}], {second} in [{t0:g}, {t1:g}] (first: "
+                          f"row {i}, {tuple(pts[i])}); the prediction there is an extrapolation",
                           stacklevel=2)
         model, objective = task.model, task.objective
         u = np.empty(len(pts))
@@ -233,7 +250,8 @@ class PhysicsInformedJob(AbstractJob):
                                              p.length)[0]
         else:
             with torch.no_grad():
-                u = model(torch.as_tensor(pts, dtype=self.fit_cfg.torch_dtype))[:, 0].numpy()
+                coords = torch.as_tensor(pts, dtype=self.fit_cfg.torch_dtype)
+                u = objective.field(model, coords).numpy()
         return np.asarray(u, np.float64)
 
     def write_prediction(self, out_dir: Path, inputs: np.ndarray, outputs: np.ndarray,

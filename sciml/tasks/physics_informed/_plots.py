@@ -13,7 +13,7 @@ __all__ = ["plot_solution"]
 
 def plot_solution(path: Path, fields: dict[str, np.ndarray],
                   characteristics: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                  title: str = "") -> Path:
+                  title: str = "", second: str = "t") -> Path:
     """Write a PNG with u(x, t) predicted, the reference, |error| and, if given, x_L(x0, t).
 
     Args:
@@ -22,6 +22,7 @@ def plot_solution(path: Path, fields: dict[str, np.ndarray],
             a reference (None), ``residual`` (n_t, n_x) is drawn instead of the error.
         characteristics: ``(labels, t, x_L)`` with x_L of shape (n_t, n_labels), or None.
         title: Figure title.
+        second: Name of the second coordinate (``t``, or ``y`` for a steady 2-D problem).
     """
     import matplotlib
 
@@ -30,6 +31,12 @@ def plot_solution(path: Path, fields: dict[str, np.ndarray],
 
     x, t = fields["x"], fields["t"]
     pred, ref = fields["prediction"], fields.get("reference")
+    if pred.ndim == 3:  # a system: the first field
+        pred = pred[..., 0]
+        ref = None if ref is None else ref[..., 0]
+        fields = {**fields, "residual": None if fields.get("residual") is None
+                  else fields["residual"][..., 0]}
+        title = f"{title} (field 0)"
     if ref is None:  # no reference: the prediction and the PDE residual
         lo, hi = float(pred.min()), float(pred.max())
         panels = [("prediction", pred, dict(vmin=lo, vmax=hi, cmap="RdBu_r")),
@@ -42,9 +49,15 @@ def plot_solution(path: Path, fields: dict[str, np.ndarray],
     n = len(panels) + (1 if characteristics is not None else 0)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), constrained_layout=True)
     for ax, (name, data, kw) in zip(axes, panels, strict=False):
-        im = ax.pcolormesh(t, x, data.T, shading="auto", **kw)
-        ax.set_xlabel("t")
-        ax.set_ylabel("x")
+        if second == "t":
+            im = ax.pcolormesh(t, x, data.T, shading="auto", **kw)
+            ax.set_xlabel("t")
+            ax.set_ylabel("x")
+        else:  # a steady 2-D field: x across, y up
+            im = ax.pcolormesh(x, t, data, shading="auto", **kw)
+            ax.set_xlabel("x")
+            ax.set_ylabel(second)
+            ax.set_aspect("equal")
         ax.set_title(name)
         fig.colorbar(im, ax=ax)
     if characteristics is not None:

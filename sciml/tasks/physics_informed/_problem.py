@@ -44,7 +44,9 @@ __all__ = [
     "FitConfig",
     "PINNObjective",
     "LPINNObjective",
+    "SteadyPINNObjective",
     "reference_solution",
+    "read_observations",
     "make_objective",
     "hammersley_points",
 ]
@@ -53,19 +55,45 @@ __all__ = [
 _SIDE_KINDS = ("dirichlet", "neumann")
 
 
+def field_expressions(value: Any, variables: tuple[str, ...], n_fields: int, where: str
+                      ) -> tuple[Expression, ...]:
+    """One safe expression per field: a number or an expression (every field, or the one
+    field), or a list of them, one per field of a system."""
+    items = list(value) if isinstance(value, (list, tuple)) else None
+    if items is None:
+        if n_fields > 1 and not isinstance(value, (int, float)):
+            raise ValueError(f"{where}: the PDE has {n_fields} fields; give a list of "
+                             f"{n_fields} expressions")
+        items = [value] * n_fields
+    if len(items) != n_fields:
+        raise ValueError(f"{where}: {len(items)} expressions for {n_fields} field(s)")
+    try:
+        return tuple(parse_expression(v, variables=variables) for v in items)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+
+
+def evaluate_fields(exprs: tuple[Expression, ...], **values: Tensor) -> Tensor:
+    """The expressions at the points: ``(n,)`` for one field, ``(n, c)`` for a system."""
+    out = [e(**values) for e in exprs]
+    if len(out) == 1:
+        return out[0]
+    return torch.stack(out, dim=-1) if isinstance(out[0], Tensor) else np.stack(out, axis=-1)
+
+
 @dataclasses.dataclass(frozen=True)
 class Side:
     """The condition at one end of the interval: ``kind`` (``dirichlet``: u = g(t), ``neumann``:
-    u_x = g(t)) and g, a safe expression in t (a number is a constant)."""
+    u_x = g(t)) and g per field, safe expressions in t (a number is a constant)."""
 
     kind: str
-    value: Expression
+    value: tuple[Expression, ...]
 
     def values(self, t: Tensor) -> Tensor:
-        return self.value(t=t)
+        return evaluate_fields(self.value, t=t)
 
 
-def _side(spec: Any, where: str) -> Side:
+def _side(spec: Any, where: str, n_fields: int = 1) -> Side:
     if isinstance(spec, str):
         spec = {"kind": spec}
     if not isinstance(spec, dict):
@@ -78,7 +106,8 @@ def _side(spec: Any, where: str) -> Side:
     if kind not in _SIDE_KINDS:
         raise ValueError(f"{where}.kind must be one of {list(_SIDE_KINDS)} (or the whole boundary"
                          f" 'periodic'), got {kind!r}")
-    return Side(kind, parse_expression(spec.get("value", 0.0), variables=("t",)))
+    return Side(kind, field_expressions(spec.get("value", 0.0), ("t",), n_fields,
+                                        f"{where}.value"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +134,19 @@ class PhysicsProblem:
             HDF5; the names of its arrays, default ``x``, ``t``, ``u``; u shaped (x, t) or
             (t, x), as DeepXDE's and Raissi's data): the error is measured on the file's grid.
 
+    Steady 2-D problems (a steady PDE such as ``poisson`` −Δu = f or ``helmholtz``
+    −Δu − k²u = f): give ``y_range``; the domain is [x0, x1] × [y0, y1] (``t_range`` unused),
+    ``boundary`` is ``"dirichlet"`` (u = 0) or ``{kind: dirichlet, value: g}`` with g an
+    expression in x and y on every edge, ``source`` f an expression in x and y, and the
+    reference by default a second-order finite-difference solve
+    (:func:`sciml.solvers.solve_poisson_2d`); the evaluation grid's ``n_t`` counts y points.
+
+    Inverse problems: ``unknown`` names PDE parameters to identify, with their starting values
+    (``{nu: 0.2}``), trained with the network from ``observations``, a file of observed values
+    of the solution ``{path, x, t, u}`` (CSV with those columns, or npz / HDF5 arrays; names
+    configurable): the loss gains w_data · mean (u(x_i, t_i) − u_i)², the report names the
+    identified values and ``metrics.csv`` their history (``param/<name>`` columns).
+
     Expressions are parsed safely (:func:`sciml.physics.parse_expression`: arithmetic and a fixed
     set of functions; nothing is evaluated as Python).
     """
@@ -117,8 +159,15 @@ class PhysicsProblem:
     initial: Any = None
     source: Any = None
     reference: Any = None
+    y_range: tuple[float, float] | None = None
+    unknown: dict | None = None
+    observations: dict | None = None
 
     def __post_init__(self) -> None:
+        self._check_inverse()
+        if self.y_range is not None:
+            self._check_steady()
+            return
         for name in ("x_range", "t_range"):
             lo, hi = getattr(self, name)
             if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
@@ -127,43 +176,130 @@ class PhysicsProblem:
         for name, variables in (("initial", ("x",)), ("source", ("x", "t"))):
             value = getattr(self, name)
             if value is not None:
-                try:
-                    parse_expression(value, variables=variables)
-                except ValueError as e:
-                    raise ValueError(f"{name}: {e}") from None
+                field_expressions(value, variables, self.n_fields, name)
         ref = self.reference
         if ref is not None and ref != "none":
             if not isinstance(ref, dict) or "path" not in ref:
                 raise ValueError(f"reference must be null, 'none' or a mapping {{path, x, t, u}},"
                                  f" got {ref!r}")
-            unknown = sorted(set(ref) - {"path", "x", "t", "u"})
+            unknown = sorted(set(ref) - {"path", "x", "t", "y", "u"})
             if unknown:
                 raise ValueError(f"reference has unknown key {unknown[0]!r}; valid keys: path, "
                                  "x, t, u")
 
+    def _check_inverse(self) -> None:
+        if self.unknown is None and self.observations is None:
+            return
+        if self.observations is not None:
+            obs = self.observations
+            if not isinstance(obs, dict) or "path" not in obs:
+                raise ValueError(f"observations must be a mapping {{path, x, t, u}}, got {obs!r}")
+            unknown = sorted(set(obs) - {"path", "x", "t", "y", "u"})
+            if unknown:
+                raise ValueError(f"observations has unknown key {unknown[0]!r}; valid keys: "
+                                 "path, x, t, u")
+        if self.unknown is None:
+            return
+        if self.observations is None:
+            raise ValueError("unknown coefficients are identified from data: give "
+                             "problem.observations {path, x, t, u}")
+        if not isinstance(self.unknown, dict) or not self.unknown:
+            raise ValueError(f"unknown must map PDE parameters to starting values, got "
+                             f"{self.unknown!r}")
+        fields = {f.name for f in dataclasses.fields(get_pde(self.pde, **dict(self.params)))}
+        for name, start in self.unknown.items():
+            if name not in fields:
+                raise ValueError(f"unknown parameter {name!r} is not a parameter of PDE "
+                                 f"{self.pde!r}; its parameters: {sorted(fields)}")
+            if isinstance(start, bool) or not isinstance(start, (int, float)) or \
+                    not math.isfinite(start):
+                raise ValueError(f"unknown.{name} must be a finite starting value, got "
+                                 f"{start!r}")
+
     def build_pde(self) -> AbstractPDE:
-        return get_pde(self.pde, **dict(self.params))
+        pde = get_pde(self.pde, **dict(self.params))
+        if pde.steady != self.steady:
+            raise ConfigError(f"PDE {self.pde!r} is {'steady' if pde.steady else 'time-dependent'}"
+                              f": {'give' if pde.steady else 'leave out'} problem.y_range "
+                              f"({'steady 2-D' if pde.steady else '1-D in x and t'} problems)")
+        return pde
+
+    @property
+    def n_fields(self) -> int:
+        """Fields of the PDE (2 for a two-species system)."""
+        from sciml.physics import PDES
+
+        cls, _ = PDES.get(self.pde)
+        return int(cls.n_fields)
+
+    @property
+    def steady(self) -> bool:
+        """A steady 2-D problem on [x0, x1] × [y0, y1]."""
+        return self.y_range is not None
+
+    @property
+    def second_range(self) -> tuple[float, float]:
+        """The range of the second coordinate: y (steady) or t."""
+        return self.y_range if self.steady else self.t_range
+
+    def box(self) -> tuple[list[float], list[float]]:
+        """Lower and upper bounds of the coordinates (x, t) or (x, y)."""
+        lo, hi = self.second_range
+        return [self.x_range[0], lo], [self.x_range[1], hi]
+
+    def _check_steady(self) -> None:
+        for name in ("x_range", "y_range"):
+            lo, hi = getattr(self, name)
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+                raise ValueError(f"inverted or empty {name}: low {lo} >= high {hi}")
+        if self.initial is not None:
+            raise ValueError("a steady problem (y_range) has no initial condition; leave out "
+                             "initial")
+        self.edge_values  # noqa: B018  (parses the boundary)
+        if self.source is not None:
+            try:
+                parse_expression(self.source, variables=("x", "y"))
+            except ValueError as e:
+                raise ValueError(f"source: {e}") from None
+        ref = self.reference
+        if ref is not None and ref != "none":
+            if not isinstance(ref, dict) or "path" not in ref:
+                raise ValueError(f"reference must be null, 'none' or a mapping {{path, x, y, u}},"
+                                 f" got {ref!r}")
+
+    @property
+    def edge_values(self) -> Expression:
+        """g(x, y) of a steady problem's Dirichlet boundary (every edge)."""
+        b = self.boundary
+        if b == "dirichlet":
+            return parse_expression(0.0, variables=("x", "y"))
+        if isinstance(b, dict) and set(b) <= {"kind", "value"} and \
+                b.get("kind", "dirichlet") == "dirichlet":
+            return parse_expression(b.get("value", 0.0), variables=("x", "y"))
+        raise ValueError(f"a steady problem's boundary must be 'dirichlet' (u = 0) or {{kind: "
+                         f"dirichlet, value: g(x, y)}}, got {b!r}")
 
     @property
     def periodic(self) -> bool:
-        return self.boundary == "periodic"
+        return self.boundary == "periodic" and not self.steady
 
     @property
     def sides(self) -> tuple[Side, Side] | None:
-        """The (left, right) conditions; None when periodic."""
+        """The (left, right) conditions; None when periodic (or steady: see ``edge_values``)."""
         b = self.boundary
-        if b == "periodic":
+        if b == "periodic" or self.steady:
             return None
+        c = self.n_fields
         if b == "dirichlet":  # u = 0 at both ends
-            return _side("dirichlet", "boundary.left"), _side("dirichlet", "boundary.right")
+            return _side("dirichlet", "boundary.left", c), _side("dirichlet", "boundary.right", c)
         if isinstance(b, dict):
             unknown = sorted(set(b) - {"left", "right"})
             if unknown or set(b) != {"left", "right"}:
                 raise ValueError(f"boundary needs both 'left' and 'right' (got keys "
                                  f"{sorted(b)})")
-            return _side(b["left"], "boundary.left"), _side(b["right"], "boundary.right")
+            return _side(b["left"], "boundary.left", c), _side(b["right"], "boundary.right", c)
         if isinstance(b, (list, tuple)) and len(b) == 2:
-            return _side(b[0], "boundary[0]"), _side(b[1], "boundary[1]")
+            return _side(b[0], "boundary[0]", c), _side(b[1], "boundary[1]", c)
         raise ValueError(f"boundary must be 'periodic', 'dirichlet', {{left, right}} or [left, "
                          f"right], got {b!r}")
 
@@ -175,9 +311,10 @@ class PhysicsProblem:
                 and self.source is None)
 
     def initial_values(self, x: Tensor, pde: AbstractPDE | None = None) -> Tensor:
-        """u(x, t0) at points ``x`` (n,)."""
+        """u(x, t0) at points ``x`` (n,): ``(n,)``, or ``(n, c)`` for a system."""
         if self.initial is not None:
-            return parse_expression(self.initial, variables=("x",))(x=x)
+            return evaluate_fields(field_expressions(self.initial, ("x",), self.n_fields,
+                                                     "initial"), x=x)
         pde = pde or self.build_pde()
         u0 = pde.initial_condition(x[:, None])
         if u0 is None:
@@ -186,20 +323,25 @@ class PhysicsProblem:
         return u0
 
     def source_values(self, x: Tensor, t: Tensor) -> Tensor | None:
+        """s(x, t), or f(x, y) of a steady problem (``t`` then holds y)."""
         if self.source is None:
             return None
-        return parse_expression(self.source, variables=("x", "t"))(x=x, t=t)
+        if self.steady:
+            return parse_expression(self.source, variables=("x", "y"))(x=x, y=t)
+        return evaluate_fields(field_expressions(self.source, ("x", "t"), self.n_fields,
+                                                 "source"), x=x, t=t)
 
     @property
     def length(self) -> float:
         return self.x_range[1] - self.x_range[0]
 
     def grid(self, n_x: int, n_t: int) -> tuple[np.ndarray, np.ndarray]:
-        """Evaluation grid: n_x points in x (end excluded when periodic) and n_t times (ends in)."""
+        """Evaluation grid: n_x points in x (end excluded when periodic) and n_t times (ends in);
+        for a steady problem n_t points in y."""
         x0, x1 = self.x_range
         x = x0 + np.arange(n_x) * self.length / n_x if self.periodic \
             else np.linspace(x0, x1, n_x)
-        return x, np.linspace(*self.t_range, n_t)
+        return x, np.linspace(*self.second_range, n_t)
 
 
 def read_reference(problem: PhysicsProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -211,7 +353,8 @@ def read_reference(problem: PhysicsProblem) -> tuple[np.ndarray, np.ndarray, np.
 
     ref = problem.reference
     path = Path(ref["path"]).expanduser()
-    names = {k: ref.get(k, k) for k in ("x", "t", "u")}
+    second = "y" if problem.steady else "t"
+    names = {"x": ref.get("x", "x"), "t": ref.get(second, second), "u": ref.get("u", "u")}
     if not path.is_file():
         raise FileNotFoundError(f"no reference file at {path} (problem.reference.path)")
     try:
@@ -249,12 +392,69 @@ def read_reference(problem: PhysicsProblem) -> tuple[np.ndarray, np.ndarray, np.
                         "values")
     if not np.isfinite(u).all():
         raise DataError(f"{path}: u holds NaN or infinite values")
-    (x0, x1), (t0, t1) = problem.x_range, problem.t_range
+    (x0, x1), (t0, t1) = problem.x_range, problem.second_range
     tol = 1e-9 * max(1.0, abs(x1 - x0))
     if x.min() < x0 - tol or x.max() > x1 + tol or t.min() < t0 - 1e-9 or t.max() > t1 + 1e-9:
         raise DataError(f"{path}: the reference covers x in [{x.min():g}, {x.max():g}], t in "
                         f"[{t.min():g}, {t.max():g}], outside the problem's domain")
     return x, t, u
+
+
+def read_observations(problem: PhysicsProblem) -> tuple[np.ndarray, np.ndarray]:
+    """Points ``(n, 2)`` (x, t) and observed values ``(n,)`` from ``problem.observations``: a CSV
+    with columns x, t, u (names configurable), or npz / HDF5 arrays of those names."""
+    from pathlib import Path
+
+    obs = problem.observations
+    path = Path(obs["path"]).expanduser()
+    second = "y" if problem.steady else "t"
+    fields = obs.get("u", "u")
+    fields = list(fields) if isinstance(fields, (list, tuple)) else [fields]
+    if len(fields) != problem.n_fields:
+        raise ValueError(f"observations.u names {len(fields)} column(s) for the PDE's "
+                         f"{problem.n_fields} field(s)")
+    names = [obs.get("x", "x"), obs.get(second, second), *fields]
+    if not path.is_file():
+        raise FileNotFoundError(f"no observations file at {path} (problem.observations.path)")
+    try:
+        if path.suffix in (".csv", ".txt"):
+            import pandas as pd
+
+            frame = pd.read_csv(path)
+            missing = [n for n in names if n not in frame.columns]
+            if missing:
+                raise DataError(f"{path}: no column {missing[0]!r}; columns: "
+                                f"{list(frame.columns)}")
+            cols = [pd.to_numeric(frame[n], errors="coerce").to_numpy(np.float64) for n in names]
+        elif path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as f:
+                missing = [n for n in names if n not in f.files]
+                if missing:
+                    raise DataError(f"{path}: no array {missing[0]!r}; arrays: {f.files}")
+                cols = [np.asarray(f[n], np.float64).ravel() for n in names]
+        elif path.suffix in (".h5", ".hdf5"):
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                missing = [n for n in names if n not in f]
+                if missing:
+                    raise DataError(f"{path}: no dataset {missing[0]!r}")
+                cols = [np.asarray(f[n], np.float64).ravel() for n in names]
+        else:
+            raise DataError(f"{path}: unsupported observations format {path.suffix!r} (use "
+                            ".csv, .npz or .h5)")
+    except (OSError, ValueError) as e:
+        if isinstance(e, DataError):
+            raise
+        raise DataError(f"{path}: cannot read the observations ({e})") from e
+    if len({len(c) for c in cols}) != 1 or len(cols[0]) == 0:
+        raise DataError(f"{path}: the columns {names} have lengths {[len(c) for c in cols]}")
+    bad = ~np.isfinite(np.stack(cols))
+    if bad.any():
+        col, row = np.argwhere(bad)[0]
+        raise DataError(f"{path}: row {row + 1}, {names[col]!r} is empty or not a number")
+    values = cols[2] if len(cols) == 3 else np.stack(cols[2:], 1)
+    return np.stack(cols[:2], 1), values
 
 
 def _mol_reference(problem: PhysicsProblem, pde: AbstractPDE, x: np.ndarray, t: np.ndarray
@@ -267,17 +467,37 @@ def _mol_reference(problem: PhysicsProblem, pde: AbstractPDE, x: np.ndarray, t: 
     else:
         left, right = (MOLBoundary(kind=s.kind, value=s.value) for s in problem.sides)
     n = max(2049, 8 * len(x) + 1)
-    initial = None
-    if problem.initial is not None:
-        initial = parse_expression(problem.initial, variables=("x",))
-    else:
-        def initial(x: np.ndarray) -> np.ndarray:
-            return problem.initial_values(torch.as_tensor(x), pde).numpy()
-    source = parse_expression(problem.source, variables=("x", "t")) \
-        if problem.source is not None else None
+
+    def initial(x: np.ndarray) -> np.ndarray:
+        return np.asarray(problem.initial_values(torch.as_tensor(x), pde))
+
+    source = None
+    if problem.source is not None:
+        exprs = field_expressions(problem.source, ("x", "t"), problem.n_fields, "source")
+
+        def source(x: np.ndarray, t: float) -> np.ndarray:
+            return np.asarray(evaluate_fields(exprs, x=x, t=np.asarray(t)))
+
     sol = solve_pde(pde, t - problem.t_range[0], n, domain=problem.x_range, left=left,
                     right=right, u0=initial, source=source)
     return sol.interpolate(x)
+
+
+def _steady_reference(problem: PhysicsProblem, pde: AbstractPDE, x: np.ndarray, y: np.ndarray
+                      ) -> np.ndarray:
+    """−Δu − k² u = f with Dirichlet data g by second-order finite differences on a fine grid
+    (:func:`sciml.solvers.solve_poisson_2d`), interpolated to x × y → (n_y, n_x)."""
+    from sciml.solvers import solve_poisson_2d
+
+    k = float(getattr(pde, "k", 0.0))
+    f = parse_expression(problem.source if problem.source is not None else 0.0,
+                         variables=("x", "y"))
+    g = problem.edge_values
+    n = max(257, 2 * max(len(x), len(y)) + 1)
+    sol = solve_poisson_2d(f, g, x_range=problem.x_range, y_range=problem.y_range,
+                           shape=(n, n), wavenumber=k)
+    xx, yy = np.meshgrid(x, y, indexing="xy")
+    return sol.interpolate(np.stack([xx.ravel(), yy.ravel()], 1)).reshape(len(y), len(x))
 
 
 def reference_solution(problem: PhysicsProblem, x: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -291,10 +511,12 @@ def reference_solution(problem: PhysicsProblem, x: np.ndarray, t: np.ndarray) ->
     (:func:`sciml.solvers.solve_pde`) with the problem's conditions and source.
     """
     pde = problem.build_pde()
-    if problem.t_range[0] != 0.0:
-        raise ConfigError("reference solutions start at t = 0; set problem.t_range = [0, T]")
     x = np.asarray(x, dtype=np.float64)
     t = np.asarray(t, dtype=np.float64)
+    if problem.steady:
+        return _steady_reference(problem, pde, x, t)
+    if problem.t_range[0] != 0.0:
+        raise ConfigError("reference solutions start at t = 0; set problem.t_range = [0, T]")
     builtin = problem.standard and isinstance(pde, (Burgers1D, Convection, ReactionDiffusion,
                                                      Reaction))
     if not builtin:
@@ -367,6 +589,7 @@ class FitConfig:
     weight_boundary: float = 1.0
     residual_at_data: bool = True
     hard_constraints: bool = False
+    weight_data: float = 1.0
     lbfgs_eval_factor: float = 3.0
     lbfgs_tolerance_grad: float = 1e-12
     lbfgs_tolerance_change: float = 1e-14
@@ -447,8 +670,7 @@ def hammersley_points(n: int, lows: list[float], highs: list[float],
 
 
 def _collocation(problem: PhysicsProblem, cfg: FitConfig, seed: int, n_mult: int = 1) -> Tensor:
-    lo = [problem.x_range[0], problem.t_range[0]]
-    hi = [problem.x_range[1], problem.t_range[1]]
+    lo, hi = problem.box()
     if cfg.collocation == "grid" and n_mult == 1:
         x, t = problem.grid(cfg.n_x, cfg.n_t)
         xx, tt = np.meshgrid(x, t, indexing="xy")
@@ -469,9 +691,15 @@ class AbstractObjective(abc.ABC):
         self.pde = problem.build_pde()
         x, _ = problem.grid(cfg.n_initial or cfg.n_x, 2)
         self.x_init = torch.as_tensor(x, dtype=cfg.torch_dtype)
-        self.u0 = problem.initial_values(self.x_init, self.pde)
+        self.u0 = None if problem.steady else problem.initial_values(self.x_init, self.pde)
         self.points = _collocation(problem, cfg, cfg.seed)
         self.t_boundary = torch.linspace(*problem.t_range, cfg.n_boundary, dtype=cfg.torch_dtype)
+        self.unknown: dict[str, Tensor] = {}  # the task's trainable coefficients (inverse)
+        self.observed = None
+        if problem.observations is not None:
+            pts, values = read_observations(problem)
+            self.observed = (torch.tensor(pts, dtype=cfg.torch_dtype),
+                             torch.tensor(values, dtype=cfg.torch_dtype))
         self.sides = problem.sides
         # boundary values g(t) at the boundary times (constant over training)
         self.g = None if self.sides is None else [
@@ -509,6 +737,17 @@ class PINNObjective(AbstractObjective):
     The residual mean runs over the collocation points and, with ``cfg.residual_at_data``, the
     initial and boundary points too (Raissi et al. 2019; DeepXDE)."""
 
+    def residual_pde(self) -> AbstractPDE:
+        """The PDE with the unknown coefficients set to their current (trainable) values."""
+        if not self.unknown:
+            return self.pde
+        import copy
+
+        pde = copy.copy(self.pde)
+        for name, value in self.unknown.items():
+            object.__setattr__(pde, name, value)  # a tensor: the residual is differentiable in it
+        return pde
+
     def __init__(self, problem: PhysicsProblem, cfg: FitConfig) -> None:
         super().__init__(problem, cfg)
         if cfg.hard_constraints and self.sides is not None and any(
@@ -517,8 +756,10 @@ class PINNObjective(AbstractObjective):
                               "Dirichlet ends; a Neumann end cannot be enforced this way")
 
     def field(self, model: PINN, pts: Tensor) -> Tensor:
-        """u at ``pts`` (n, 2): the network, through the hard-constraint transform when asked."""
-        n = model(pts)[:, 0]
+        """u at ``pts`` (n, 2): ``(n,)``, or ``(n, c)`` for a system; the network, through the
+        hard-constraint transform when asked."""
+        n = model(pts)
+        n = n[:, 0] if n.shape[1] == 1 else n
         if not self.cfg.hard_constraints:
             return n
         p = self.problem
@@ -529,13 +770,15 @@ class PINNObjective(AbstractObjective):
         if self.sides is not None:
             left, right = self.sides
             start = torch.full_like(t, t0)
-            known = known + (left.values(t) - left.values(start)) * (b - x) / (b - a) \
-                + (right.values(t) - right.values(start)) * (x - a) / (b - a)
+            xs = x if n.dim() == 1 else x[:, None]
+            known = known + (left.values(t) - left.values(start)) * (b - xs) / (b - a) \
+                + (right.values(t) - right.values(start)) * (xs - a) / (b - a)
             dist = dist * (x - a) * (b - x) / ((b - a) / 2) ** 2
-        return known + dist * n
+        return known + (dist if n.dim() == 1 else dist[:, None]) * n
 
     def _residual(self, u: Tensor, pts: Tensor) -> Tensor:
-        r = self.pde.checked_residual(u, AutogradDerivatives(pts), pts)
+        pde = self.residual_pde()
+        r = pde.checked_residual(u, AutogradDerivatives(pts, steady=pde.steady), pts)
         s = self.problem.source_values(pts[:, 0], pts[:, 1])
         return r if s is None else r - s
 
@@ -573,13 +816,62 @@ class PINNObjective(AbstractObjective):
         elif not model.config.periodic:
             u_left, u_right = u[ends][:n_b], u[ends][n_b:]
             out["boundary"] = cfg.weight_boundary * _mse(u_left - u_right)
+        self._add_data(model, out)
         return out
+
+    def _add_data(self, model: PINN, out: dict[str, Tensor]) -> None:
+        if self.observed is not None:
+            pts, values = self.observed
+            out["data"] = self.cfg.weight_data * _mse(self.field(model, pts) - values)
 
     def predict(self, model: PINN, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         xx, tt = np.meshgrid(x, t, indexing="xy")
         pts = torch.as_tensor(np.stack([xx.ravel(), tt.ravel()], 1), dtype=self.cfg.torch_dtype)
         with torch.no_grad():
-            return self.field(model, pts).double().numpy().reshape(len(t), len(x))
+            u = self.field(model, pts).double().numpy()
+        return u.reshape(len(t), len(x), *u.shape[1:])
+
+
+class SteadyPINNObjective(PINNObjective):
+    """PINN on a steady 2-D problem: w_r·mean r² + w_b·mean (u − g)² on the edges, r = the PDE's
+    residual minus the source f(x, y) (Raissi et al. 2019; DeepXDE's ``PDE`` data); with
+    ``hard_constraints`` u = g(x, y) + D(x, y)·N, D = (x − a)(b − x)(y − c)(d − y) normalised, so
+    u = g on every edge (g, an expression, extends itself inside)."""
+
+    def __init__(self, problem: PhysicsProblem, cfg: FitConfig) -> None:
+        AbstractObjective.__init__(self, problem, cfg)
+        self.g = problem.edge_values
+        (a, b), (c, d) = problem.x_range, problem.y_range
+        m = cfg.n_boundary
+        sx = torch.linspace(a, b, m + 1, dtype=cfg.torch_dtype)[:-1]
+        sy = torch.linspace(c, d, m + 1, dtype=cfg.torch_dtype)[:-1]
+        edges = [torch.stack([sx, torch.full_like(sx, c)], 1),            # bottom, left to right
+                 torch.stack([torch.full_like(sy, b), sy], 1),            # right, upwards
+                 torch.stack([sx.flip(0) + (b - a) / m, torch.full_like(sx, d)], 1),  # top
+                 torch.stack([torch.full_like(sy, a), sy.flip(0) + (d - c) / m], 1)]  # left
+        self.edge_points = torch.cat(edges)
+        self.edge_targets = self.g(x=self.edge_points[:, 0], y=self.edge_points[:, 1])
+
+    def field(self, model: PINN, pts: Tensor) -> Tensor:
+        n = model(pts)[:, 0]
+        if not self.cfg.hard_constraints:
+            return n
+        (a, b), (c, d) = self.problem.x_range, self.problem.y_range
+        x, y = pts[:, 0], pts[:, 1]
+        dist = (x - a) * (b - x) * (y - c) * (d - y) / (((b - a) / 2) ** 2 * ((d - c) / 2) ** 2)
+        return self.g(x=x, y=y) + dist * n
+
+    def losses(self, model: PINN) -> dict[str, Tensor]:
+        cfg = self.cfg
+        n_col = len(self.points)
+        pts = torch.cat([self.points, self.edge_points]).requires_grad_(True)
+        u = self.field(model, pts)
+        r = self._residual(u, pts)
+        out = {"residual": cfg.weight_residual * _mse(r if cfg.residual_at_data else r[:n_col])}
+        if not cfg.hard_constraints:
+            out["boundary"] = cfg.weight_boundary * _mse(u[n_col:] - self.edge_targets)
+        self._add_data(model, out)
+        return out
 
 
 class LPINNObjective(AbstractObjective):
@@ -591,8 +883,12 @@ class LPINNObjective(AbstractObjective):
         if not isinstance(self.pde, AbstractAdvectionPDE):
             raise ConfigError(f"PDE {self.pde.name!r} is not of the form u_t + a(u) u_x = "
                               "ν u_xx + f(u); the Lagrangian PINN cannot solve it")
-        if problem.source is not None:
-            raise ConfigError("problem.source is not supported by the Lagrangian PINN here")
+        if problem.n_fields != 1:
+            raise ConfigError("the Lagrangian PINN here solves one field; use the PINN for a "
+                              "system")
+        if problem.source is not None or problem.unknown is not None:
+            raise ConfigError("problem.source and inverse problems (problem.unknown) are for the "
+                              "PINN; the Lagrangian PINN here does not take them")
         if cfg.hard_constraints:
             raise ConfigError("train.hard_constraints is for the PINN; the Lagrangian PINN "
                               "takes its conditions as loss terms")
@@ -659,10 +955,15 @@ class LPINNObjective(AbstractObjective):
 
 def make_objective(model: torch.nn.Module, problem: PhysicsProblem,
                    cfg: FitConfig) -> AbstractObjective:
-    """The objective matching ``model``: :class:`LPINNObjective` or :class:`PINNObjective`."""
+    """The objective matching ``model`` and the problem: :class:`LPINNObjective`,
+    :class:`PINNObjective` or (steady 2-D problems) :class:`SteadyPINNObjective`."""
     if isinstance(model, LPINN):
+        if problem.steady:
+            raise ConfigError("the Lagrangian PINN is for time-dependent problems; use the PINN "
+                              "for a steady problem (y_range)")
         return LPINNObjective(problem, cfg)
     if isinstance(model, PINN):
-        return PINNObjective(problem, cfg)
+        return SteadyPINNObjective(problem, cfg) if problem.steady else \
+            PINNObjective(problem, cfg)
     raise ConfigError(f"physics-informed training needs a 'pinn' or 'lpinn' model, "
                       f"got {type(model).__name__}")

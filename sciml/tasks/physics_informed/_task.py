@@ -27,8 +27,22 @@ class PhysicsInformedTask(AbstractFullBatchTask):
         super().__init__(model)
         self.objective = objective
         self.register_buffer("points", objective.points.clone())
+        dtype = objective.points.dtype
+        # the unknown coefficients of an inverse problem: trained with the network, saved in
+        # every checkpoint, read by the objective's residual
+        self.unknown = torch.nn.ParameterDict({
+            name: torch.nn.Parameter(torch.tensor(float(start), dtype=dtype))
+            for name, start in (objective.problem.unknown or {}).items()})
+        objective.unknown = dict(self.unknown.items())
         self.nonfinite_hint = (f" (PDE {objective.pde.name!r}); lower the learning rate or check "
                                "the PDE parameters")
+
+    def identified(self) -> dict[str, float]:
+        """The current values of the unknown coefficients."""
+        return {name: float(p.detach()) for name, p in self.unknown.items()}
+
+    def monitored(self) -> dict[str, float]:
+        return {f"param/{name}": value for name, value in self.identified().items()}
 
     def loss_terms(self) -> dict[str, Tensor]:
         self.objective.points = self.points
