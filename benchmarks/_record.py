@@ -153,6 +153,15 @@ BENCHMARKS: tuple[Benchmark, ...] = (
               "benchmarks/pinn_vs_deepxde.py` (about 12 minutes)",
               (("pinn_vs_deepxde.rel_l2", "Burgers: median rel L2, sciml / DeepXDE"),
                ("pinn_vs_deepxde.time", "Burgers: median training seconds, sciml / DeepXDE"))),
+    Benchmark("allen_cahn_vs_deepxde", "the Allen–Cahn PINN recipe against DeepXDE's own "
+              "Allen–Cahn example, error and training time",
+              "`bash benchmarks/setup_deepxde_env.sh`, then `OMP_NUM_THREADS=1 .venv/bin/python "
+              "benchmarks/allen_cahn_vs_deepxde.py` (about 45 minutes; DeepXDE's example trains "
+              "40 000 Adam steps)",
+              (("allen_cahn_vs_deepxde.rel_l2", "Allen–Cahn PINN: rel L2 vs the MOL reference, "
+                "sciml / DeepXDE"),
+               ("allen_cahn_vs_deepxde.time", "Allen–Cahn PINN: training seconds, sciml / "
+                "DeepXDE"))),
     Benchmark("hard_constraints", "soft constraint vs single hard constraint vs hard-constraint "
               "MoE (PI-SC / PI-HC / PI-HC-MoE) on diffusion–sorption and Navier–Stokes",
               "`.venv/bin/python benchmarks/hard_constraints.py [--problem ns]` (5 to 45 min)",

@@ -43,17 +43,15 @@ EPS, GAMMA = 0.001, 5.0
 
 def reference() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """x (201,), t (101,), u (101, 201) by the method of lines."""
-    import torch
+    from sciml.solvers import MOLBoundary, solve_pde
 
     from sciml.physics import get_pde
-    from sciml.solvers import MOLBoundary, solve_pde
 
     x, t = np.linspace(-1, 1, 201), np.linspace(0, 1, 101)
     pde = get_pde("allen_cahn", eps=EPS, gamma=GAMMA)
     bc = MOLBoundary(kind="dirichlet", value=-1.0)
     sol = solve_pde(pde, t, 2049, domain=(-1.0, 1.0), left=bc, right=bc,
                     u0=lambda x: x**2 * np.cos(np.pi * x))
-    del torch
     return x, t, sol.interpolate(x)
 
 
