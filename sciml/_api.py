@@ -163,8 +163,8 @@ class Run:
         return self.job.write_prediction(out, inputs, outputs, self.spec, str(path))
 
     def evaluate(self, data: Any = None, write: bool = True) -> dict[str, Any]:
-        """The test report of this run on its own test data or on ``data`` (see
-        :func:`sciml.evaluate`)."""
+        """The test report of this run on its own test data, on an in-memory data object or on a
+        file of inputs and targets (see :func:`sciml.evaluate`)."""
         from sciml.data import write_json
 
         job = self.job
@@ -173,6 +173,9 @@ class Run:
             if eval_data is None:
                 eval_data = job.eval_data(job.load_data())
             source = "the recipe's test split"
+        elif isinstance(data, (str, os.PathLike)):
+            eval_data = job.read_eval_file(Path(data), self.spec)
+            source = f"the file {data}"
         else:
             eval_data = job.eval_data(job.check_data(data))
             source = f"an in-memory {type(data).__name__}"
@@ -210,7 +213,14 @@ def evaluate(run_dir: str | os.PathLike, data: Any = None) -> dict[str, Any]:
     """Evaluate a trained run on its test data (the recipe's test split, or the saved one of a
     run trained on in-memory data) or on ``data``; write ``eval.json`` (``report.json``, the
     training report, is left as it is); return the report. Works on a read-only folder (then
-    nothing is written)."""
+    nothing is written).
+
+    ``data`` is an in-memory data object of the run's job (e.g. a
+    :class:`~sciml.datasets.PDEData`) or, for operator runs, the path of a file of inputs and
+    targets (``.npz`` / ``.h5`` / ``.pt`` / ``.mat`` with arrays ``x`` and ``y``; a run trained
+    on the ``arrays`` data set reads its training keys and layouts). Operator data may be on any
+    grid: the report gives ``train_resolution`` and ``test_resolution``, and on another grid also
+    ``test_restrict_predict_interpolate``, the baseline's metrics."""
     return load_run(run_dir).evaluate(data)
 
 

@@ -72,10 +72,20 @@ def _checked_run(path: str) -> Path:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     run_dir = _checked_run(args.run)
+    if args.data is not None:
+        source = Path(args.data)
+        if source.is_dir():
+            raise IsADirectoryError(f"--data {source} is a folder, not a file")
+        if not source.is_file():
+            raise FileNotFoundError(f"no data file at {source}")
     configure_threads(args.threads)
     import sciml
 
-    _print_report(sciml.evaluate(run_dir))
+    report = sciml.evaluate(run_dir, data=args.data)
+    for key in ("train_resolution", "test_resolution"):
+        if key in report:
+            print(f"{key.replace('_', ' ')}: {' x '.join(str(n) for n in report[key])}")
+    _print_report(report)
     print(f"wrote {run_dir / 'eval.json'}" if os.access(run_dir, os.W_OK) else
           f"{run_dir} is read-only: eval.json not written")
     return 0
@@ -251,8 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--quiet", action="store_true", help="no progress bars")
     f.set_defaults(func=cmd_fit)
 
-    e = command("eval", help="evaluate a trained run on its test data (writes RUN/eval.json)")
+    e = command("eval", help="evaluate a trained run on its test data or a file "
+                "(writes RUN/eval.json)")
     e.add_argument("run", help="run folder")
+    e.add_argument("--data", metavar="FILE", help="evaluate on this file instead (operator runs: "
+                   ".npz / .h5 / .pt / .mat with arrays x and y, at any resolution; the report "
+                   "gives both resolutions and the restrict-predict-interpolate baseline)")
     e.set_defaults(func=cmd_eval)
 
     pr = command("predict", help="predict from an input file with a trained run",

@@ -189,6 +189,11 @@ class AbstractJob(abc.ABC):
         """The inputs of ``sciml predict --input PATH``."""
         raise ConfigError(f"{self.recipe.get('task')} runs do not predict from files")
 
+    def read_eval_file(self, path: Path, spec: dict[str, Any]) -> Any:
+        """The evaluation data (as :meth:`eval_data` gives) of ``sciml eval RUN --data PATH``."""
+        raise ConfigError(f"{self.recipe.get('task')} runs evaluate on their own test data or an "
+                          f"in-memory data object, not on a file")
+
     @abc.abstractmethod
     def predict(self, task: Any, spec: dict[str, Any], inputs: Any) -> Any:
         """The prediction of the trained ``task`` for ``inputs`` (in memory)."""
