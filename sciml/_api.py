@@ -55,7 +55,7 @@ def make_job(recipe: Mapping[str, Any]) -> Any:
 def fit(recipe: Recipe | Mapping[str, Any] | str, run_dir: str | os.PathLike | None = None, *,
         fresh: bool = False, data: Any = None, extend: int | None = None,
         overrides: Iterable[str] | Mapping[str, Any] | None = None,
-        progress: bool = True) -> dict[str, Any]:
+        progress: bool = True, init: str | os.PathLike | None = None) -> dict[str, Any]:
     """Train and evaluate ``recipe``; write the run folder; return the report.
 
     Args:
@@ -75,6 +75,10 @@ def fit(recipe: Recipe | Mapping[str, Any] | str, run_dir: str | os.PathLike | N
             ``recipe.yaml`` is updated. The learning-rate schedule keeps its horizon.
         overrides: Applied to ``recipe`` first (as :func:`sciml.load_recipe`'s).
         progress: Progress bars (on a terminal); ``False`` silences every bar.
+        init: A trained run folder to start from (fine-tuning, e.g. at a new resolution): the
+            model's weights are copied where name and shape fit, the rest start fresh; the
+            report's ``init`` (and ``run_dir/init.json``) says what was reused. A run that
+            resumes from its own checkpoint keeps that instead. Not with ``extend``.
 
     Returns:
         The report (also ``run_dir/report.json``): test metrics, anchors, sizes.
@@ -83,6 +87,11 @@ def fit(recipe: Recipe | Mapping[str, Any] | str, run_dir: str | os.PathLike | N
     from sciml.train import RunFolder
 
     recipe = _as_recipe(recipe, overrides)
+    if init is not None:
+        if extend:
+            raise ConfigError("init and extend exclude each other: extend trains the run in the "
+                              "folder further, init starts a new run from another run's weights")
+        RunFolder(init).require()
     # every key is checked here by the job's typed configs (the command line checks the
     # static catalog first, which knows only the built-in entries, not models or data sets a
     # script registers itself)
@@ -92,7 +101,7 @@ def fit(recipe: Recipe | Mapping[str, Any] | str, run_dir: str | os.PathLike | N
     if resolved != dict(recipe):
         job = make_job(resolved)
     with quiet(not progress):
-        return job.fit(run, data=data, resume=resume, extend=bool(extend))
+        return job.fit(run, data=data, resume=resume, extend=bool(extend), init=init)
 
 
 class Run:

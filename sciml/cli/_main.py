@@ -45,6 +45,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if args.extend is not None and args.extend < 1:
         raise ConfigError(f"--extend must be a positive number of epochs / steps, got "
                           f"{args.extend}")
+    if args.init is not None:
+        if args.extend is not None:
+            raise ConfigError("--init and --extend exclude each other: --extend trains the run "
+                              "in the folder further, --init starts a new run from another "
+                              "run's weights")
+        _checked_run(args.init)
     if not args.fresh and args.extend is None:
         run.refuse_other(recipe)
         if run.stored_recipe() is not None:
@@ -53,10 +59,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
     import sciml
 
     report = sciml.fit(recipe, run_dir, fresh=args.fresh, extend=args.extend,
-                       progress=not args.quiet)
+                       progress=not args.quiet, init=args.init)
     from sciml.train import dist_env
 
     if dist_env().is_main:
+        if "init" in report:
+            init = report["init"]
+            print(f"started from {init['run']} ({init['checkpoint']}): {init['reused']} weight "
+                  f"tensors reused, {init['reused_values']} of {init['total_values']} values")
         _print_report(report)
         print(f"run folder: {run_dir}")
     return 0
@@ -258,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--extend", type=int, metavar="N", help="train the run in the folder further: "
                    "N more epochs (steps for hard_constraint, L-BFGS iterations for "
                    "physics_informed)")
+    f.add_argument("--init", metavar="RUN", help="start from the model weights of this trained "
+                   "run where names and shapes fit (fine-tuning, e.g. at another resolution); "
+                   "the report's init says what was reused")
     f.add_argument("--quiet", action="store_true", help="no progress bars")
     f.set_defaults(func=cmd_fit)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 
 import torch
@@ -24,6 +25,8 @@ from sciml.registry import MODELS
 __all__ = ["MgNO", "MgNOConfig", "MgNOLayer"]
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+# a V-cycle weight: layer prefix, operator, level (A, S) or level pair (transfers), the rest
+_LEVEL_KEY = re.compile(r"^(layers\.\d+\.mg\.)(A|S|restrict_u|restrict_f|prolong)\.(\d+)(\..+)$")
 
 
 def _positive_int(value: object, name: str, minimum: int = 1) -> None:
@@ -246,6 +249,58 @@ class MgNO(AbstractModel):
         for m in self.modules():
             if m is not self and hasattr(m, "reset_parameters"):
                 m.reset_parameters()
+
+    def adapt_state(self, state: dict[str, Tensor]) -> tuple[dict[str, Tensor], dict]:
+        """A trained MgNO's weights on this model's levels (fine-tuning at another resolution).
+
+        Levels are matched by grid, not by index: when this model has ``k`` more levels (a finer
+        training grid with ``levels`` chosen from it), the trained levels become levels ``k``,
+        ``k + 1``, ... and the ``k`` new finest levels start as pure transfers (no smoothing,
+        restriction by injection, prolongation by linear interpolation), so that the model starts
+        from the trained V-cycles run one grid coarser; with fewer levels the trained finest
+        ones are left out. Same levels: the weights as they are.
+        """
+        transfers = [int(m.group(3)) for k in state if (m := _LEVEL_KEY.match(k))
+                     and m.group(2) == "restrict_f"]
+        source_levels = max(transfers) + 2 if transfers else 1
+        shift = self.levels - source_levels
+        if shift == 0:
+            return dict(state), {}
+        out: dict[str, Tensor] = {}
+        for key, value in state.items():
+            m = _LEVEL_KEY.match(key)
+            if m is None:
+                out[key] = value
+            elif int(m.group(3)) + shift >= 0:
+                out[f"{m.group(1)}{m.group(2)}.{int(m.group(3)) + shift}{m.group(4)}"] = value
+        if shift < 0:
+            return out, {"note": f"levels {source_levels} -> {self.levels}: the trained "
+                                 f"{-shift} finest level(s) left out, the others matched by grid",
+                         "constructed": []}
+        constructed = []
+        target = self.state_dict()
+        for key, value in target.items():
+            m = _LEVEL_KEY.match(key)
+            if m is None or int(m.group(3)) >= shift or m.group(2) == "A":
+                continue  # trained weights, or A (unused while S = 0: u stays 0 there)
+            new = torch.zeros_like(value)
+            centre = (slice(None), slice(None)) + (1,) * self.ndim
+            if m.group(2) in ("restrict_u", "restrict_f"):
+                for c in range(value.shape[0]):  # injection: coarse i takes fine 2i
+                    new[(c, c) + centre[2:]] = 1.0
+            elif m.group(2) == "prolong":  # linear interpolation (weights 1/2, 1, 1/2 per axis)
+                hat = torch.tensor([0.5, 1.0, 0.5], dtype=value.dtype)
+                stencil = hat
+                for _ in range(self.ndim - 1):
+                    stencil = stencil[..., None] * hat
+                for c in range(value.shape[0]):
+                    new[c, c] = stencil
+            out[key] = new
+            constructed.append(key)
+        return out, {"note": f"levels {source_levels} -> {self.levels}: trained levels matched "
+                             f"by grid; the {shift} new finest level(s) start as transfers (no "
+                             f"smoothing, injection, linear interpolation)",
+                     "constructed": constructed}
 
     @property
     def n_parameters(self) -> int:

@@ -162,3 +162,31 @@ def test_resample_grid_linear_fields_and_injection(boundary):
         resample_grid(x, (8, 0))
     with pytest.raises(ValueError, match="boundary must be"):
         resample_grid(x, 4, "robin")
+
+
+@pytest.mark.parametrize("restrict_residual", [True, False])
+def test_adapt_state_to_more_levels_starts_as_the_trained_cycles_one_grid_down(
+        restrict_residual, one_thread):
+    """Fine-tuning on a finer grid (more levels): the new finest level of each V-cycle starts as
+    injection -> trained cycle -> linear interpolation, the trained levels matched by grid."""
+    torch.manual_seed(4)
+    cfg = {"width": 6, "n_layers": 2, "restrict_residual": restrict_residual,
+           "num_post_smooth": 1}
+    source = MODELS.build("mgno", cfg, in_channels=2, out_channels=1, ndim=2,
+                          resolution=32).double()
+    target = MODELS.build("mgno", cfg, in_channels=2, out_channels=1, ndim=2,
+                          resolution=63).double()
+    assert (source.levels, target.levels) == (4, 5)
+    state, info = target.adapt_state(source.state_dict())
+    assert "levels 4 -> 5" in info["note"] and info["constructed"]
+    target.load_state_dict({**target.state_dict(), **state})
+    x = torch.randn(2, 2, 63, 63, dtype=torch.float64)
+    with torch.no_grad():
+        v = source.lifting(x)
+        for layer in source.layers:  # each V-cycle on the 32² nodes of the 63² grid
+            cycle = resample_grid(layer.mg(resample_grid(v, 32)), 63)
+            v = layer.act(cycle + layer.linear(v))
+        expected = source.projection(v)
+        torch.testing.assert_close(target(x), expected, rtol=1e-10, atol=1e-10)
+    same, info = source.adapt_state(source.state_dict())
+    assert info == {} and same.keys() == source.state_dict().keys()

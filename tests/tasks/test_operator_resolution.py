@@ -15,6 +15,7 @@ from sciml.datasets import PDEData
 import sciml
 from sciml.cli import main
 from sciml.data import read_hdf5
+from sciml.errors import ConfigError
 from sciml.registry import MODELS
 from sciml.tasks.operator import RolloutTask, restrict_predict_interpolate
 
@@ -148,3 +149,47 @@ def test_restrict_predict_interpolate_rollout_shapes():
         restrict_predict_interpolate(task, x, (16, 16))
     with pytest.raises(ValueError, match="one size per spatial axis"):
         restrict_predict_interpolate(task, x, (16,), steps=1)
+
+
+def test_fine_tune_at_a_new_resolution_from_a_run(poisson_run, tmp_path, one_thread):
+    run_dir, _ = poisson_run
+    f, u = poisson_pairs(48, 64, seed=7)
+    f_test, u_test = poisson_pairs(8, 64, seed=8)
+    data = PDEData(f, u, f_test, u_test, boundary="dirichlet", name="inverse-laplacian-64")
+    recipe = {**RECIPE, "train": {**RECIPE["train"], "max_epochs": 1, "scheduler": None,
+                                  "optimizer": {"name": "adam", "lr": 1e-4}}}
+    tuned = sciml.fit(recipe, tmp_path / "tuned", data=data, init=run_dir, progress=False)
+    fresh = sciml.fit(recipe, tmp_path / "fresh", data=data, progress=False)
+    init = tuned["init"]
+    assert init["run"] == str(run_dir) and init["checkpoint"] == "last.pt"  # no validation
+    # 32² -> 64²: levels chosen from the resolution, 4 -> 5; the trained levels become levels
+    # 1-4, the new finest level starts as a transfer (its A is fresh: unused while S = 0)
+    assert init["shape_mismatch"] == [] and init["unused"] == []
+    assert init["new"] == ["layers.0.mg.A.0.weight", "layers.1.mg.A.0.weight"], init["new"]
+    assert "levels 4 -> 5" in init["note"]
+    assert {k.split(".", 4)[3] for k in init["constructed"]} == {"S", "restrict_u",
+                                                                 "restrict_f", "prolong"}
+    assert all(k.split(".")[4] == "0" for k in init["constructed"]), init["constructed"]
+    assert 0 < init["reused_values"] < init["total_values"]
+    assert json.loads((tmp_path / "tuned" / "init.json").read_text()) == init
+    assert "init" not in fresh
+    assert tuned["test"]["test/rel_l2"] < 0.5 * fresh["test"]["test/rel_l2"], (tuned, fresh)
+
+
+def test_init_errors(poisson_run, tmp_path, capsys):
+    from sciml.runs import init_model_from_run
+
+    run_dir, _ = poisson_run
+    other = MODELS.build("mgno", {"width": 4, "n_layers": 2}, in_channels=3, out_channels=2,
+                         ndim=2, resolution=32)  # no weight of the same shape
+    with pytest.raises(ConfigError, match="nothing in .* fits this model"):
+        init_model_from_run(other, run_dir)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        init_model_from_run(other, tmp_path / "nowhere")
+    assert main(["fit", "darcy-mgno", "--init", str(tmp_path / "nowhere"),
+                 "--run-dir", str(tmp_path / "r")]) == 2
+    assert "nowhere does not exist" in capsys.readouterr().err
+    assert main(["fit", "darcy-mgno", "--init", str(run_dir), "--extend", "2",
+                 "--run-dir", str(tmp_path / "r")]) == 2
+    assert "--init and --extend exclude each other" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
