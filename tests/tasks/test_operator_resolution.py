@@ -193,3 +193,22 @@ def test_init_errors(poisson_run, tmp_path, capsys):
                  "--run-dir", str(tmp_path / "r")]) == 2
     assert "--init and --extend exclude each other" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_fit_cli_init_on_own_arrays(poisson_run, tmp_path, capsys, one_thread):
+    run_dir, _ = poisson_run
+    f, u = poisson_pairs(20, 48, seed=9)
+    np.savez(tmp_path / "pairs.npz", f=f[:, 0].numpy(), u=u[:, 0].numpy())  # (n, s, s)
+    (tmp_path / "fine.yaml").write_text(
+        "task: operator\n"
+        f"data: {{name: arrays, options: {{path: {tmp_path / 'pairs.npz'}, x_key: f, y_key: u,"
+        " test_fraction: 0.2}}\n"
+        "model: {name: mgno, width: 8, n_layers: 2}\n"
+        "objective: {loss: rel_l2}\n"
+        "train: {max_epochs: 1, batch_size: 8, tensorboard: false}\n")
+    assert main(["fit", str(tmp_path / "fine.yaml"), "--init", str(run_dir), "--run-dir",
+                 str(tmp_path / "run"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert f"started from {run_dir} (last.pt)" in out and "weight tensors reused" in out
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["train_resolution"] == [48, 48] and report["init"]["reused"] > 0
