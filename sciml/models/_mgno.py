@@ -154,29 +154,29 @@ class MgNO(AbstractModel):
     the state being stepped (extra input channels such as coordinates come after them).
 
     Other resolutions (``resolution_transfer``, on by default). The V-cycle's stencils are in grid
-    points: on a grid of spacing :math:`h' \ne h` the same weights approximate another operator
-    (an MgNO of width 16, two layers, trained on :math:`(-\Delta)^{-1}` at 32², measured here:
-    1.9× too large a field at 64², 2.8× at 128²). With the training grid ``resolution`` known,
-    the hierarchy of levels is fixed in physical terms, counted from the training grid down: an
-    input on another grid is
-    resampled onto the training grid (:func:`sciml.nn.resample_grid`: linear interpolation,
+    points: on a grid of spacing :math:`h' \ne h` the same weights approximate another operator (an
+    MgNO of width 16, two layers, trained on :math:`(-\Delta)^{-1}` at 32², measured here: 1.9× too
+    large a field at 64², 2.8× at 128²). With the training grid ``resolution`` known, the hierarchy
+    of levels is fixed in physical terms, counted from the training grid down: an input on another
+    grid is resampled onto the training grid (:func:`sciml.nn.resample_grid`: linear interpolation,
     injection where the nodes coincide, as 127² -> 64² or 128² -> 64², the way the data sets
     subsample), lifted, passed through the trained layers and projected there, and the output is
     interpolated back to the input's grid (the state added by ``residual_output`` is the input's
-    own, at full resolution). The paper's V-cycle at the training resolution is unchanged,
-    operation for operation. Why this and not the alternatives (He, Liu, Xu leave the question to
-    the stencils): kernels rescaled with the grid spacing need the order of the operator each
-    learned stencil approximates, which one training resolution does not determine; levels added
-    on top of each layer's V-cycle (transfer to the training grid and back inside every layer,
+    own, at full resolution). Fine-tuning on another grid starts from the trained weights with the
+    levels matched by grid (:meth:`adapt_state`). The paper's V-cycle at the training resolution is
+    unchanged, operation for operation. Why this and not the alternatives (He, Liu, Xu leave the
+    question to the stencils): kernels rescaled with the grid spacing need the order of the operator
+    each learned stencil approximates, which one training resolution does not determine; levels
+    added on top of each layer's V-cycle (transfer to the training grid and back inside every layer,
     with the lifting, pointwise maps and activations on the fine grid) were measured worse, since
     trained V-cycles put grid-scale components into the hidden fields that interpolation between
     layers does not carry (the model above: rel L2 0.097 at 64² against 0.029 this way, 0.035 at
     32²); multi-resolution training needs data at several resolutions and does not change what a
-    one-resolution checkpoint means. What no zero-shot rule adds is detail finer than the
-    training grid resolved: at finer grids the error stays near the training-resolution error
-    plus the interpolation error of the training grid, rather than shrinking with the spacing.
-    ``resolution_transfer=False``, or a model built without ``resolution``, runs on the input's
-    grid as it is.
+    one-resolution checkpoint means. What no zero-shot rule adds is detail finer than the training
+    grid resolved: at finer grids the error stays near the training-resolution error plus the
+    interpolation error of the training grid, rather than shrinking with the spacing.
+    ``resolution_transfer=False``, or a model built without ``resolution``, runs on the input's grid
+    as it is.
 
     Args:
         config: :class:`MgNOConfig`.
