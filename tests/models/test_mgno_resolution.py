@@ -190,3 +190,17 @@ def test_adapt_state_to_more_levels_starts_as_the_trained_cycles_one_grid_down(
         torch.testing.assert_close(target(x), expected, rtol=1e-10, atol=1e-10)
     same, info = source.adapt_state(source.state_dict())
     assert info == {} and same.keys() == source.state_dict().keys()
+
+
+def test_periodic_residual_model_on_a_finer_grid_keeps_the_fine_state(one_thread):
+    """Time stepping at twice the resolution: the increment comes from the training grid, the
+    state added to it is the input's own (no detail of the state is lost to the transfer)."""
+    torch.manual_seed(5)
+    cfg = {"width": 6, "n_layers": 2, "boundary": "periodic", "residual_output": True}
+    model = MODELS.build("mgno", cfg, in_channels=1, out_channels=1, ndim=2,
+                         resolution=16).double()
+    u = torch.randn(2, 1, 32, 32, dtype=torch.float64)
+    with torch.no_grad():
+        increment = model(u[..., ::2, ::2]) - u[..., ::2, ::2]  # on the training grid
+        expected = u + resample_grid(increment, 32, "periodic")
+        torch.testing.assert_close(model(u), expected, rtol=1e-12, atol=1e-12)
