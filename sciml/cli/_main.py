@@ -81,17 +81,37 @@ def _checked_run(path: str) -> Path:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from sciml._catalog import _check_section, load_catalog
+
     run_dir = _checked_run(args.run)
+    data: Any = None
+    dataset_options: dict[str, Any] | None = None
     if args.data is not None:
         source = Path(args.data)
+        datasets = load_catalog()["datasets"]
         if source.is_dir():
             raise IsADirectoryError(f"--data {source} is a folder, not a file")
-        if not source.is_file():
-            raise FileNotFoundError(f"no data file at {source}")
+        if source.is_file():
+            data = source
+        elif args.data in datasets:  # a registered data set, options from --set
+            dataset_options = _generate_options(args, [])
+            _check_section(dataset_options, datasets[args.data]["config"], args.data,
+                           f"dataset {args.data!r}")
+        else:
+            raise FileNotFoundError(f"no data file at {source} (nor a data set of that name; "
+                                    f"`sciml list` names them)")
+    if args.set and dataset_options is None:
+        raise ConfigError("--set gives the options of a data set: use it with --data NAME")
     configure_threads(args.threads)
     import sciml
 
-    report = sciml.evaluate(run_dir, data=args.data)
+    if dataset_options is not None:
+        from sciml.progress import quiet
+        from sciml.registry import DATASETS
+
+        with quiet(args.quiet):
+            data = DATASETS.build(args.data, dataset_options, where=args.data)
+    report = sciml.evaluate(run_dir, data=data)
     for key in ("train_resolution", "test_resolution"):
         if key in report:
             print(f"{key.replace('_', ' ')}: {' x '.join(str(n) for n in report[key])}")
@@ -277,9 +297,15 @@ def build_parser() -> argparse.ArgumentParser:
     e = command("eval", help="evaluate a trained run on its test data or a file "
                 "(writes RUN/eval.json)")
     e.add_argument("run", help="run folder")
-    e.add_argument("--data", metavar="FILE", help="evaluate on this file instead (operator runs: "
-                   ".npz / .h5 / .pt / .mat with arrays x and y, at any resolution; the report "
-                   "gives both resolutions and the restrict-predict-interpolate baseline)")
+    e.add_argument("--data", metavar="FILE|NAME", help="evaluate on this file instead (operator "
+                   "runs: .npz / .h5 / .pt / .mat with arrays x and y, at any resolution; the "
+                   "report gives both resolutions and the restrict-predict-interpolate "
+                   "baseline), or on the test split of the registered data set NAME")
+    e.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="an option of the data set NAME, e.g. --set test_resolution=127 "
+                   "(repeatable)")
+    e.add_argument("--quiet", action="store_true", help="no progress bar while a data set is "
+                   "generated")
     e.set_defaults(func=cmd_eval)
 
     pr = command("predict", help="predict from an input file with a trained run",

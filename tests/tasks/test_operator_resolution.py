@@ -212,3 +212,20 @@ def test_fit_cli_init_on_own_arrays(poisson_run, tmp_path, capsys, one_thread):
     assert f"started from {run_dir} (last.pt)" in out and "weight tensors reused" in out
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["train_resolution"] == [48, 48] and report["init"]["reused"] > 0
+
+
+def test_eval_cli_on_a_registered_data_set(poisson_run, capsys, one_thread):
+    run_dir, _ = poisson_run
+    options = ["--set", "n_train=2", "--set", "n_test=2", "--set", "resolution=17",
+               "--set", "test_resolution=33"]
+    assert main(["eval", str(run_dir), "--data", "darcy", *options, "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "train resolution: 32 x 32" in out and "test resolution: 33 x 33" in out
+    assert "test_restrict_predict_interpolate" in out
+    for argv, message in [
+            (["--data", "nosuch"], "no data file at nosuch (nor a data set of that name"),
+            (["--set", "n_test=2"], "--set gives the options of a data set"),
+            (["--data", "darcy", "--set", "bogus=1"], "bogus")]:
+        assert main(["eval", str(run_dir), *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
