@@ -55,7 +55,7 @@ def make_job(recipe: Mapping[str, Any]) -> Any:
 def fit(recipe: Recipe | Mapping[str, Any] | str, run_dir: str | os.PathLike | None = None, *,
         fresh: bool = False, data: Any = None, extend: int | None = None,
         overrides: Iterable[str] | Mapping[str, Any] | None = None,
-        progress: bool = True) -> dict[str, Any]:
+        progress: bool = True, init: str | os.PathLike | None = None) -> dict[str, Any]:
     """Train and evaluate ``recipe``; write the run folder; return the report.
 
     Args:
@@ -75,6 +75,10 @@ def fit(recipe: Recipe | Mapping[str, Any] | str, run_dir: str | os.PathLike | N
             ``recipe.yaml`` is updated. The learning-rate schedule keeps its horizon.
         overrides: Applied to ``recipe`` first (as :func:`sciml.load_recipe`'s).
         progress: Progress bars (on a terminal); ``False`` silences every bar.
+        init: A trained run folder to start from (fine-tuning, e.g. at a new resolution): the
+            model's weights are copied where name and shape fit, the rest start fresh; the
+            report's ``init`` (and ``run_dir/init.json``) says what was reused. A run that
+            resumes from its own checkpoint keeps that instead. Not with ``extend``.
 
     Returns:
         The report (also ``run_dir/report.json``): test metrics, anchors, sizes.
@@ -83,6 +87,11 @@ def fit(recipe: Recipe | Mapping[str, Any] | str, run_dir: str | os.PathLike | N
     from sciml.train import RunFolder
 
     recipe = _as_recipe(recipe, overrides)
+    if init is not None:
+        if extend:
+            raise ConfigError("init and extend exclude each other: extend trains the run in the "
+                              "folder further, init starts a new run from another run's weights")
+        RunFolder(init).require()
     # every key is checked here by the job's typed configs (the command line checks the
     # static catalog first, which knows only the built-in entries, not models or data sets a
     # script registers itself)
@@ -92,7 +101,7 @@ def fit(recipe: Recipe | Mapping[str, Any] | str, run_dir: str | os.PathLike | N
     if resolved != dict(recipe):
         job = make_job(resolved)
     with quiet(not progress):
-        return job.fit(run, data=data, resume=resume, extend=bool(extend))
+        return job.fit(run, data=data, resume=resume, extend=bool(extend), init=init)
 
 
 class Run:
@@ -163,8 +172,8 @@ class Run:
         return self.job.write_prediction(out, inputs, outputs, self.spec, str(path))
 
     def evaluate(self, data: Any = None, write: bool = True) -> dict[str, Any]:
-        """The test report of this run on its own test data or on ``data`` (see
-        :func:`sciml.evaluate`)."""
+        """The test report of this run on its own test data, on an in-memory data object or on a
+        file of inputs and targets (see :func:`sciml.evaluate`)."""
         from sciml.data import write_json
 
         job = self.job
@@ -173,6 +182,9 @@ class Run:
             if eval_data is None:
                 eval_data = job.eval_data(job.load_data())
             source = "the recipe's test split"
+        elif isinstance(data, (str, os.PathLike)):
+            eval_data = job.read_eval_file(Path(data), self.spec)
+            source = f"the file {data}"
         else:
             eval_data = job.eval_data(job.check_data(data))
             source = f"an in-memory {type(data).__name__}"
@@ -210,7 +222,14 @@ def evaluate(run_dir: str | os.PathLike, data: Any = None) -> dict[str, Any]:
     """Evaluate a trained run on its test data (the recipe's test split, or the saved one of a
     run trained on in-memory data) or on ``data``; write ``eval.json`` (``report.json``, the
     training report, is left as it is); return the report. Works on a read-only folder (then
-    nothing is written)."""
+    nothing is written).
+
+    ``data`` is an in-memory data object of the run's job (e.g. a
+    :class:`~sciml.datasets.PDEData`) or, for operator runs, the path of a file of inputs and
+    targets (``.npz`` / ``.h5`` / ``.pt`` / ``.mat`` with arrays ``x`` and ``y``; a run trained
+    on the ``arrays`` data set reads its training keys and layouts). Operator data may be on any
+    grid: the report gives ``train_resolution`` and ``test_resolution``, and on another grid also
+    ``test_restrict_predict_interpolate``, the baseline's metrics."""
     return load_run(run_dir).evaluate(data)
 
 

@@ -4,7 +4,8 @@ A run folder holds ``recipe.yaml`` (the recipe it was trained with: its claim on
 ``data_spec.pt`` (the data description: what building the task and predicting need),
 ``eval_data.pt`` (only when the data came from memory: what evaluation needs),
 ``checkpoints/{last,best}.pt``, ``metrics.csv``, ``tb/``, ``report.json`` (the training report),
-``eval.json`` (the last ``sciml eval``) and plots. Paths inside are relative, so a moved or copied
+``eval.json`` (the last ``sciml eval``), ``init.json`` (a run started from another run's weights:
+what was reused) and plots. Paths inside are relative, so a moved or copied
 folder still works.
 
 The rules (:meth:`RunFolder.plan`): a folder that holds a run of the same recipe resumes it; one
@@ -28,14 +29,15 @@ from sciml.errors import ConfigError, DataError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["RunFolder", "load_task_state"]
+__all__ = ["RunFolder", "load_task_state", "init_model_from_run"]
 
 RECIPE = "recipe.yaml"
 SPEC = "data_spec.pt"
 EVAL_DATA = "eval_data.pt"
+INIT = "init.json"
 # what a fresh start removes (the folder's other files are the user's)
 _OUTPUTS = ("checkpoints", "metrics.csv", "config.yaml", "tb", "report.json", "eval.json",
-            SPEC, EVAL_DATA, RECIPE, "predictions")
+            SPEC, EVAL_DATA, RECIPE, INIT, "predictions")
 
 
 def _torch_load(path: Path, what: str) -> Any:
@@ -72,6 +74,78 @@ def load_task_state(path: Path, task: torch.nn.Module) -> None:
             raise
         first = str(e).strip().splitlines()[0]
         raise DataError(f"{path}: does not fit this run's model ({first})") from e
+
+
+def _model_state(ckpt: Any, path: Path) -> dict[str, Any]:
+    """The model's weights in a checkpoint of any version (see :func:`load_task_state`)."""
+    if isinstance(ckpt, dict):
+        if isinstance(ckpt.get("task_state"), dict):
+            return {k[len("model."):]: v for k, v in ckpt["task_state"].items()
+                    if k.startswith("model.")}
+        if isinstance(ckpt.get("model"), dict) and isinstance(ckpt["model"].get("state_dict"),
+                                                              dict):
+            return dict(ckpt["model"]["state_dict"])
+        if isinstance(ckpt.get("state_dict"), dict):
+            return dict(ckpt["state_dict"])
+    raise DataError(f"{path}: not a sciml checkpoint")
+
+
+def init_model_from_run(model: torch.nn.Module, run_dir: str | os.PathLike) -> dict[str, Any]:
+    """Start ``model`` from the trained weights of the run in ``run_dir``, where they fit.
+
+    Every tensor of ``model``'s state whose name is in the run's best checkpoint (its last where
+    there is no best) with the same shape is copied; the others keep their fresh values. A
+    registered model first maps the trained state onto its own layout
+    (:meth:`sciml.models.AbstractModel.adapt_state`): an MgNO fine-tuned on a finer grid with
+    ``levels`` chosen from the grid size has more levels, and the trained ones are matched by
+    grid.
+
+    Args:
+        model: The new model (its weights are overwritten in place where they fit).
+        run_dir: A trained run folder.
+
+    Returns:
+        What was reused: ``run``, ``checkpoint``, ``reused`` (tensors), ``reused_values`` and
+        ``total_values`` (numbers), and the names left fresh: ``shape_mismatch`` (in the run
+        with another shape), ``new`` (not in the run); ``unused``: the run's tensors not used;
+        where the model mapped the trained state, ``note`` and ``constructed`` (names the
+        mapping set, such as MgNO's new finest levels).
+
+    Raises:
+        FileNotFoundError: ``run_dir`` is not a run folder or holds no checkpoint.
+        ConfigError: Nothing in the run fits ``model`` (another model, say).
+    """
+    folder = RunFolder(run_dir)
+    folder.require()
+    for which in ("best", "last"):
+        path = folder.checkpoint(which)
+        if path.is_file():
+            break
+    else:
+        raise FileNotFoundError(f"run folder {folder.path} holds no checkpoint to start from")
+    source = _model_state(_torch_load(path, "checkpoint"), path)
+    mapping: dict[str, Any] = {}
+    if callable(getattr(model, "adapt_state", None)):  # registered models (AbstractModel)
+        source, mapping = model.adapt_state(source)
+    made = set(mapping.get("constructed", ()))
+    target = model.state_dict()
+    fits = [k for k, v in target.items() if k in source and source[k].shape == v.shape]
+    reused = [k for k in fits if k not in made]
+    mismatch = [k for k, v in target.items() if k in source and source[k].shape != v.shape]
+    if not reused:
+        raise ConfigError(f"nothing in {path} fits this model (no weight of the same name and "
+                          f"shape): start from a run of the same model")
+    model.load_state_dict({**target, **{k: source[k] for k in fits}})
+    report = {
+        "run": str(folder.path), "checkpoint": path.name, "reused": len(reused),
+        "reused_values": int(sum(target[k].numel() for k in reused)),
+        "total_values": int(sum(v.numel() for v in target.values())),
+        "shape_mismatch": mismatch, "new": [k for k in target if k not in source],
+        "unused": [k for k in source if k not in target],
+    }
+    if mapping:
+        report.update(note=mapping["note"], constructed=sorted(made))
+    return report
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -136,6 +210,18 @@ class RunFolder:
         """The saved evaluation data (runs trained on in-memory data), or None."""
         path = self.path / EVAL_DATA
         return _torch_load(path, "evaluation data") if path.is_file() else None
+
+    def load_init(self) -> dict[str, Any] | None:
+        """What this run took from another run's weights (``init.json``), or None."""
+        path = self.path / INIT
+        if not path.is_file():
+            return None
+        import json
+
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise DataError(f"{path}: cannot read ({e})") from e
 
     def load_task(self, task: torch.nn.Module) -> Path:
         """Load the best checkpoint into ``task``: ``best.pt``, or ``last.pt`` where there is no
@@ -219,7 +305,7 @@ class RunFolder:
         """Undo :meth:`claim` of a fit that failed before its first checkpoint."""
         if self.checkpoint("last").is_file():
             return
-        for name in (RECIPE, SPEC, EVAL_DATA, "config.yaml", "metrics.csv"):
+        for name in (RECIPE, SPEC, EVAL_DATA, INIT, "config.yaml", "metrics.csv"):
             (self.path / name).unlink(missing_ok=True)
         shutil.rmtree(self.path / "tb", ignore_errors=True)
         for sub in (self.path / "checkpoints", self.path):

@@ -45,6 +45,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if args.extend is not None and args.extend < 1:
         raise ConfigError(f"--extend must be a positive number of epochs / steps, got "
                           f"{args.extend}")
+    if args.init is not None:
+        if args.extend is not None:
+            raise ConfigError("--init and --extend exclude each other: --extend trains the run "
+                              "in the folder further, --init starts a new run from another "
+                              "run's weights")
+        _checked_run(args.init)
     if not args.fresh and args.extend is None:
         run.refuse_other(recipe)
         if run.stored_recipe() is not None:
@@ -53,10 +59,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
     import sciml
 
     report = sciml.fit(recipe, run_dir, fresh=args.fresh, extend=args.extend,
-                       progress=not args.quiet)
+                       progress=not args.quiet, init=args.init)
     from sciml.train import dist_env
 
     if dist_env().is_main:
+        if "init" in report:
+            init = report["init"]
+            print(f"started from {init['run']} ({init['checkpoint']}): {init['reused']} weight "
+                  f"tensors reused, {init['reused_values']} of {init['total_values']} values")
         _print_report(report)
         print(f"run folder: {run_dir}")
     return 0
@@ -71,11 +81,41 @@ def _checked_run(path: str) -> Path:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from sciml._catalog import _check_section, load_catalog
+
     run_dir = _checked_run(args.run)
+    data: Any = None
+    dataset_options: dict[str, Any] | None = None
+    if args.data is not None:
+        source = Path(args.data)
+        datasets = load_catalog()["datasets"]
+        if source.is_dir():
+            raise IsADirectoryError(f"--data {source} is a folder, not a file")
+        if source.is_file():
+            data = source
+        elif args.data in datasets:  # a registered data set, options from --set
+            dataset_options = _generate_options(args, [])
+            _check_section(dataset_options, datasets[args.data]["config"], args.data,
+                           f"dataset {args.data!r}")
+        else:
+            raise FileNotFoundError(f"no data file at {source} (nor a data set of that name; "
+                                    f"`sciml list` names them)")
+    if args.set and dataset_options is None:
+        raise ConfigError("--set gives the options of a data set: use it with --data NAME")
     configure_threads(args.threads)
     import sciml
 
-    _print_report(sciml.evaluate(run_dir))
+    if dataset_options is not None:
+        from sciml.progress import quiet
+        from sciml.registry import DATASETS
+
+        with quiet(args.quiet):
+            data = DATASETS.build(args.data, dataset_options, where=args.data)
+    report = sciml.evaluate(run_dir, data=data)
+    for key in ("train_resolution", "test_resolution"):
+        if key in report:
+            print(f"{key.replace('_', ' ')}: {' x '.join(str(n) for n in report[key])}")
+    _print_report(report)
     print(f"wrote {run_dir / 'eval.json'}" if os.access(run_dir, os.W_OK) else
           f"{run_dir} is read-only: eval.json not written")
     return 0
@@ -248,11 +288,24 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--extend", type=int, metavar="N", help="train the run in the folder further: "
                    "N more epochs (steps for hard_constraint, L-BFGS iterations for "
                    "physics_informed)")
+    f.add_argument("--init", metavar="RUN", help="start from the model weights of this trained "
+                   "run where names and shapes fit (fine-tuning, e.g. at another resolution); "
+                   "the report's init says what was reused")
     f.add_argument("--quiet", action="store_true", help="no progress bars")
     f.set_defaults(func=cmd_fit)
 
-    e = command("eval", help="evaluate a trained run on its test data (writes RUN/eval.json)")
+    e = command("eval", help="evaluate a trained run on its test data or a file "
+                "(writes RUN/eval.json)")
     e.add_argument("run", help="run folder")
+    e.add_argument("--data", metavar="FILE|NAME", help="evaluate on this file instead (operator "
+                   "runs: .npz / .h5 / .pt / .mat with arrays x and y, at any resolution; the "
+                   "report gives both resolutions and the restrict-predict-interpolate "
+                   "baseline), or on the test split of the registered data set NAME")
+    e.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="an option of the data set NAME, e.g. --set test_resolution=127 "
+                   "(repeatable)")
+    e.add_argument("--quiet", action="store_true", help="no progress bar while a data set is "
+                   "generated")
     e.set_defaults(func=cmd_eval)
 
     pr = command("predict", help="predict from an input file with a trained run",

@@ -48,6 +48,19 @@ class AbstractModel(nn.Module):
         """Write the model checkpoint atomically."""
         atomic_torch_save(self.checkpoint(), path)
 
+    def adapt_state(self, state: dict[str, torch.Tensor]
+                    ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """A trained state of this kind of model mapped onto this model's layout, for
+        :func:`sciml.runs.init_model_from_run` (which then copies what fits by name and shape).
+
+        Returns:
+            The mapped state, and what the mapping did: ``{}`` when nothing, else ``note`` (one
+            line) and ``constructed`` (names whose values the mapping made rather than took from
+            ``state``). Here: the state as it is; a model whose layout depends on the data
+            (MgNO's levels on the grid size) overrides this.
+        """
+        return dict(state), {}
+
 
 def _registered_name(cls: type) -> str:
     for name in MODELS.names():

@@ -59,8 +59,10 @@ from sciml.nn._multigrid import (  # noqa: E402
     grid_hierarchy,
     padding_mode,
 )
+from sciml.nn._resample import resample_grid  # noqa: E402
 
-__all__ += ["MultigridConv", "BOUNDARY_PADDING", "padding_mode", "auto_levels", "grid_hierarchy"]
+__all__ += ["MultigridConv", "BOUNDARY_PADDING", "padding_mode", "auto_levels", "grid_hierarchy",
+            "resample_grid"]
 
 # PONITA layers (separable convolution on position-orientation space).
 from sciml.nn._ponita_conv import (  # noqa: E402

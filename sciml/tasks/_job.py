@@ -189,6 +189,11 @@ class AbstractJob(abc.ABC):
         """The inputs of ``sciml predict --input PATH``."""
         raise ConfigError(f"{self.recipe.get('task')} runs do not predict from files")
 
+    def read_eval_file(self, path: Path, spec: dict[str, Any]) -> Any:
+        """The evaluation data (as :meth:`eval_data` gives) of ``sciml eval RUN --data PATH``."""
+        raise ConfigError(f"{self.recipe.get('task')} runs evaluate on their own test data or an "
+                          f"in-memory data object, not on a file")
+
     @abc.abstractmethod
     def predict(self, task: Any, spec: dict[str, Any], inputs: Any) -> Any:
         """The prediction of the trained ``task`` for ``inputs`` (in memory)."""
@@ -230,8 +235,8 @@ class AbstractJob(abc.ABC):
         return a == b
 
     # ------------------------------------------------------------------ the skeleton
-    def fit(self, run: Any, data: Any = None, resume: bool = True, extend: bool = False
-            ) -> dict[str, Any]:
+    def fit(self, run: Any, data: Any = None, resume: bool = True, extend: bool = False,
+            init: Any = None) -> dict[str, Any]:
         """Train and evaluate into the run folder ``run`` (a :class:`sciml.train.RunFolder`).
 
         Args:
@@ -240,6 +245,10 @@ class AbstractJob(abc.ABC):
             data: An in-memory data object of this family, or None to load the recipe's.
             resume: Continue from the folder's last checkpoint if there is one.
             extend: The run is being trained beyond its planned budget.
+            init: A trained run folder whose model weights start this run where their names
+                and shapes fit (:func:`sciml.runs.init_model_from_run`); not applied when the
+                run resumes from its own checkpoint. What was reused is kept in ``init.json``
+                and given in the report under ``init``.
         """
         import torch
 
@@ -252,11 +261,18 @@ class AbstractJob(abc.ABC):
             run.check_spec(spec)
         torch.manual_seed(self.seed)
         task = self.build_task(spec)
+        init_report = None
+        if init is not None and not (resume and run.checkpoint("last").is_file()):
+            from sciml.runs import init_model_from_run
+
+            init_report = init_model_from_run(task.model, init)
         trainer = Trainer(self.trainer_config(), run_dir=run.path)
         env = dist_env()
         eval_data = self.eval_data(data)
         if env.is_main:
             run.claim(self.recipe, spec, eval_data if in_memory else None)
+            if init_report is not None:
+                write_json(run.path / "init.json", init_report)
         try:
             result = self.train(trainer, task, data, resume=resume, extend=extend)
         except BaseException:
@@ -268,6 +284,9 @@ class AbstractJob(abc.ABC):
         report = {**self.head(spec),
                   **self.test_report(task, eval_data, spec, self.eval_trainer()),
                   **self.fit_report(result, task, data)}
+        stored_init = run.load_init()
+        if stored_init is not None:
+            report["init"] = stored_init
         if env.is_main:
             self.plots(run.path, task, eval_data, spec)
             write_json(run.path / "report.json", report)

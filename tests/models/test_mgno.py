@@ -231,9 +231,9 @@ def test_annotations_hold_under_beartype():
     script = textwrap.dedent("""
         import torch
         from jaxtyping import TypeCheckError, install_import_hook
-        with install_import_hook(["sciml.nn._multigrid", "sciml.models._mgno",
-                                  "sciml.models._rollout", "sciml.physics"],
-                                 "beartype.beartype"):
+        with install_import_hook(["sciml.nn._multigrid", "sciml.nn._resample",
+                                  "sciml.models._mgno", "sciml.models._rollout",
+                                  "sciml.physics"], "beartype.beartype"):
             from sciml.models._mgno import MgNO, MgNOConfig
             from sciml.models._rollout import rollout
             from sciml.physics._losses import h1_loss
@@ -243,6 +243,9 @@ def test_annotations_hold_under_beartype():
         assert m(x).shape == (2, 1, 8, 8)
         assert rollout(m, x, 2).shape == (2, 2, 1, 8, 8)
         assert h1_loss(m(x), x).ndim == 0
+        transfer = MgNO(MgNOConfig(width=4, n_layers=1), in_channels=1, out_channels=1, ndim=2,
+                        resolution=8)  # runs on 8x8 whatever the input's grid
+        assert transfer(torch.randn(2, 1, 15, 12)).shape == (2, 1, 15, 12)
         try:
             rollout(m, x, 2, extra=torch.zeros(3, 1, 8, 8))  # batch 3 != 2: annotation says b
         except TypeCheckError:

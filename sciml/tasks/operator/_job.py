@@ -5,9 +5,11 @@ Steady problems (Darcy) learn ``x ↦ y`` with :class:`OperatorTask`; time-depen
 :class:`RolloutTask` (MgNO's setting: one input frame → ``rollout_steps`` frames). The run folder's
 data description holds the channel counts, the boundary condition, the training resolution and
 the normalisers, so that ``eval`` and ``predict`` (at any resolution) build the model without the
-training data. Data with a physical extent (the ``arrays`` data set) add it to the description
-(the H1 loss's spacing, the plots' axes, the report); data read from a user's files add the layout
-of their inputs, so that ``predict`` reads files laid out as the training inputs were.
+training data; at another resolution than the training one the report gives, beside the model's
+metrics, those of the restrict-predict-interpolate baseline. Data with a physical extent (the
+``arrays`` data set) add it to the description (the H1 loss's spacing, the plots' axes, the
+report); data read from a user's files add the layout of their inputs and targets, so that
+``predict`` and ``eval --data`` read files laid out as the training files were.
 """
 
 from __future__ import annotations
@@ -25,7 +27,12 @@ from sciml.errors import ConfigError, DataError
 from sciml.registry import JOBS, MODELS
 from sciml.tasks._job import AbstractJob, build_data, input_file
 from sciml.tasks.operator._config import ObjectiveConfig, OperatorDataConfig, OperatorEvalConfig
-from sciml.tasks.operator._task import OperatorTask, PairDataset, RolloutTask
+from sciml.tasks.operator._task import (
+    OperatorTask,
+    PairDataset,
+    RestrictPredictInterpolate,
+    RolloutTask,
+)
 from sciml.train import TrainerConfig
 
 __all__ = ["OperatorJob", "channel_stats", "read_fields"]
@@ -90,6 +97,8 @@ class OperatorJob(AbstractJob):
         if data.params.get("source") == "arrays":  # how the user's input files are laid out
             spec["input_key"] = str(data.params["x_key"])
             spec["input_layout"] = str(data.params["x_layout"])
+            spec["target_key"] = str(data.params["y_key"])
+            spec["target_layout"] = str(data.params["y_layout"])
         return spec
 
     def splits(self, data: PDEData) -> tuple[PairDataset, PairDataset | None]:
@@ -145,9 +154,17 @@ class OperatorJob(AbstractJob):
 
     def test_report(self, task: Any, eval_data: dict[str, Any], spec: dict[str, Any],
                     trainer: Any) -> dict[str, Any]:
+        """The test metrics and the test resolution; on another grid than the training one also
+        the metrics of :func:`~sciml.tasks.operator.restrict_predict_interpolate`."""
         test = PairDataset(eval_data["x"], eval_data["y"])
-        return {"test_resolution": list(eval_data["x"].shape[-spec["ndim"]:]),
-                "test": trainer.evaluate(task, test, prefix="test")}
+        resolution = list(eval_data["x"].shape[-spec["ndim"]:])
+        report = {"test_resolution": resolution,
+                  "test": trainer.evaluate(task, test, prefix="test")}
+        if resolution != list(spec["train_resolution"]):
+            baseline = RestrictPredictInterpolate(task, spec["train_resolution"])
+            report["test_restrict_predict_interpolate"] = trainer.evaluate(baseline, test,
+                                                                           prefix="test")
+        return report
 
     def plots(self, run_dir: Path, task: Any, eval_data: dict[str, Any],
               spec: dict[str, Any]) -> None:
@@ -170,6 +187,41 @@ class OperatorJob(AbstractJob):
         input_file(path, "a file of fields")
         return read_grid_fields(path, key=spec["input_key"], layout=spec["input_layout"],
                                 ndim=spec["ndim"])
+
+    def read_eval_file(self, path: Path, spec: dict[str, Any]) -> dict[str, Any]:
+        """Inputs ``x`` and targets ``y`` from one file, at any resolution: ``.npz``, ``.h5``,
+        ``.pt`` or ``.mat`` with arrays ``x`` ``(n, c, *spatial)`` and ``y`` (steady:
+        ``(n, c_out, *spatial)``; time-dependent: trajectories ``(n, T, c, *spatial)``); one
+        channel may leave its axis out. A run trained on the ``arrays`` data set reads the keys
+        and layouts of its training files."""
+        from sciml.datasets import read_array, read_grid_fields
+
+        path = Path(path)
+        input_file(path, "a file of input and target fields")
+        ndim = spec["ndim"]
+        x = read_grid_fields(path, key=spec.get("input_key", "x"),
+                             layout=spec.get("input_layout", "channel_first"), ndim=ndim)
+        y_key = spec.get("target_key", "y")
+        if spec["time_dependent"]:
+            y = torch.from_numpy(np.asarray(read_array(path, y_key), dtype=np.float32))
+            if y.dim() == ndim + 2:  # one channel without its axis
+                y = y.unsqueeze(2)
+        else:
+            y = read_grid_fields(path, key=y_key, layout=spec.get("target_layout",
+                                                                  "channel_first"), ndim=ndim)
+        c = spec["channels"]
+        if x.shape[1] != c:
+            raise DataError(f"{path}: {spec.get('input_key', 'x')!r} has {x.shape[1]} channels, "
+                            f"the run was trained on {c}")
+        want = (x.shape[0], c) if spec["time_dependent"] else (x.shape[0], spec["out_channels"])
+        got = (y.shape[0], y.shape[2] if spec["time_dependent"] else y.shape[1])
+        if y.dim() != x.dim() + int(spec["time_dependent"]) or got != want or \
+                y.shape[-ndim:] != x.shape[-ndim:]:
+            layout = "(n, T, c, *spatial)" if spec["time_dependent"] else "(n, c_out, *spatial)"
+            raise DataError(f"{path}: {y_key!r} has shape {tuple(y.shape)}; expected {layout} "
+                            f"with n = {x.shape[0]}, c = {want[1]} and the grid of the inputs "
+                            f"{tuple(x.shape[2:])}")
+        return {"x": x, "y": y, "name": path.stem}
 
     def predict(self, task: Any, spec: dict[str, Any], inputs: Any) -> torch.Tensor:
         """Fields ``(n, c, *spatial)`` at any resolution → the prediction (steady:

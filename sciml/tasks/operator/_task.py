@@ -16,10 +16,12 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from sciml.datasets import with_coordinates
+from sciml.nn import resample_grid
 from sciml.physics import h1_loss, rel_l2_loss
 from sciml.train import AbstractTask
 
-__all__ = ["OperatorTask", "RolloutTask", "PairDataset", "TrajectoryDataset"]
+__all__ = ["OperatorTask", "RolloutTask", "PairDataset", "TrajectoryDataset",
+           "RestrictPredictInterpolate", "restrict_predict_interpolate"]
 
 
 def _rel_sum_count(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
@@ -132,9 +134,12 @@ class OperatorTask(_Normalised):
         return s / n
 
     def metrics(self, batch: dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
-        pred = self.predict(batch)
-        rel = _rel_sum_count(pred, batch["y"])
-        h1 = _h1_sum_count(pred, batch["y"], self.boundary, self.lengths)
+        return self.score(self.predict(batch), batch["y"])
+
+    def score(self, pred: Tensor, y: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
+        """The metrics (sums and counts) of a prediction ``pred`` of the targets ``y``."""
+        rel = _rel_sum_count(pred, y)
+        h1 = _h1_sum_count(pred, y, self.boundary, self.lengths)
         return {"loss": h1 if self.loss == "h1" else rel, "rel_l2": rel, "rel_h1": h1}
 
 
@@ -191,7 +196,71 @@ class RolloutTask(_Normalised):
         return s / n
 
     def metrics(self, batch: dict[str, Tensor]) -> dict[str, Any]:
-        y = batch["y"][:, : self._steps(batch["y"])]
-        pred = self.rollout(batch["x"], y.shape[1])
+        return self.score(self.predict(batch), batch["y"])
+
+    def score(self, pred: Tensor, y: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
+        """The metrics (sums and counts) of a rollout ``pred`` of the trajectories ``y``."""
+        y = y[:, : pred.shape[1]]
         rel = _rel_sum_count(pred, y)
         return {"loss": rel, "rel_l2": rel, "rel_l2_last": _rel_sum_count(pred[:, -1], y[:, -1])}
+
+
+def restrict_predict_interpolate(task: OperatorTask | RolloutTask, x: Tensor,
+                                 resolution: Sequence[int], steps: int | None = None) -> Tensor:
+    """The baseline of zero-shot evaluation: restrict the input to the training grid, predict
+    there, interpolate the prediction back to the input's grid.
+
+    Resampling is :func:`sciml.nn.resample_grid` in the task's boundary condition (linear
+    interpolation; injection where the nodes coincide, as 127² -> 64²).
+
+    Args:
+        task: A trained operator or rollout task.
+        x: Input fields ``(n, c, *spatial)`` on any grid, in the data's units.
+        resolution: The training grid, one size per spatial axis.
+        steps: Frames to roll out (rollout tasks only; required there).
+
+    Returns:
+        The prediction on the grid of ``x``: ``(n, c_out, *spatial)``, or the rollout
+        ``(n, steps, c, *spatial)``.
+    """
+    size = tuple(x.shape[2:])
+    resolution = tuple(int(r) for r in resolution)
+    if len(resolution) != len(size):
+        raise ValueError(f"resolution must give one size per spatial axis ({len(size)}), "
+                         f"got {list(resolution)}")
+    coarse = resample_grid(x, resolution, task.boundary)
+    if isinstance(task, RolloutTask):
+        if steps is None:
+            raise ValueError("a rollout task needs the number of steps to roll out")
+        pred = task.rollout(coarse, steps)
+        frames = resample_grid(pred.flatten(0, 1), size, task.boundary)
+        return frames.unflatten(0, pred.shape[:2])
+    return resample_grid(task.predict({"x": coarse}), size, task.boundary)
+
+
+class RestrictPredictInterpolate(AbstractTask):
+    """A trained task evaluated by :func:`restrict_predict_interpolate`: the same metrics, the
+    baseline's prediction (for :meth:`sciml.train.Trainer.evaluate`; not trained).
+
+    Args:
+        task: The trained :class:`OperatorTask` or :class:`RolloutTask`.
+        resolution: Its training grid, one size per spatial axis.
+    """
+
+    def __init__(self, task: OperatorTask | RolloutTask, resolution: Sequence[int]) -> None:
+        super().__init__(task.model)
+        self.task = task
+        self.resolution = tuple(int(r) for r in resolution)
+
+    def predict(self, batch: dict[str, Tensor]) -> Tensor:
+        steps = None
+        if isinstance(self.task, RolloutTask):
+            steps = self.task._steps(batch["y"])
+        return restrict_predict_interpolate(self.task, batch["x"], self.resolution, steps)
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        total, count = self.metrics(batch)["loss"]
+        return total / count
+
+    def metrics(self, batch: dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
+        return self.task.score(self.predict(batch), batch["y"])
