@@ -4,7 +4,8 @@ Problem (DeepXDE ``examples/pinn_forward/Allen_Cahn.py``; Wu, Zhu, Tan, Kartha, 
 u_t = 0.001 u_xx − 5 (u³ − u) on x ∈ [−1, 1], t ∈ [0, 1], u(x, 0) = x² cos(πx), u(±1, t) = −1.
 
 - sciml: the shipped recipe ``allen-cahn-pinn`` through ``sciml.fit`` (its own budget), one
-  thread.
+  thread, for each of ``--seeds`` (default 0 1 2; the recipe ships seed 0): the median's error
+  and time are the recorded rows, every seed's numbers are in the entry.
 - DeepXDE: its example as written (MLP 2-20-20-20-1 tanh, Glorot normal; 8000 domain, 400
   boundary and 800 initial points; the output transform x² cos(πx) + t (1 − x²) N; Adam lr 1e-3
   for ``--dde-adam`` steps (the example: 40 000), then L-BFGS with DeepXDE's defaults), PyTorch
@@ -13,10 +14,11 @@ u_t = 0.001 u_xx − 5 (u³ − u) on x ∈ [−1, 1], t ∈ [0, 1], u(x, 0) = x
 Both are evaluated against the same reference: the method of lines (second-order finite
 differences on 2049 nodes, BDF; 1.5e-4 from DeepXDE's own ``Allen_Cahn.mat``) on DeepXDE's test
 grid (x: 201 points, t: 101 points). Reported: relative L2 error and training seconds of each.
-Targets (issue 18): sciml's rel L2 ≤ 1e-2 within 10 minutes on one thread.
+Targets (issue 18): sciml's rel L2 ≤ 1e-2 within 10 minutes on one thread (the median over the
+seeds; a target met by one lucky seed is not met).
 
     bash benchmarks/setup_deepxde_env.sh
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/allen_cahn_vs_deepxde.py [--dde-adam 40000]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/allen_cahn_vs_deepxde.py [--seeds 0 1 2]
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/allen_cahn_vs_deepxde.py --quick   # smoke
 """
 
@@ -59,13 +61,14 @@ def rel_l2(pred: np.ndarray, ref: np.ndarray) -> float:
     return float(np.linalg.norm(pred - ref) / np.linalg.norm(ref))
 
 
-def run_sciml(quick: bool) -> dict:
+def run_sciml(quick: bool, seed: int) -> dict:
     import torch
 
     import sciml
 
     torch.set_num_threads(1)
-    overrides = ["train.adam_steps=200", "train.lbfgs_steps=50"] if quick else []
+    overrides = [f"train.seed={seed}"]
+    overrides += ["train.adam_steps=200", "train.lbfgs_steps=50"] if quick else []
     recipe = sciml.load_recipe("allen-cahn-pinn", overrides)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -75,14 +78,16 @@ def run_sciml(quick: bool) -> dict:
         x, t, ref = reference()
         xx, tt = np.meshgrid(x, t, indexing="xy")
         pred = run.predict(np.stack([xx.ravel(), tt.ravel()], 1)).reshape(len(t), len(x))
-    return {"rel_l2": rel_l2(pred, ref), "seconds": report["fit_seconds"], "wall": wall,
-            "report_rel_l2": report["test"]["test/rel_l2"], "loss": report["final_loss"],
-            "adam": recipe["train"]["adam_steps"], "lbfgs": recipe["train"]["lbfgs_steps"],
+    return {"seed": seed, "rel_l2": rel_l2(pred, ref), "seconds": report["fit_seconds"],
+            "wall": wall, "report_rel_l2": report["test"]["test/rel_l2"],
+            "loss": report["final_loss"], "adam": recipe["train"]["adam_steps"],
+            "lbfgs": recipe["train"]["lbfgs_steps"], "width": recipe["model"]["width"],
             "parameters": report["parameters"]}
 
 
-def run_deepxde(adam: int, lbfgs: int | None) -> dict:
-    """DeepXDE's Allen–Cahn example (runs inside the DeepXDE environment)."""
+def run_deepxde(adam: int, lbfgs: int | None, pred_path: str) -> dict:
+    """DeepXDE's Allen–Cahn example (runs inside the DeepXDE environment); its prediction on
+    the test grid is saved to ``pred_path``."""
     import deepxde as dde
     import torch
 
@@ -115,10 +120,12 @@ def run_deepxde(adam: int, lbfgs: int | None) -> dict:
     model.compile("L-BFGS")
     losshistory, state = model.train(verbose=0)
     seconds = time.perf_counter() - t0
-    x, t, ref = reference()
+    # sciml is not installed here: the prediction goes back and is scored by the caller
+    x, t = np.linspace(-1, 1, 201), np.linspace(0, 1, 101)
     xx, tt = np.meshgrid(x, t, indexing="xy")
     pred = model.predict(np.stack([xx.ravel(), tt.ravel()], 1)).reshape(len(t), len(x))
-    return {"rel_l2": rel_l2(pred, ref), "seconds": seconds, "adam": adam,
+    np.save(pred_path, pred)
+    return {"seconds": seconds, "adam": adam,
             "lbfgs_iterations": int(state.step) - adam,
             "loss": float(np.sum(losshistory.loss_train[-1])), "version": dde.__version__}
 
@@ -127,56 +134,75 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dde-adam", type=int, default=40000, help="DeepXDE's Adam steps "
                     "(its example: 40000)")
-    ap.add_argument("--quick", action="store_true", help="tiny budgets (not recorded)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                    help="sciml's seeds (default 0 1 2; the median is recorded)")
+    ap.add_argument("--quick", action="store_true", help="tiny budgets, one seed (not recorded)")
     ap.add_argument("--worker", choices=["deepxde"], help=argparse.SUPPRESS)
+    ap.add_argument("--pred", help=argparse.SUPPRESS)
     _record.add_record_args(ap)
     args = ap.parse_args(argv)
     if args.worker:
-        result = run_deepxde(args.dde_adam, 50 if args.quick else None)
+        result = run_deepxde(args.dde_adam, 50 if args.quick else None, args.pred)
         print("RESULT " + json.dumps(result))
         return
     if not DDE_PYTHON.is_file():
         sys.exit("allen_cahn_vs_deepxde.py: .venv-deepxde is missing; run "
                  "`bash benchmarks/setup_deepxde_env.sh`")
     run = _record.start("allen_cahn_vs_deepxde", args, quick=args.quick, argv=argv)
-    ours = run_sciml(args.quick)
+    seeds = args.seeds[:1] if args.quick else args.seeds
+    runs = [run_sciml(args.quick, seed) for seed in seeds]
+    for r in runs:
+        print(f"sciml seed {r['seed']}: rel L2 {r['rel_l2']:.3e} in {r['seconds']:.0f} s",
+              flush=True)
+    err = float(np.median([r["rel_l2"] for r in runs]))
+    sec = float(np.median([r["seconds"] for r in runs]))
+    first = runs[0]
     dde_adam = 200 if args.quick else args.dde_adam
     env = {**os.environ, "DDE_BACKEND": "pytorch", "OMP_NUM_THREADS": "1"}
-    cmd = [str(DDE_PYTHON), __file__, "--worker", "deepxde", "--dde-adam", str(dde_adam)]
-    proc = subprocess.run(cmd + (["--quick"] if args.quick else []), env=env,
-                          capture_output=True, text=True)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    if proc.returncode or not lines:
-        sys.exit(f"DeepXDE worker failed (exit {proc.returncode}): {proc.stderr[-3000:]}")
-    dde = json.loads(lines[-1][len("RESULT "):])
-    met = ours["rel_l2"] <= 1e-2 and ours["seconds"] <= 600
+    with tempfile.TemporaryDirectory() as tmp:
+        pred_path = str(Path(tmp) / "deepxde.npy")
+        cmd = [str(DDE_PYTHON), __file__, "--worker", "deepxde", "--dde-adam", str(dde_adam),
+               "--pred", pred_path]
+        proc = subprocess.run(cmd + (["--quick"] if args.quick else []), env=env,
+                              capture_output=True, text=True)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+        if proc.returncode or not lines:
+            sys.exit(f"DeepXDE worker failed (exit {proc.returncode}): {proc.stderr[-3000:]}")
+        dde = json.loads(lines[-1][len("RESULT "):])
+        dde["rel_l2"] = rel_l2(np.load(pred_path), reference()[2])
+    met = err <= 1e-2 and sec <= 600
+    rows = [f"| sciml, seed {r['seed']} | {r['seconds']:.0f} | {r['rel_l2']:.3e} | "
+            f"{r['loss']:.2e} |" for r in runs]
     body = "\n".join([
         "- problem: u_t = 0.001 u_xx − 5(u³ − u), x ∈ [−1, 1], t ∈ [0, 1], u0 = x² cos(πx), "
         "u(±1) = −1; reference: method of lines on 2049 nodes (BDF), evaluated on 201 × 101",
-        f"- sciml: recipe allen-cahn-pinn, Adam {ours['adam']} + L-BFGS {ours['lbfgs']}, "
-        f"{ours['parameters']} parameters, 1 thread",
+        f"- sciml: recipe allen-cahn-pinn (MLP 3 × {first['width']}, {first['parameters']} "
+        f"parameters), Adam {first['adam']} + L-BFGS {first['lbfgs']}, seeds "
+        f"{', '.join(str(r['seed']) for r in runs)}, 1 thread, one after another",
         f"- DeepXDE {dde['version']} (PyTorch): its example, Adam {dde['adam']} + L-BFGS "
         f"({dde['lbfgs_iterations']} iterations, its defaults), 1 thread",
         "",
         "| | training s | rel L2 vs reference | final loss |",
         "|---|---|---|---|",
-        f"| sciml | {ours['seconds']:.0f} | {ours['rel_l2']:.3e} | {ours['loss']:.2e} |",
+        *rows,
+        f"| sciml, median | {sec:.0f} | {err:.3e} | |",
         f"| DeepXDE | {dde['seconds']:.0f} | {dde['rel_l2']:.3e} | {dde['loss']:.2e} |",
         "",
-        f"- target: sciml rel L2 ≤ 1e-2 within 600 s: {'met' if met else 'not met'} "
-        f"({ours['rel_l2']:.2e} in {ours['seconds']:.0f} s)",
+        f"- target: sciml's median rel L2 ≤ 1e-2 within 600 s: {'met' if met else 'not met'} "
+        f"({err:.2e} in {sec:.0f} s; best seed {min(r['rel_l2'] for r in runs):.2e}, worst "
+        f"{max(r['rel_l2'] for r in runs):.2e})",
     ])
+    setting = f"median of {len(runs)} seeds; DeepXDE one run; 1 thread each"
     comps = [
         _record.comparison("allen_cahn_vs_deepxde.rel_l2",
                            "Allen–Cahn PINN: rel L2 vs the MOL reference, sciml recipe / "
-                           "DeepXDE's example", ours["rel_l2"], dde["rel_l2"],
+                           "DeepXDE's example", err, dde["rel_l2"],
                            anchor_name="DeepXDE", target=("sciml", "<=", 1e-2),
-                           setting=f"sciml {ours['seconds']:.0f} s, DeepXDE "
-                                   f"{dde['seconds']:.0f} s, 1 thread each"),
+                           setting=setting),
         _record.comparison("allen_cahn_vs_deepxde.time",
                            "Allen–Cahn PINN: training seconds, sciml recipe / DeepXDE's example",
-                           ours["seconds"], dde["seconds"], unit="s", anchor_name="DeepXDE",
-                           target=("sciml", "<=", 600.0)),
+                           sec, dde["seconds"], unit="s", anchor_name="DeepXDE",
+                           target=("sciml", "<=", 600.0), setting=setting),
     ]
     run.record("Allen–Cahn PINN: sciml's recipe vs DeepXDE's example", body, comps)
 
