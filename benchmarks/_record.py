@@ -156,7 +156,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("allen_cahn_vs_deepxde", "the Allen–Cahn PINN recipe against DeepXDE's own "
               "Allen–Cahn example, error and training time",
               "`bash benchmarks/setup_deepxde_env.sh`, then `OMP_NUM_THREADS=1 .venv/bin/python "
-              "benchmarks/allen_cahn_vs_deepxde.py` (about 45 minutes; DeepXDE's example trains "
+              "benchmarks/allen_cahn_vs_deepxde.py` (about 50 minutes; DeepXDE's example trains "
               "40 000 Adam steps)",
               (("allen_cahn_vs_deepxde.rel_l2", "Allen–Cahn PINN: rel L2 vs the MOL reference, "
                 "sciml / DeepXDE"),
