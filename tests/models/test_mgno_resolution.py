@@ -7,6 +7,8 @@ import math
 
 import pytest
 import torch
+from _poisson_pairs import poisson_pairs as _poisson_pairs
+from _poisson_pairs import rel_l2
 
 from sciml.models import MgNO, MgNOConfig
 from sciml.nn import resample_grid
@@ -16,20 +18,8 @@ K = 6  # sine modes per axis
 
 
 def poisson_pairs(n_samples: int, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``f`` and the exact ``u = (-Δ)^{-1} f`` on the unit square (zero Dirichlet data), sampled on
-    a vertex grid of ``n`` points: sums of sine modes, so the continuous answer is known."""
-    gen = torch.Generator().manual_seed(seed)
-    k = torch.arange(1, K + 1, dtype=torch.float64)
-    lam = math.pi ** 2 * (k[:, None] ** 2 + k[None, :] ** 2)
-    c = torch.randn(n_samples, K, K, generator=gen, dtype=torch.float64) / lam.sqrt()
-    s = torch.sin(math.pi * k[:, None] * torch.linspace(0, 1, n, dtype=torch.float64)[None])
-    f = torch.einsum("bkl,ki,lj->bij", c, s, s)
-    u = torch.einsum("bkl,ki,lj->bij", c / lam, s, s)
-    return f[:, None].float(), u[:, None].float()
-
-
-def rel_l2(pred: torch.Tensor, true: torch.Tensor) -> float:
-    return float(((pred - true).flatten(1).norm(dim=1) / true.flatten(1).norm(dim=1)).mean())
+    """The inverse Laplacian's pairs with this file's number of sine modes."""
+    return _poisson_pairs(n_samples, n, seed, modes=K)
 
 
 CFG = {"width": 8, "n_layers": 2}

@@ -5,11 +5,12 @@ any grid and report both resolutions with the restrict-predict-interpolate basel
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest
 import torch
+from _poisson_pairs import poisson_pairs as _poisson_pairs
+from _poisson_pairs import rel_l2
 from sciml.datasets import PDEData
 
 import sciml
@@ -23,21 +24,8 @@ K = 5  # sine modes per axis
 
 
 def poisson_pairs(n_samples: int, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``f`` and the exact ``u = (-Δ)^{-1} f`` (zero Dirichlet data) on a vertex grid of ``n``
-    points per axis of the unit square."""
-    gen = torch.Generator().manual_seed(seed)
-    k = torch.arange(1, K + 1, dtype=torch.float64)
-    lam = math.pi ** 2 * (k[:, None] ** 2 + k[None, :] ** 2)
-    c = torch.randn(n_samples, K, K, generator=gen, dtype=torch.float64) / lam.sqrt()
-    s = torch.sin(math.pi * k[:, None] * torch.linspace(0, 1, n, dtype=torch.float64)[None])
-    f = torch.einsum("bkl,ki,lj->bij", c, s, s)
-    u = torch.einsum("bkl,ki,lj->bij", c / lam, s, s)
-    return f[:, None].float(), u[:, None].float()
-
-
-def rel_l2(pred: torch.Tensor, true: torch.Tensor) -> float:
-    pred, true = torch.as_tensor(pred), torch.as_tensor(true)
-    return float(((pred - true).flatten(1).norm(dim=1) / true.flatten(1).norm(dim=1)).mean())
+    """The inverse Laplacian's pairs with this file's number of sine modes."""
+    return _poisson_pairs(n_samples, n, seed, modes=K)
 
 
 RECIPE = {
