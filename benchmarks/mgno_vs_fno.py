@@ -60,8 +60,10 @@ Time at the defaults on 2 quiet CPU cores, one part at a time: darcy64 about 1 h
 FNO + 34 s MgNO per epoch, 100 epochs, plus a few minutes of data generation and evaluation at
 three grids); darcy16 about 30 min (10 s + 8 s per epoch, 100 epochs); ns about 4 h (110 s +
 155 s per epoch, 50 epochs; generating the 250 trajectories at 128² adds about 20 to 30 min on
-first use: 7.5 s per trajectory on one thread); helmholtz about 1 h 50 min (the Darcy 64² cost
-per epoch, 100 epochs; its data take about a minute). A budget run
+first use: 7.5 s per trajectory on one thread); helmholtz about 2 h (100 epochs; scaled from a
+32-sample epoch on one thread, FNO 1.1 s and MgNO 3.5 s against 1.6 s and 2.3 s on Darcy 64²:
+the recipe's MgNO restricts the residual and pads by reflection; its data take about a minute).
+A budget run
 keeps the generated data sets (so the data cache is reused) and limits optimizer steps and
 evaluated test samples instead::
 
