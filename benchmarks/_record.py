@@ -120,20 +120,40 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                 "60 min (mph)"),
                ("forecast_vs_tsl.best_vs_node_gru", "best graph model vs node-wise GRU, MAE at "
                 "60 min (mph)"))),
-    Benchmark("mgno_vs_fno", "MgNO against neuraloperator's FNO on Darcy 64², darcy_16 and "
-              "Navier–Stokes, same data, loop and budget",
+    Benchmark("mgno_vs_fno", "MgNO against neuraloperator's FNO on Darcy 64² (zero shot at 127² "
+              "and 32²), darcy_16 (excess over its information floor), Navier–Stokes 64² (zero "
+              "shot at 128²) and Helmholtz 64², same data, loop and budget; every zero-shot "
+              "number beside the restrict-predict-interpolate baseline of the same model",
               "`bash benchmarks/setup_fno_env.sh`, then `.venv-fno/bin/python "
-              "benchmarks/mgno_vs_fno.py --parts darcy64` (one part: 6 min to 2 h)",
+              "benchmarks/mgno_vs_fno.py --parts darcy64` (one part at the defaults: darcy16 "
+              "about 30 min, darcy64 and helmholtz about 2 h each, ns about 4 h; `--quick`: "
+              "minutes, not recorded)",
               (("mgno_vs_fno.darcy64.rel_l2", "Darcy 64²: test rel L2, MgNO / FNO"),
                ("mgno_vs_fno.darcy64.sec_per_epoch", "Darcy 64²: seconds per epoch, MgNO / FNO"),
-               ("mgno_vs_fno.darcy64.rel_l2_127", "Darcy 64² → 127² zero-shot: test rel L2, "
-                "MgNO / FNO"),
+               *((f"mgno_vs_fno.darcy64.rel_l2_{n}{suffix}", f"Darcy 64² → {n}² {what}")
+                 for n in (127, 32)
+                 for suffix, what in (
+                     ("", "zero-shot: test rel L2, MgNO / FNO"),
+                     ("_bound", "zero-shot: MgNO rel L2 / (2 × its 64² error + its "
+                      "restrict-predict-interpolate error)"),
+                     ("_rpi", "zero-shot, restrict-predict-interpolate: test rel L2, MgNO / "
+                      "FNO"))),
                ("mgno_vs_fno.darcy16.rel_l2", "darcy_16: test rel L2, MgNO / FNO"),
+               ("mgno_vs_fno.darcy16.excess_over_floor", "darcy_16: test rel L2 above the "
+                "information floor, (MgNO − floor) / (FNO − floor)"),
                ("mgno_vs_fno.darcy16.sec_per_epoch", "darcy_16: seconds per epoch, MgNO / FNO"),
                ("mgno_vs_fno.ns.rel_l2", "Navier–Stokes 64², 10-step rollout: test rel L2, "
                 "MgNO / FNO"),
-               ("mgno_vs_fno.ns.sec_per_epoch", "Navier–Stokes 64²: seconds per epoch, MgNO / "
-                "FNO"))),
+               ("mgno_vs_fno.ns.rel_l2_128", "Navier–Stokes 64², 10-step rollout → 128² "
+                "zero-shot from the same initial vorticity: test rel L2, MgNO / FNO"),
+               ("mgno_vs_fno.ns.rel_l2_128_rpi", "Navier–Stokes 64², 10-step rollout → 128² "
+                "zero-shot from the same initial vorticity, restrict-predict-interpolate: test "
+                "rel L2, MgNO / FNO"),
+               ("mgno_vs_fno.ns.sec_per_epoch", "Navier–Stokes 64², 10-step rollout: seconds "
+                "per epoch, MgNO / FNO"),
+               ("mgno_vs_fno.helmholtz.rel_l2", "Helmholtz 64²: test rel L2, MgNO / FNO"),
+               ("mgno_vs_fno.helmholtz.sec_per_epoch", "Helmholtz 64²: seconds per epoch, MgNO "
+                "/ FNO"))),
     Benchmark("darcy16_floor", "the information floor of darcy_16 (binary 16² input): the "
               "lowest test error any model can reach",
               "`.venv/bin/python benchmarks/darcy16_floor.py` (about 13 minutes)",
