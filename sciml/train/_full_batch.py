@@ -290,5 +290,10 @@ class _FullBatchRun:
         total, values = _loss(task, "lbfgs", self.done)  # raises if the iterate is not finite
         self.seconds += time.perf_counter() - t0
         self.bar.update(float(total.detach()), n=self.done - before)
-        self.log(values, {"rejected_trials": float(rejected[0])} if rejected[0] else None)
+        # the iterations L-BFGS has made in all (``phase_step`` jumps to the budget when it
+        # converges): a fit that stalls after a few iterations shows here
+        extra = {"lbfgs_iterations": float(state.get("n_iter", 0))}
+        if rejected[0]:
+            extra["rejected_trials"] = float(rejected[0])
+        self.log(values, extra)
         self.save()
