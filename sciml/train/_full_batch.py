@@ -4,11 +4,11 @@ Physics-informed fits (PINN, Lagrangian PINN) minimise one loss over every collo
 L-BFGS re-evaluates that loss several times per step inside its line search, which does not fit
 an epoch of mini-batches. This mode runs the schedule they use (Raissi et al. 2019; DeepXDE):
 ``adam_steps`` Adam steps, then L-BFGS with the strong-Wolfe line search in chunks of
-``lbfgs_chunk`` iterations (``torch.optim.LBFGS``'s iterates, its direction computed in the compact
-form, :class:`sciml.train._lbfgs.CompactLBFGS`). It shares everything else with the mini-batch mode: the checkpoint
-format (plus a ``full_batch`` record of the phase and its position), the resume path (a run killed
-at any point and started again gives the same result), ``metrics.csv`` / TensorBoard, the progress
-bar and the non-finite checks. Under ``torchrun`` every rank computes the same full batch and only
+``lbfgs_chunk`` iterations (``torch.optim.LBFGS``'s iterates, the direction computed in the
+compact form: :class:`sciml.train._lbfgs.CompactLBFGS`). It shares everything else with the
+mini-batch mode: the checkpoint format (plus a ``full_batch`` record of the phase and its
+position), the resume path (a run killed at any point and started again gives the same result),
+``metrics.csv`` / TensorBoard, the progress bar and the non-finite checks. Under ``torchrun`` every rank computes the same full batch and only
 rank 0 writes.
 """
 
