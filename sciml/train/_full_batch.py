@@ -8,8 +8,8 @@ an epoch of mini-batches. This mode runs the schedule they use (Raissi et al. 20
 compact form: :class:`sciml.train._lbfgs.CompactLBFGS`). It shares everything else with the
 mini-batch mode: the checkpoint format (plus a ``full_batch`` record of the phase and its
 position), the resume path (a run killed at any point and started again gives the same result),
-``metrics.csv`` / TensorBoard, the progress bar and the non-finite checks. Under ``torchrun`` every rank computes the same full batch and only
-rank 0 writes.
+``metrics.csv`` / TensorBoard, the progress bar and the non-finite checks. Under ``torchrun``
+every rank computes the same full batch and only rank 0 writes.
 """
 
 from __future__ import annotations
