@@ -575,7 +575,8 @@ class FitConfig:
     ``lbfgs_history`` memory, at most ``lbfgs_eval_factor`` × iterations loss evaluations per
     chunk of ``lbfgs_chunk`` iterations (DeepXDE and scipy: 1.25), stopping early when
     max|g| ≤ ``lbfgs_tolerance_grad`` or the loss/step changes by less than
-    ``lbfgs_tolerance_change`` (DeepXDE: 1e-8 and 0). Chunking keeps the L-BFGS memory between chunks (one extra evaluation per chunk).
+    ``lbfgs_tolerance_change`` (DeepXDE: 1e-8 and 0). Chunking keeps the L-BFGS memory between
+    chunks (one extra evaluation per chunk).
 
     ``derivatives`` (PINN only): how the residual's derivatives are computed. ``jet`` carries u,
     ∇u and the spatial ∂²u/∂x_a² forward through the network (:class:`sciml.physics.Jet`,
