@@ -189,3 +189,20 @@ def test_a_users_pde_that_differentiates_a_function_of_u_goes_to_autograd(monkey
     assert not auto.objective.uses_jet(auto.model)
     with pytest.raises(ConfigError, match="needs a derivative the jet does not carry"):
         tasks["jet"].objective.losses(tasks["jet"].model)
+
+
+def test_loss_points_follow_an_in_place_change_of_the_collocation_points():
+    """A resumed checkpoint loads the points into the same buffer: the cached concatenation of
+    the loss points (and the transform's jets) must not go stale."""
+    recipe = sciml.load_recipe("allen-cahn-pinn", {**SMALL, "train.dtype": "float64"})
+    torch.manual_seed(0)
+    task = PhysicsInformedJob(recipe).build_task({})
+    before = float(task.loss_terms()["residual"])
+    with torch.no_grad():
+        task.points[:, 1].mul_(0.5)  # in place, as load_state_dict does
+    torch.manual_seed(0)
+    fresh = PhysicsInformedJob(recipe).build_task({})
+    fresh.load_state_dict(task.state_dict())
+    after = float(task.loss_terms()["residual"])
+    assert after != before
+    assert after == pytest.approx(float(fresh.loss_terms()["residual"]), rel=1e-12)

@@ -829,12 +829,13 @@ class PINNObjective(AbstractObjective):
 
     def _loss_points(self, *extra: Tensor) -> Tensor:
         """The collocation points followed by ``extra`` (built once while the collocation
-        points stay the same object; RAD resampling replaces them)."""
+        points stay the same, unmodified tensor; RAD resampling replaces them)."""
         cached = getattr(self, "_loss_points_cache", None)
-        if cached is None or cached[0] is not self.points:
-            cached = (self.points, torch.cat([self.points, *extra]))
+        # the same tensor, not written in place since (a resumed checkpoint loads into it)
+        if cached is None or cached[0] is not self.points or cached[1] != self.points._version:
+            cached = (self.points, self.points._version, torch.cat([self.points, *extra]))
             self._loss_points_cache = cached
-        return cached[1]
+        return cached[2]
 
     def derivatives(self, model: PINN, pts: Tensor) -> tuple[Tensor, AbstractDerivatives]:
         """u at ``pts`` and the derivatives object of its residual: forward (a jet) or by
