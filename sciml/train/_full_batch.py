@@ -295,6 +295,8 @@ class _FullBatchRun:
         # the iterations L-BFGS has made in all (``phase_step`` jumps to the budget when it
         # converges): a fit that stalls after a few iterations shows here
         extra = {"lbfgs_iterations": float(state.get("n_iter", 0))}
+        if state.get("restarts"):  # CompactLBFGS restarted where torch's L-BFGS would stall
+            extra["lbfgs_restarts"] = float(state["restarts"])
         if rejected[0]:
             extra["rejected_trials"] = float(rejected[0])
         self.log(values, extra)

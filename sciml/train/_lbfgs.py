@@ -17,7 +17,11 @@ column per iteration). Everything else is ``torch.optim.LBFGS``'s: the first ste
 strong-Wolfe line search (its own function), the curvature test that skips a pair
 (yᵀs ≤ 1e-10), the iteration and evaluation limits, the tolerances and the ``n_iter`` /
 ``func_evals`` counters in the state, so both give the same iterates to rounding
-(tests/train/test_lbfgs.py).
+(tests/train/test_lbfgs.py), with one exception: where ``torch.optim.LBFGS`` stops because its
+line search ends at step 0 or its direction is not one of descent (the "stall" of DeepXDE's
+Burgers example after a few iterations), this one forgets the stored pairs and restarts from
+the steepest-descent step (Nocedal and Wright, *Numerical Optimization*, 2006, Sec. 7.2 and
+9.1, on restarting limited-memory methods); it stops only when that fails too.
 """
 
 from __future__ import annotations
@@ -91,6 +95,17 @@ class CompactLBFGS(torch.optim.LBFGS):
             state["S"], state["Y"] = S, Y
             state["SY"], state["YY"] = (S @ Y.T).double(), (Y @ Y.T).double()
 
+    @staticmethod
+    def _restart(state: dict, restarted: bool) -> bool:
+        """Forget the stored pairs when L-BFGS cannot move along its direction (the line search
+        ends at step 0, or the direction is not one of descent), so the next iteration takes
+        the steepest-descent step of a first iteration; False (stop, as torch.optim.LBFGS does)
+        if the memory is empty already or that step failed too. Counted in ``restarts``."""
+        if restarted or state["S"].shape[0] == 0:
+            return False
+        state["restarts"] = state.get("restarts", 0) + 1
+        return True
+
     @torch.no_grad()
     def step(self, closure: Callable[[], Tensor]) -> Tensor:  # type: ignore[override]
         """One call: up to ``max_iter`` iterations (see ``torch.optim.LBFGS.step``)."""
@@ -119,11 +134,11 @@ class CompactLBFGS(torch.optim.LBFGS):
         d, t = state.get("d"), state.get("t")
         prev_flat_grad, prev_loss = state.get("prev_flat_grad"), state.get("prev_loss")
 
-        n_iter = 0
+        n_iter, restart = 0, False
         while n_iter < max_iter:
             n_iter += 1
             state["n_iter"] += 1
-            if state["n_iter"] == 1:
+            if state["n_iter"] == 1 or restart:
                 d = flat_grad.neg()
                 self._init_pairs(state, flat_grad)
                 state["H_diag"] = 1.0
@@ -142,13 +157,17 @@ class CompactLBFGS(torch.optim.LBFGS):
                 prev_flat_grad.copy_(flat_grad)
             prev_loss = loss
 
-            if state["n_iter"] == 1:
+            if state["n_iter"] == 1 or restart:
                 t = min(1.0, 1.0 / float(flat_grad.abs().sum())) * lr
             else:
                 t = lr
             gtd = flat_grad.dot(d)
             if gtd > -tolerance_change:
+                if self._restart(state, restart):  # not a descent direction: forget the pairs
+                    restart = True
+                    continue
                 break
+            restart = False
 
             ls_func_evals = 0
             if line_search_fn is not None:
@@ -179,6 +198,9 @@ class CompactLBFGS(torch.optim.LBFGS):
             if n_iter == max_iter or current_evals >= max_eval or opt_cond:
                 break
             if d.mul(t).abs().max() <= tolerance_change:
+                if self._restart(state, restart):  # the line search found no step along d
+                    restart = True
+                    continue
                 break
             if abs(loss - prev_loss) < tolerance_change:
                 break

@@ -75,3 +75,34 @@ def test_continues_from_a_torch_lbfgs_state():
     ours, _ = _run(CompactLBFGS, 5, 8, state=saved)
     ref, _ = _run(torch.optim.LBFGS, 5, 8, chunks=2)
     torch.testing.assert_close(ours, ref, rtol=1e-9, atol=1e-10)
+
+
+def test_restarts_where_torch_lbfgs_stalls(monkeypatch):
+    """A line search that ends at step 0 once (the 5th): torch.optim.LBFGS stops there for good
+    (DeepXDE's Burgers stall); this one forgets its pairs, takes a steepest-descent step and
+    goes on to the minimum."""
+    import torch.optim.lbfgs as torch_lbfgs
+
+    import sciml.train._lbfgs as ours
+
+    real = torch_lbfgs._strong_wolfe
+    calls = {"n": 0}
+
+    def failing_once(obj_func, x, t, d, f, g, gtd, **kw):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            return f, g, 0.0, 1
+        return real(obj_func, x, t, d, f, g, gtd, **kw)
+
+    monkeypatch.setattr(torch_lbfgs, "_strong_wolfe", failing_once)
+    monkeypatch.setattr(ours, "_strong_wolfe", failing_once)
+    stalled, t_opt = _run(torch.optim.LBFGS, 10, 200)
+    assert t_opt.state[t_opt._params[0]]["n_iter"] == 5
+    calls["n"] = 0
+    went_on, c_opt = _run(CompactLBFGS, 10, 200)
+    state = c_opt.state[c_opt._params[0]]
+    assert state["restarts"] == 1 and state["n_iter"] > 20
+    loss, _ = _problem()
+    assert float(loss(went_on)) < float(loss(stalled)) - 1e-3
+    grad = torch.func.grad(loss)(went_on)
+    assert float(grad.abs().max()) < 1e-6
