@@ -206,3 +206,26 @@ def test_loss_points_follow_an_in_place_change_of_the_collocation_points():
     after = float(task.loss_terms()["residual"])
     assert after != before
     assert after == pytest.approx(float(fresh.loss_terms()["residual"]), rel=1e-12)
+
+
+@pytest.mark.parametrize("diffusion", ["label", "chain_rule"])
+@pytest.mark.parametrize("recipe_name", ["burgers-lpinn", "allen-cahn-lpinn"])
+def test_lagrangian_pinn_jet_equals_autograd(diffusion, recipe_name):
+    """Both branches' jets give the Lagrangian residuals of nested autograd (periodic Burgers,
+    bounded Allen–Cahn), their loss terms and gradients."""
+    recipe = sciml.load_recipe(recipe_name, {"train.n_x": 12, "train.n_t": 6,
+                                             "train.n_boundary": 8, "model.width": 10,
+                                             "model.diffusion": diffusion})
+    plain, jet = _objectives(recipe)
+    pts = plain.objective.points[:25]
+    _close(jet.objective.residual(jet.model, pts), plain.objective.residual(plain.model, pts))
+    grads = []
+    for task in (plain, jet):
+        losses = task.objective.losses(task.model)
+        task.model.zero_grad()
+        sum(losses.values()).backward()
+        grads.append((losses, [p.grad.clone() for p in task.model.parameters()]))
+    for key in grads[0][0]:
+        _close(grads[1][0][key], grads[0][0][key])
+    for a, j in zip(grads[0][1], grads[1][1], strict=True):
+        _close(j, a, 1e-9)

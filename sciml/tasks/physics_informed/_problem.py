@@ -578,12 +578,12 @@ class FitConfig:
     ``lbfgs_tolerance_change`` (DeepXDE: 1e-8 and 0). Chunking keeps the L-BFGS memory between
     chunks (one extra evaluation per chunk).
 
-    ``derivatives`` (PINN only): how the residual's derivatives are computed. ``jet`` carries u,
+    ``derivatives``: how the residual's derivatives are computed. ``jet`` carries u,
     ∇u and the spatial ∂²u/∂x_a² forward through the network (:class:`sciml.physics.Jet`,
     Taylor mode), so the parameter gradient is one backward pass; ``autograd`` differentiates
     the network's backward pass again (nested reverse mode, as DeepXDE); ``auto`` (default) is
-    ``jet`` for a PINN with a smooth activation and ``autograd`` otherwise. Both give the same
-    residual to rounding (tests/physics/test_jet.py).
+    ``jet`` for a PINN or Lagrangian PINN with smooth activations and ``autograd`` otherwise.
+    Both give the same residual to rounding (tests/physics/test_jet.py).
     """
 
     n_x: int = 128
@@ -993,13 +993,23 @@ class LPINNObjective(AbstractObjective):
                                   f"{self.pde.name!r} moves them (use problem.boundary: "
                                   "periodic, or the PINN)")
 
+    def uses_jet(self, model: torch.nn.Module) -> bool:
+        """Whether the residuals' derivatives are carried forward (``train.derivatives``)."""
+        if self.cfg.derivatives == "autograd":
+            return False
+        ok = bool(getattr(model, "supports_jet", False))
+        if self.cfg.derivatives == "jet" and not ok:
+            raise ConfigError("train.derivatives: jet needs smooth activations (tanh, sigmoid, "
+                              "silu, gelu) in both branches of the Lagrangian PINN")
+        return ok
+
     def residual(self, model: LPINN, points: Tensor) -> Tensor:
-        r_x, r_u = lagrangian_residuals(model, self.pde, points)
+        r_x, r_u = lagrangian_residuals(model, self.pde, points, jet=self.uses_jet(model))
         return r_x.abs() + r_u.abs()
 
     def losses(self, model: LPINN) -> dict[str, Tensor]:
         cfg, p = self.cfg, self.problem
-        r_x, r_u = lagrangian_residuals(model, self.pde, self.points)
+        r_x, r_u = lagrangian_residuals(model, self.pde, self.points, jet=self.uses_jet(model))
         init = torch.stack([self.x_init, torch.full_like(self.x_init, p.t_range[0])], 1)
         x_l, u = model(init)
         out = {
