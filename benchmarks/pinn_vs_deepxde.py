@@ -270,22 +270,22 @@ def section(ours: list[dict], dde: list[dict], seeds: list[int], args: argparse.
         lines += ["", profile]
     setting = f"Adam {args.adam} + L-BFGS {args.lbfgs}, {len(seeds)} seeds"
     prefix = "pinn_vs_deepxde.example" if example else "pinn_vs_deepxde"
-    budget = "DeepXDE's example budget" if example else "short budget"
+    budget = " (DeepXDE's example budget)" if example else ""
     comps = [
-        _record.comparison(f"{prefix}.rel_l2", f"Burgers ({budget}): median rel L2, sciml / "
+        _record.comparison(f"{prefix}.rel_l2", f"Burgers{budget}: median rel L2, sciml / "
                            "DeepXDE", _median(ours, "rel_l2"), _median(dde, "rel_l2"),
                            anchor_name="DeepXDE", target=("ratio", "<=", 1.0), setting=setting),
-        _record.comparison(f"{prefix}.time", f"Burgers ({budget}): median training seconds, "
+        _record.comparison(f"{prefix}.time", f"Burgers{budget}: median training seconds, "
                            "sciml / DeepXDE", _median(ours, "seconds"), _median(dde, "seconds"),
                            unit="s", anchor_name="DeepXDE", target=("ratio", "<=", t_target),
                            setting=setting)]
     if example:
         comps += [
-            _record.comparison(f"{prefix}.stalled", f"Burgers ({budget}): seeds stalled in "
+            _record.comparison(f"{prefix}.stalled", f"Burgers{budget}: seeds stalled in "
                                f"L-BFGS (< {STALL} iterations)", stalled[0], stalled[1],
                                anchor_name="DeepXDE", ratio=None, target=("sciml", "<=", 0),
                                setting=setting),
-            _record.comparison(f"{prefix}.peak_rss", f"Burgers ({budget}): median peak "
+            _record.comparison(f"{prefix}.peak_rss", f"Burgers{budget}: median peak "
                                "resident memory of a fit's process", _median(ours, "peak_rss_mb"),
                                _median(dde, "peak_rss_mb"), unit="MB", anchor_name="DeepXDE",
                                target=("ratio", "<=", 1.0), setting=setting)]
