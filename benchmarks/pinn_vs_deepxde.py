@@ -19,8 +19,8 @@ environment (interleaved, so both see the same machine load); reported per seed 
 training seconds (imports and evaluation excluded), relative L2 on the reference grid, the
 L-BFGS iterations made (a fit whose L-BFGS stops within 50 iterations has *stalled*) and the
 process's peak resident memory. Both run with one torch thread. Our residual derivatives are
-``--derivatives`` (``auto``: carried forward through the MLP, :class:`sciml.physics.Jet`;
-``autograd``: nested reverse mode as DeepXDE). ``--profile`` adds the top operators of one of
+``--derivatives`` (``autograd``: nested reverse mode as DeepXDE, the default; ``jet``: carried
+forward through the MLP, :class:`sciml.physics.Jet`). ``--profile`` adds the top operators of one of
 our loss-and-gradient evaluations under each derivative mode (and their times) to the log.
 
 Budgets and targets:
@@ -316,7 +316,7 @@ def main() -> int:
     p.add_argument("--example", action="store_true",
                    help="DeepXDE's example budget: Adam 15000, L-BFGS 15000 (issue 24)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    p.add_argument("--derivatives", choices=["auto", "jet", "autograd"], default="auto",
+    p.add_argument("--derivatives", choices=["autograd", "jet"], default="autograd",
                    help="our residual derivatives (train.derivatives)")
     p.add_argument("--profile", action="store_true",
                    help="log the top operators of our loss evaluation, autograd and jet")

@@ -578,12 +578,13 @@ class FitConfig:
     ``lbfgs_tolerance_change`` (DeepXDE: 1e-8 and 0). Chunking keeps the L-BFGS memory between
     chunks (one extra evaluation per chunk).
 
-    ``derivatives``: how the residual's derivatives are computed. ``jet`` carries u,
-    ∇u and the spatial ∂²u/∂x_a² forward through the network (:class:`sciml.physics.Jet`,
-    Taylor mode), so the parameter gradient is one backward pass; ``autograd`` differentiates
-    the network's backward pass again (nested reverse mode, as DeepXDE); ``auto`` (default) is
-    ``jet`` for a PINN or Lagrangian PINN with smooth activations and ``autograd`` otherwise.
-    Both give the same residual to rounding (tests/physics/test_jet.py).
+    ``derivatives``: how the residual's derivatives are computed. ``autograd`` (default)
+    differentiates the network's backward pass again (nested reverse mode, as DeepXDE);
+    ``jet`` carries u, ∇u and the spatial ∂²u/∂x_a² forward through the network
+    (:class:`sciml.physics.Jet`, Taylor mode; PINN and Lagrangian PINN with smooth
+    activations), so the parameter gradient is one backward pass. Both give the same residual
+    to rounding (tests/physics/test_jet.py); on a CPU the jet measured no faster (see
+    :mod:`sciml.physics._jet`).
     """
 
     n_x: int = 128
@@ -609,12 +610,11 @@ class FitConfig:
     checkpoint_every: int = 250
     seed: int = 0
     dtype: str = "float32"
-    derivatives: str = "auto"
+    derivatives: str = "autograd"
 
     def __post_init__(self) -> None:
-        if self.derivatives not in ("auto", "jet", "autograd"):
-            raise ValueError(f"derivatives must be auto, jet or autograd, got "
-                             f"{self.derivatives!r}")
+        if self.derivatives not in ("autograd", "jet"):
+            raise ValueError(f"derivatives must be autograd or jet, got {self.derivatives!r}")
         for name in ("n_x", "n_t", "n_boundary", "lbfgs_chunk", "lbfgs_history", "n_initial"):
             v = getattr(self, name)
             if name == "n_initial" and v is None:
@@ -799,15 +799,13 @@ class PINNObjective(AbstractObjective):
 
     def uses_jet(self, model: torch.nn.Module) -> bool:
         """Whether the residual's derivatives are carried forward (``train.derivatives``)."""
-        mode = self.cfg.derivatives
-        if mode == "autograd" or getattr(self, "_jet_declined", False):
+        if self.cfg.derivatives != "jet":
             return False
-        ok = bool(getattr(model, "supports_jet", False))
-        if mode == "jet" and not ok:
+        if not getattr(model, "supports_jet", False):
             raise ConfigError(f"train.derivatives: jet needs a PINN with a smooth activation "
                               f"(tanh, sigmoid, silu, gelu); this model has "
                               f"{getattr(getattr(model, 'config', None), 'activation', '?')!r}")
-        return ok
+        return True
 
     def field_jet(self, model: PINN, pts: Tensor) -> Jet:
         """The jet of :meth:`field` at ``pts``: u with ∇u and the pure second derivatives along
@@ -851,20 +849,16 @@ class PINNObjective(AbstractObjective):
 
     def field_and_residual(self, model: PINN, pts: Tensor
                            ) -> tuple[Tensor, AbstractDerivatives, Tensor]:
-        """u, its derivatives object and the residual at ``pts``. With ``derivatives: auto``,
-        a residual that needs a derivative outside the jet (a user's PDE differentiating a
-        function of u) switches this objective to autograd for good."""
+        """u, its derivatives object and the residual at ``pts``; with ``derivatives: jet``, a
+        residual that needs a derivative outside the jet (a user's PDE differentiating a
+        function of u) is a ConfigError naming the PDE."""
         u, d = self.derivatives(model, pts)
         try:
             return u, d, self._residual(u, pts, d)
         except JetNeedsAutograd as err:
-            if self.cfg.derivatives == "jet":
-                raise ConfigError(f"train.derivatives: jet: the residual of "
-                                  f"{self.pde.name!r} needs a derivative the jet does not "
-                                  f"carry ({err}); use derivatives: autograd") from None
-            self._jet_declined = True
-            u, d = self.derivatives(model, pts)
-            return u, d, self._residual(u, pts, d)
+            raise ConfigError(f"train.derivatives: jet: the residual of {self.pde.name!r} "
+                              f"needs a derivative the jet does not carry ({err}); use "
+                              "derivatives: autograd") from None
 
     def _residual(self, u: Tensor, pts: Tensor, d: AbstractDerivatives | None = None) -> Tensor:
         pde = self.residual_pde()
@@ -995,13 +989,12 @@ class LPINNObjective(AbstractObjective):
 
     def uses_jet(self, model: torch.nn.Module) -> bool:
         """Whether the residuals' derivatives are carried forward (``train.derivatives``)."""
-        if self.cfg.derivatives == "autograd":
+        if self.cfg.derivatives != "jet":
             return False
-        ok = bool(getattr(model, "supports_jet", False))
-        if self.cfg.derivatives == "jet" and not ok:
+        if not getattr(model, "supports_jet", False):
             raise ConfigError("train.derivatives: jet needs smooth activations (tanh, sigmoid, "
                               "silu, gelu) in both branches of the Lagrangian PINN")
-        return ok
+        return True
 
     def residual(self, model: LPINN, points: Tensor) -> Tensor:
         r_x, r_u = lagrangian_residuals(model, self.pde, points, jet=self.uses_jet(model))
