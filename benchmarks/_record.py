@@ -168,11 +168,22 @@ BENCHMARKS: tuple[Benchmark, ...] = (
               tuple((f"lpinn_vs_pinn.beta{b}", f"convection β = {b}: rel L2, LPINN vs PINN")
                     for b in (10, 30, 50, 70))),
     Benchmark("pinn_vs_deepxde", "our PINN against DeepXDE's on its Burgers example, medians "
-              "over seeds",
+              "over seeds (error, time; at DeepXDE's own budget also L-BFGS stalls and peak "
+              "memory); `--profile` logs the top operators with forward (jet) and nested "
+              "autograd derivatives",
               "`bash benchmarks/setup_deepxde_env.sh`, then `OMP_NUM_THREADS=1 .venv/bin/python "
-              "benchmarks/pinn_vs_deepxde.py` (about 12 minutes)",
+              "benchmarks/pinn_vs_deepxde.py [--example] [--profile]` (about 12 minutes; "
+              "`--example`, DeepXDE's budget of 15 000 Adam steps and L-BFGS, about 40)",
               (("pinn_vs_deepxde.rel_l2", "Burgers: median rel L2, sciml / DeepXDE"),
-               ("pinn_vs_deepxde.time", "Burgers: median training seconds, sciml / DeepXDE"))),
+               ("pinn_vs_deepxde.time", "Burgers: median training seconds, sciml / DeepXDE"),
+               ("pinn_vs_deepxde.example.rel_l2", "Burgers (DeepXDE's example budget): median "
+                "rel L2, sciml / DeepXDE"),
+               ("pinn_vs_deepxde.example.time", "Burgers (DeepXDE's example budget): median "
+                "training seconds, sciml / DeepXDE"),
+               ("pinn_vs_deepxde.example.stalled", "Burgers (DeepXDE's example budget): seeds "
+                "stalled in L-BFGS (< 50 iterations)"),
+               ("pinn_vs_deepxde.example.peak_rss", "Burgers (DeepXDE's example budget): median "
+                "peak resident memory of a fit's process"))),
     Benchmark("allen_cahn_vs_deepxde", "the Allen–Cahn PINN recipe against DeepXDE's own "
               "Allen–Cahn example, error and training time",
               "`bash benchmarks/setup_deepxde_env.sh`, then `OMP_NUM_THREADS=1 .venv/bin/python "

@@ -135,13 +135,42 @@ class LPINN(AbstractModel):
         x_l = coords[:, 0] + self.scale * self.position(e)[:, 0]
         return x_l, self.state(e)[:, 0]
 
+    @property
+    def supports_jet(self) -> bool:
+        """Whether :meth:`forward_jet` can carry derivatives through both branches."""
+        from sciml.physics._jet import supports_jet
 
-def lagrangian_residuals(model: LPINN, pde: AbstractAdvectionPDE, coords: Float[Tensor, "n 2"]
-                         ) -> tuple[Tensor, Tensor]:
+        return supports_jet(self.position) and supports_jet(self.state)
+
+    def forward_jet(self, coords: Float[Tensor, "n 2"]):
+        """The jets (:class:`sciml.physics.Jet`, streams ``(n,)``) of x_L and u over (x0, t):
+        each with ∂/∂x0, ∂/∂t and ∂²/∂x0², carried forward through the embedding and both
+        branches; equal to autograd's derivatives of :meth:`forward`."""
+        from sciml.physics._jet import Jet, _cos, _sin, mlp_jet
+
+        if coords.dim() != 2 or coords.shape[1] != 2:
+            raise ValueError(f"coords must have shape (n, 2) with columns (x0, t), got "
+                             f"{tuple(coords.shape)}")
+        c = Jet.coordinates(coords, axes=(0,))
+        t = (c[:, 1:] * 2 - (self.t0 + self.t1)) * (1 / (self.t1 - self.t0))
+        if self.config.periodic:
+            phase = c[:, :1] * (2 * math.pi / self.config.period)
+            e = Jet.cat([phase.apply(_cos), phase.apply(_sin), t], dim=1)
+        else:
+            a, b = self.x_range
+            x = (c[:, :1] * 2 - (a + b)) * (1 / (b - a))
+            e = Jet.cat([x, x * 0.0, t], dim=1)
+        x_l = c[:, 0] + mlp_jet(self.position, e)[:, 0] * self.scale
+        return x_l, mlp_jet(self.state, e)[:, 0]
+
+
+def lagrangian_residuals(model: LPINN, pde: AbstractAdvectionPDE, coords: Float[Tensor, "n 2"],
+                         jet: bool = False) -> tuple[Tensor, Tensor]:
     """Residuals (r_x, r_u) of the Lagrangian system at (x0, t) = ``coords``.
 
     r_x = ∂x_L/∂t − a(u) and r_u = ∂u/∂t − ν u_xx − f(u) (module docstring; u_xx as
-    ``model.config.diffusion`` says).
+    ``model.config.diffusion`` says). ``jet``: the derivatives carried forward
+    (:meth:`LPINN.forward_jet`) instead of nested autograd; the same residuals to rounding.
 
     Raises:
         NonFiniteError: a residual is NaN or infinite (the message names the PDE and residual).
@@ -149,6 +178,25 @@ def lagrangian_residuals(model: LPINN, pde: AbstractAdvectionPDE, coords: Float[
     if not isinstance(pde, AbstractAdvectionPDE) or pde.spatial_dims != 1:
         raise ValueError(f"the Lagrangian PINN needs a 1-D advection-type PDE "
                          f"(u_t + a(u) u_x = ν u_xx + f(u)), got {pde!r}")
+    nu = pde.diffusivity()
+    if jet:
+        x_j, u_j = model.forward_jet(coords.detach())
+        u = u_j.value
+        r_x = x_j.first[1] - pde.speed(u)
+        r_u = u_j.first[1] - pde.source(u)
+        if nu != 0.0:
+            u_x0, u_x0x0 = u_j.first[0], u_j.second[0]
+            if model.config.diffusion == "label":
+                u_xx = u_x0x0
+            else:  # ∂_x0(u_x0 / J) / J, J clamped below (no derivative where it is clamped)
+                j_raw = x_j.first[0]
+                jac = j_raw.clamp(min=model.config.min_jacobian)
+                j_x0 = x_j.second[0] * (j_raw >= model.config.min_jacobian)
+                u_xx = (u_x0x0 / jac - u_x0 * j_x0 / jac**2) / jac
+            r_u = r_u - nu * u_xx
+        check_residual(pde, r_x, "r_x (characteristics)")
+        check_residual(pde, r_u, "r_u (state along characteristics)")
+        return r_x, r_u
     if not coords.requires_grad:
         coords = coords.clone().requires_grad_(True)
     x_l, u = model(coords)
@@ -156,7 +204,6 @@ def lagrangian_residuals(model: LPINN, pde: AbstractAdvectionPDE, coords: Float[
     g_u = gradient(u, coords)
     r_x = g_x[:, 1] - pde.speed(u)
     r_u = g_u[:, 1] - pde.source(u)
-    nu = pde.diffusivity()
     if nu != 0.0:
         if model.config.diffusion == "label":
             u_xx = gradient(g_u[:, 0], coords, strict=False)[:, 0]

@@ -68,6 +68,17 @@ from sciml.physics._finite_difference import (  # noqa: E402
 
 __all__ += ["GridDerivatives", "fd_first", "fd_second", "TIME_SCHEMES"]
 
+# Forward (Taylor-mode) derivatives of pointwise networks.
+from sciml.physics._jet import (  # noqa: E402
+    Jet,
+    JetDerivatives,
+    JetNeedsAutograd,
+    mlp_jet,
+    supports_jet,
+)
+
+__all__ += ["Jet", "JetDerivatives", "JetNeedsAutograd", "mlp_jet", "supports_jet"]
+
 # Domains and collocation sampling.
 from sciml.physics._domains import Box, Interval, Rectangle, TimeDomain  # noqa: E402
 from sciml.physics._sampling import (  # noqa: E402

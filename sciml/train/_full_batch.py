@@ -3,12 +3,13 @@
 Physics-informed fits (PINN, Lagrangian PINN) minimise one loss over every collocation point;
 L-BFGS re-evaluates that loss several times per step inside its line search, which does not fit
 an epoch of mini-batches. This mode runs the schedule they use (Raissi et al. 2019; DeepXDE):
-``adam_steps`` Adam steps, then ``torch.optim.LBFGS`` with the strong-Wolfe line search in chunks
-of ``lbfgs_chunk`` iterations. It shares everything else with the mini-batch mode: the checkpoint
-format (plus a ``full_batch`` record of the phase and its position), the resume path (a run killed
-at any point and started again gives the same result), ``metrics.csv`` / TensorBoard, the progress
-bar and the non-finite checks. Under ``torchrun`` every rank computes the same full batch and only
-rank 0 writes.
+``adam_steps`` Adam steps, then L-BFGS with the strong-Wolfe line search in chunks of
+``lbfgs_chunk`` iterations (``torch.optim.LBFGS``'s iterates, the direction computed in the
+compact form: :class:`sciml.train._lbfgs.CompactLBFGS`). It shares everything else with the
+mini-batch mode: the checkpoint format (plus a ``full_batch`` record of the phase and its
+position), the resume path (a run killed at any point and started again gives the same result),
+``metrics.csv`` / TensorBoard, the progress bar and the non-finite checks. Under ``torchrun``
+every rank computes the same full batch and only rank 0 writes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from torch import Tensor
 from sciml.errors import ConfigError, DataError, NonFiniteError
 from sciml.registry import config_to_dict
 from sciml.train import _checkpoint as ck
+from sciml.train._lbfgs import make_lbfgs
 from sciml.train._logging import Progress, RunLogger
 from sciml.train._state import check_task
 from sciml.train._task import AbstractFullBatchTask
@@ -101,10 +103,10 @@ def _optimizers(task: AbstractFullBatchTask, s: FullBatchSchedule
     if not params:
         raise ValueError(f"{type(task).__name__} has no trainable parameters")
     adam = torch.optim.Adam(params, lr=s.lr)
-    lbfgs = torch.optim.LBFGS(params, lr=1.0, max_iter=s.lbfgs_chunk,
-                              history_size=s.lbfgs_history, line_search_fn="strong_wolfe",
-                              tolerance_grad=s.lbfgs_tolerance_grad,
-                              tolerance_change=s.lbfgs_tolerance_change)
+    lbfgs = make_lbfgs(params, lr=1.0, max_iter=s.lbfgs_chunk,
+                       history_size=s.lbfgs_history, line_search_fn="strong_wolfe",
+                       tolerance_grad=s.lbfgs_tolerance_grad,
+                       tolerance_change=s.lbfgs_tolerance_change)
     return adam, lbfgs
 
 
@@ -290,5 +292,12 @@ class _FullBatchRun:
         total, values = _loss(task, "lbfgs", self.done)  # raises if the iterate is not finite
         self.seconds += time.perf_counter() - t0
         self.bar.update(float(total.detach()), n=self.done - before)
-        self.log(values, {"rejected_trials": float(rejected[0])} if rejected[0] else None)
+        # the iterations L-BFGS has made in all (``phase_step`` jumps to the budget when it
+        # converges): a fit that stalls after a few iterations shows here
+        extra = {"lbfgs_iterations": float(state.get("n_iter", 0))}
+        if state.get("restarts"):  # CompactLBFGS restarted where torch's L-BFGS would stall
+            extra["lbfgs_restarts"] = float(state["restarts"])
+        if rejected[0]:
+            extra["rejected_trials"] = float(rejected[0])
+        self.log(values, extra)
         self.save()

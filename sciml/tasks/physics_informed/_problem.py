@@ -17,11 +17,15 @@ from sciml.errors import ConfigError, DataError
 from sciml.models import LPINN, PINN, lagrangian_residuals, lagrangian_to_grid
 from sciml.physics import (
     AbstractAdvectionPDE,
+    AbstractDerivatives,
     AbstractPDE,
     AutogradDerivatives,
     Burgers1D,
     Convection,
     Expression,
+    Jet,
+    JetDerivatives,
+    JetNeedsAutograd,
     Reaction,
     ReactionDiffusion,
     get_pde,
@@ -567,11 +571,20 @@ class FitConfig:
     periodic problems: D = t − t0 (periodicity from the embedding). Neumann ends cannot be
     enforced this way (an error); the loss then has the residual term only.
 
-    L-BFGS (``torch.optim.LBFGS``, lr 1, strong-Wolfe line search): ``lbfgs_history`` memory,
-    at most ``lbfgs_eval_factor`` × iterations loss evaluations per chunk of ``lbfgs_chunk``
-    iterations (DeepXDE and scipy: 1.25), stopping early when max|g| ≤ ``lbfgs_tolerance_grad``
-    or the loss/step changes by less than ``lbfgs_tolerance_change`` (DeepXDE: 1e-8 and 0).
-    Chunking keeps the L-BFGS memory between chunks (one extra evaluation per chunk).
+    L-BFGS (``torch.optim.LBFGS``'s algorithm, lr 1, strong-Wolfe line search):
+    ``lbfgs_history`` memory, at most ``lbfgs_eval_factor`` × iterations loss evaluations per
+    chunk of ``lbfgs_chunk`` iterations (DeepXDE and scipy: 1.25), stopping early when
+    max|g| ≤ ``lbfgs_tolerance_grad`` or the loss/step changes by less than
+    ``lbfgs_tolerance_change`` (DeepXDE: 1e-8 and 0). Chunking keeps the L-BFGS memory between
+    chunks (one extra evaluation per chunk).
+
+    ``derivatives``: how the residual's derivatives are computed. ``autograd`` (default)
+    differentiates the network's backward pass again (nested reverse mode, as DeepXDE);
+    ``jet`` carries u, ∇u and the spatial ∂²u/∂x_a² forward through the network
+    (:class:`sciml.physics.Jet`, Taylor mode; PINN and Lagrangian PINN with smooth
+    activations), so the parameter gradient is one backward pass. Both give the same residual
+    to rounding (tests/physics/test_jet.py); on a CPU the jet measured no faster (see
+    :mod:`sciml.physics._jet`).
     """
 
     n_x: int = 128
@@ -597,8 +610,11 @@ class FitConfig:
     checkpoint_every: int = 250
     seed: int = 0
     dtype: str = "float32"
+    derivatives: str = "autograd"
 
     def __post_init__(self) -> None:
+        if self.derivatives not in ("autograd", "jet"):
+            raise ValueError(f"derivatives must be autograd or jet, got {self.derivatives!r}")
         for name in ("n_x", "n_t", "n_boundary", "lbfgs_chunk", "lbfgs_history", "n_initial"):
             v = getattr(self, name)
             if name == "n_initial" and v is None:
@@ -755,13 +771,10 @@ class PINNObjective(AbstractObjective):
             raise ConfigError("train.hard_constraints enforces the initial condition and "
                               "Dirichlet ends; a Neumann end cannot be enforced this way")
 
-    def field(self, model: PINN, pts: Tensor) -> Tensor:
-        """u at ``pts`` (n, 2): ``(n,)``, or ``(n, c)`` for a system; the network, through the
-        hard-constraint transform when asked."""
-        n = model(pts)
-        n = n[:, 0] if n.shape[1] == 1 else n
+    def _transform(self, pts: Tensor, vector: bool) -> tuple[Tensor, Tensor] | None:
+        """(A, D) of the hard-constraint transform u = A + D·N at ``pts``; None without."""
         if not self.cfg.hard_constraints:
-            return n
+            return None
         p = self.problem
         x, t = pts[:, 0], pts[:, 1]
         (a, b), t0 = p.x_range, p.t_range[0]
@@ -770,21 +783,93 @@ class PINNObjective(AbstractObjective):
         if self.sides is not None:
             left, right = self.sides
             start = torch.full_like(t, t0)
-            xs = x if n.dim() == 1 else x[:, None]
+            xs = x[:, None] if vector else x
             known = known + (left.values(t) - left.values(start)) * (b - xs) / (b - a) \
                 + (right.values(t) - right.values(start)) * (xs - a) / (b - a)
             dist = dist * (x - a) * (b - x) / ((b - a) / 2) ** 2
-        return known + (dist if n.dim() == 1 else dist[:, None]) * n
+        return known, (dist[:, None] if vector else dist)
 
-    def _residual(self, u: Tensor, pts: Tensor) -> Tensor:
+    def field(self, model: PINN, pts: Tensor) -> Tensor:
+        """u at ``pts`` (n, 2): ``(n,)``, or ``(n, c)`` for a system; the network, through the
+        hard-constraint transform when asked."""
+        n = model(pts)
+        n = n[:, 0] if n.shape[1] == 1 else n
+        parts = self._transform(pts, n.dim() == 2)
+        return n if parts is None else parts[0] + parts[1] * n
+
+    def uses_jet(self, model: torch.nn.Module) -> bool:
+        """Whether the residual's derivatives are carried forward (``train.derivatives``)."""
+        if self.cfg.derivatives != "jet":
+            return False
+        if not getattr(model, "supports_jet", False):
+            raise ConfigError(f"train.derivatives: jet needs a PINN with a smooth activation "
+                              f"(tanh, sigmoid, silu, gelu); this model has "
+                              f"{getattr(getattr(model, 'config', None), 'activation', '?')!r}")
+        return True
+
+    def field_jet(self, model: PINN, pts: Tensor) -> Jet:
+        """The jet of :meth:`field` at ``pts``: u with ∇u and the pure second derivatives along
+        the spatial axes, carried forward through the network (the transform's parameter-free
+        A and D by autograd, then the product rule)."""
+        axes = tuple(range(self.pde.spatial_dims))
+        jet = model.forward_jet(pts, axes)
+        if jet.value.shape[1] == 1:
+            jet = jet[:, 0]
+        if not self.cfg.hard_constraints:
+            return jet
+        cached = getattr(self, "_transform_jets", None)
+        if cached is None or cached[0] is not pts:  # the same loss points: A and D are fixed
+            aux = pts.detach().requires_grad_(True)
+            parts = self._transform(aux, jet.value.dim() == 2)
+            cached = (pts, *(Jet.lift(v, aux, axes) for v in parts))
+            self._transform_jets = cached
+        return cached[1] + cached[2] * jet
+
+    def _loss_points(self, *extra: Tensor) -> Tensor:
+        """The collocation points followed by ``extra`` (built once while the collocation
+        points stay the same, unmodified tensor; RAD resampling replaces them)."""
+        cached = getattr(self, "_loss_points_cache", None)
+        # the same tensor, not written in place since (a resumed checkpoint loads into it)
+        if cached is None or cached[0] is not self.points or cached[1] != self.points._version:
+            cached = (self.points, self.points._version, torch.cat([self.points, *extra]))
+            self._loss_points_cache = cached
+        return cached[2]
+
+    def derivatives(self, model: PINN, pts: Tensor) -> tuple[Tensor, AbstractDerivatives]:
+        """u at ``pts`` and the derivatives object of its residual: forward (a jet) or by
+        autograd (on a copy of ``pts`` that requires grad, ``d.coords``), as
+        :meth:`uses_jet` says."""
+        steady = self.pde.steady
+        if self.uses_jet(model):
+            jet = self.field_jet(model, pts)
+            return jet.value, JetDerivatives(jet, pts, steady=steady)
+        if not pts.requires_grad:
+            pts = pts.detach().requires_grad_(True)
+        return self.field(model, pts), AutogradDerivatives(pts, steady=steady)
+
+    def field_and_residual(self, model: PINN, pts: Tensor
+                           ) -> tuple[Tensor, AbstractDerivatives, Tensor]:
+        """u, its derivatives object and the residual at ``pts``; with ``derivatives: jet``, a
+        residual that needs a derivative outside the jet (a user's PDE differentiating a
+        function of u) is a ConfigError naming the PDE."""
+        u, d = self.derivatives(model, pts)
+        try:
+            return u, d, self._residual(u, pts, d)
+        except JetNeedsAutograd as err:
+            raise ConfigError(f"train.derivatives: jet: the residual of {self.pde.name!r} "
+                              f"needs a derivative the jet does not carry ({err}); use "
+                              "derivatives: autograd") from None
+
+    def _residual(self, u: Tensor, pts: Tensor, d: AbstractDerivatives | None = None) -> Tensor:
         pde = self.residual_pde()
-        r = pde.checked_residual(u, AutogradDerivatives(pts, steady=pde.steady), pts)
+        if d is None:
+            d = AutogradDerivatives(pts, steady=pde.steady)
+        r = pde.checked_residual(u, d, pts)
         s = self.problem.source_values(pts[:, 0], pts[:, 1])
         return r if s is None else r - s
 
     def residual(self, model: PINN, points: Tensor) -> Tensor:
-        pts = points.clone().requires_grad_(True)
-        return self._residual(self.field(model, pts), pts)
+        return self.field_and_residual(model, points.detach())[2]
 
     def losses(self, model: PINN) -> dict[str, Tensor]:
         cfg, p = self.cfg, self.problem
@@ -794,9 +879,8 @@ class PINNObjective(AbstractObjective):
         right = torch.stack([torch.full_like(tb, p.x_range[1]), tb], 1)
         # One forward pass for every point (as DeepXDE): the initial and boundary values are
         # slices of the same output, not separate evaluations of the network.
-        pts = torch.cat([self.points, init, left, right]).requires_grad_(True)
-        u = self.field(model, pts)
-        r = self._residual(u, pts)
+        pts = self._loss_points(init, left, right)
+        u, d, r = self.field_and_residual(model, pts)
         n_col, n_init, n_b = len(self.points), len(init), len(tb)
         u_init = u[n_col:n_col + n_init]
         ends = slice(n_col + n_init, None)
@@ -806,7 +890,7 @@ class PINNObjective(AbstractObjective):
         if self.sides is not None:
             if not cfg.hard_constraints:
                 neumann = any(s.kind == "neumann" for s in self.sides)
-                u_x = AutogradDerivatives(pts).dx(u)[ends] if neumann else None
+                u_x = d.dx(u)[ends] if neumann else None
                 misfit = []
                 for k, (side, g) in enumerate(zip(self.sides, self.g, strict=True)):
                     rows = slice(k * n_b, (k + 1) * n_b)
@@ -852,21 +936,24 @@ class SteadyPINNObjective(PINNObjective):
         self.edge_points = torch.cat(edges)
         self.edge_targets = self.g(x=self.edge_points[:, 0], y=self.edge_points[:, 1])
 
-    def field(self, model: PINN, pts: Tensor) -> Tensor:
-        n = model(pts)[:, 0]
+    def _transform(self, pts: Tensor, vector: bool) -> tuple[Tensor, Tensor] | None:
         if not self.cfg.hard_constraints:
-            return n
+            return None
         (a, b), (c, d) = self.problem.x_range, self.problem.y_range
         x, y = pts[:, 0], pts[:, 1]
         dist = (x - a) * (b - x) * (y - c) * (d - y) / (((b - a) / 2) ** 2 * ((d - c) / 2) ** 2)
-        return self.g(x=x, y=y) + dist * n
+        return self.g(x=x, y=y), dist
+
+    def field(self, model: PINN, pts: Tensor) -> Tensor:
+        n = model(pts)[:, 0]
+        parts = self._transform(pts, False)
+        return n if parts is None else parts[0] + parts[1] * n
 
     def losses(self, model: PINN) -> dict[str, Tensor]:
         cfg = self.cfg
         n_col = len(self.points)
-        pts = torch.cat([self.points, self.edge_points]).requires_grad_(True)
-        u = self.field(model, pts)
-        r = self._residual(u, pts)
+        pts = self._loss_points(self.edge_points)
+        u, d, r = self.field_and_residual(model, pts)
         out = {"residual": cfg.weight_residual * _mse(r if cfg.residual_at_data else r[:n_col])}
         if not cfg.hard_constraints:
             out["boundary"] = cfg.weight_boundary * _mse(u[n_col:] - self.edge_targets)
@@ -900,13 +987,22 @@ class LPINNObjective(AbstractObjective):
                                   f"{self.pde.name!r} moves them (use problem.boundary: "
                                   "periodic, or the PINN)")
 
+    def uses_jet(self, model: torch.nn.Module) -> bool:
+        """Whether the residuals' derivatives are carried forward (``train.derivatives``)."""
+        if self.cfg.derivatives != "jet":
+            return False
+        if not getattr(model, "supports_jet", False):
+            raise ConfigError("train.derivatives: jet needs smooth activations (tanh, sigmoid, "
+                              "silu, gelu) in both branches of the Lagrangian PINN")
+        return True
+
     def residual(self, model: LPINN, points: Tensor) -> Tensor:
-        r_x, r_u = lagrangian_residuals(model, self.pde, points)
+        r_x, r_u = lagrangian_residuals(model, self.pde, points, jet=self.uses_jet(model))
         return r_x.abs() + r_u.abs()
 
     def losses(self, model: LPINN) -> dict[str, Tensor]:
         cfg, p = self.cfg, self.problem
-        r_x, r_u = lagrangian_residuals(model, self.pde, self.points)
+        r_x, r_u = lagrangian_residuals(model, self.pde, self.points, jet=self.uses_jet(model))
         init = torch.stack([self.x_init, torch.full_like(self.x_init, p.t_range[0])], 1)
         x_l, u = model(init)
         out = {
