@@ -138,7 +138,7 @@ class LPINN(AbstractModel):
     @property
     def supports_jet(self) -> bool:
         """Whether :meth:`forward_jet` can carry derivatives through both branches."""
-        from sciml.physics._jet import supports_jet
+        from sciml.physics import supports_jet
 
         return supports_jet(self.position) and supports_jet(self.state)
 
@@ -146,7 +146,7 @@ class LPINN(AbstractModel):
         """The jets (:class:`sciml.physics.Jet`, streams ``(n,)``) of x_L and u over (x0, t):
         each with ∂/∂x0, ∂/∂t and ∂²/∂x0², carried forward through the embedding and both
         branches; equal to autograd's derivatives of :meth:`forward`."""
-        from sciml.physics._jet import Jet, _cos, _sin, mlp_jet
+        from sciml.physics import Jet, mlp_jet
 
         if coords.dim() != 2 or coords.shape[1] != 2:
             raise ValueError(f"coords must have shape (n, 2) with columns (x0, t), got "
@@ -155,7 +155,7 @@ class LPINN(AbstractModel):
         t = (c[:, 1:] * 2 - (self.t0 + self.t1)) * (1 / (self.t1 - self.t0))
         if self.config.periodic:
             phase = c[:, :1] * (2 * math.pi / self.config.period)
-            e = Jet.cat([phase.apply(_cos), phase.apply(_sin), t], dim=1)
+            e = Jet.cat([phase.cos(), phase.sin(), t], dim=1)
         else:
             a, b = self.x_range
             x = (c[:, :1] * 2 - (a + b)) * (1 / (b - a))

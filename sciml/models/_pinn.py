@@ -142,7 +142,7 @@ class PINN(AbstractModel):
     def supports_jet(self) -> bool:
         """Whether :meth:`forward_jet` can carry derivatives forward through this network
         (smooth activations: tanh, sigmoid, SiLU, exact GELU)."""
-        from sciml.physics._jet import supports_jet
+        from sciml.physics import supports_jet
 
         return supports_jet(self.net)
 
@@ -150,7 +150,7 @@ class PINN(AbstractModel):
         """u at ``coords`` with ∂u/∂c_i for every column and ∂²u/∂c_a² for a in ``axes``, carried
         forward through the embedding and the MLP (:class:`sciml.physics.Jet`, streams
         ``(n, n_fields)``); equal to autograd's derivatives of :meth:`forward`."""
-        from sciml.physics._jet import Jet, _cos, _sin, mlp_jet
+        from sciml.physics import Jet, mlp_jet
 
         if coords.dim() != 2 or coords.shape[1] != self.spatial_dims + 1:
             raise ValueError(f"coords must have shape (n, {self.spatial_dims + 1}) (space, then "
@@ -160,5 +160,5 @@ class PINN(AbstractModel):
             1 / self.scaler.halfwidth.to(coords.dtype))
         if self.config.periodic:
             phase = c[:, :1] * (2 * math.pi / self.config.period)
-            scaled = Jet.cat([phase.apply(_cos), phase.apply(_sin), scaled[:, 1:]], dim=1)
+            scaled = Jet.cat([phase.cos(), phase.sin(), scaled[:, 1:]], dim=1)
         return mlp_jet(self.net, scaled)

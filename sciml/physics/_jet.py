@@ -255,6 +255,12 @@ class Jet:
 
     __rmul__ = __mul__
 
+    def cos(self) -> Jet:
+        return self.apply(_cos)
+
+    def sin(self) -> Jet:
+        return self.apply(_sin)
+
     def apply(self, fn: Callable[[Tensor], tuple[Tensor, Tensor, Tensor]]) -> Jet:
         """σ applied elementwise, ``fn(z) -> (σ(z), σ'(z), σ''(z))``: the chain rule."""
         v, d1, d2 = fn(self.value)
@@ -428,8 +434,8 @@ class JetDerivatives(AbstractDerivatives):
 
             if not self.coords.requires_grad:
                 raise JetNeedsAutograd("this derivative is not in the field's jet and the "
-                                 "coordinates carry no graph for autograd (set "
-                                 "coords.requires_grad_() before computing the jet)")
+                                       "coordinates carry no graph for autograd (set "
+                                       "coords.requires_grad_() before computing the jet)")
             self._fallback = AutogradDerivatives(self.coords, steady=self.steady)
         return self._fallback
 

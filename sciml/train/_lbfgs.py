@@ -54,7 +54,9 @@ class CompactLBFGS(torch.optim.LBFGS):
         if S.shape[0] == 0:
             return -g
         gamma = state["H_diag"]
-        SY, YY = state["SY"], state["YY"]  # float64: the k × k algebra is cheap
+        # the k × k algebra in float64 (cheap); the matrices are stored in the parameters'
+        # dtype, so that a checkpoint (which casts optimizer state to it) resumes exactly
+        SY, YY = state["SY"].double(), state["YY"].double()
         R = torch.triu(SY)
         sg, yg = (S @ g).double(), (Y @ g).double()
         p = torch.linalg.solve_triangular(R, sg[:, None], upper=True)[:, 0]
@@ -68,15 +70,15 @@ class CompactLBFGS(torch.optim.LBFGS):
         S, Y, SY, YY = state["S"], state["Y"], state["SY"], state["YY"]
         if S.shape[0] == history:
             S, Y, SY, YY = S[1:], Y[1:], SY[1:, 1:], YY[1:, 1:]
-        sy_row = (s @ Y.T).double()  # s_newᵀ y_j
-        sy_col = (S @ y).double()  # s_iᵀ y_new
-        yy = (Y @ y).double()
-        sy_new = s.dot(y).double()
+        sy_row = s @ Y.T  # s_newᵀ y_j
+        sy_col = S @ y  # s_iᵀ y_new
+        yy = Y @ y
+        sy_new = s.dot(y)
         k = S.shape[0]
         SY2 = SY.new_empty((k + 1, k + 1))
         SY2[:k, :k], SY2[:k, k], SY2[k, :k], SY2[k, k] = SY, sy_col, sy_row, sy_new
         YY2 = YY.new_empty((k + 1, k + 1))
-        YY2[:k, :k], YY2[:k, k], YY2[k, :k], YY2[k, k] = YY, yy, yy, y.dot(y).double()
+        YY2[:k, :k], YY2[:k, k], YY2[k, :k], YY2[k, k] = YY, yy, yy, y.dot(y)
         state["S"] = torch.cat([S, s[None]])
         state["Y"] = torch.cat([Y, y[None]])
         state["SY"], state["YY"] = SY2, YY2
@@ -88,12 +90,10 @@ class CompactLBFGS(torch.optim.LBFGS):
             state.pop(key, None)
         empty = like.new_zeros((0, like.numel()))
         state["S"], state["Y"] = empty, empty.clone()
-        zeros = like.new_zeros((0, 0), dtype=torch.float64)
-        state["SY"], state["YY"] = zeros, zeros.clone()
+        state["SY"], state["YY"] = like.new_zeros((0, 0)), like.new_zeros((0, 0))
         if dirs and stps:
             S, Y = torch.stack(list(stps)), torch.stack(list(dirs))
-            state["S"], state["Y"] = S, Y
-            state["SY"], state["YY"] = (S @ Y.T).double(), (Y @ Y.T).double()
+            state["S"], state["Y"], state["SY"], state["YY"] = S, Y, S @ Y.T, Y @ Y.T
 
     @staticmethod
     def _restart(state: dict, restarted: bool) -> bool:
