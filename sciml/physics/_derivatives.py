@@ -129,16 +129,8 @@ class AutogradDerivatives(AbstractDerivatives):
             return cols[0]
         return torch.stack(cols, dim=1)
 
-    def _axis(self, axis: int) -> int:
-        if not 0 <= axis < self.spatial_dims:
-            raise ValueError(f"axis must be in 0..{self.spatial_dims - 1} (spatial axes), "
-                             f"got {axis}")
-        return axis
-
     def dt(self, u: Tensor) -> Tensor:
-        if self.steady:
-            raise ValueError("a steady problem has no time derivative (the PDE's residual asks "
-                             "for u_t)")
+        self._require_time()
         return self._assemble(u, [g[:, -1] for g in self._grads(u)])
 
     def dx(self, u: Tensor, axis: int = 0) -> Tensor:

@@ -439,16 +439,8 @@ class JetDerivatives(AbstractDerivatives):
             self._fallback = AutogradDerivatives(self.coords, steady=self.steady)
         return self._fallback
 
-    def _axis(self, axis: int) -> int:
-        if not 0 <= axis < self.spatial_dims:
-            raise ValueError(f"axis must be in 0..{self.spatial_dims - 1} (spatial axes), "
-                             f"got {axis}")
-        return axis
-
     def dt(self, u: Tensor) -> Tensor:
-        if self.steady:
-            raise ValueError("a steady problem has no time derivative (the PDE's residual asks "
-                             "for u_t)")
+        self._require_time()
         if u is self.jet.value:
             return self.jet.first[-1]
         return self._autograd().dt(u)

@@ -62,6 +62,19 @@ class AbstractDerivatives(abc.ABC):
     def dxx(self, u: Tensor, axis: int = 0) -> Tensor:
         """∂²u/∂x_axis²."""
 
+    def _axis(self, axis: int) -> int:
+        """``axis`` checked against the spatial axes."""
+        if not 0 <= axis < self.spatial_dims:
+            raise ValueError(f"axis must be in 0..{self.spatial_dims - 1} (spatial axes), "
+                             f"got {axis}")
+        return axis
+
+    def _require_time(self) -> None:
+        """A ValueError for a steady problem (no time column) asked for u_t."""
+        if getattr(self, "steady", False):
+            raise ValueError("a steady problem has no time derivative (the PDE's residual asks "
+                             "for u_t)")
+
     def laplacian(self, u: Tensor) -> Tensor:
         """Σ_axis ∂²u/∂x_axis² over the ``spatial_dims`` spatial axes."""
         out = self.dxx(u, 0)
