@@ -74,7 +74,9 @@ def fit_physics_informed(model: torch.nn.Module, objective: AbstractObjective, c
 
     Returns:
         One dict per logged step: ``phase``, ``phase_step``, ``step``, ``train/loss`` and each
-        ``train/<term>``.
+        ``train/<term>``; L-BFGS rows add ``lbfgs_iterations`` (the iterations made in all:
+        ``phase_step`` jumps to the budget when L-BFGS converges) and, where the optimizer
+        restarted instead of stalling, ``lbfgs_restarts``.
     """
     model.to(cfg.torch_dtype)
     task = PhysicsInformedTask(model, objective)
