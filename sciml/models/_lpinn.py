@@ -179,37 +179,31 @@ def lagrangian_residuals(model: LPINN, pde: AbstractAdvectionPDE, coords: Float[
         raise ValueError(f"the Lagrangian PINN needs a 1-D advection-type PDE "
                          f"(u_t + a(u) u_x = ν u_xx + f(u)), got {pde!r}")
     nu = pde.diffusivity()
-    if jet:
+    if jet:  # x_L and u with ∂/∂x0, ∂/∂t and ∂²/∂x0², carried forward
         x_j, u_j = model.forward_jet(coords.detach())
-        u = u_j.value
-        r_x = x_j.first[1] - pde.speed(u)
-        r_u = u_j.first[1] - pde.source(u)
-        if nu != 0.0:
-            u_x0, u_x0x0 = u_j.first[0], u_j.second[0]
-            if model.config.diffusion == "label":
-                u_xx = u_x0x0
-            else:  # ∂_x0(u_x0 / J) / J, J clamped below (no derivative where it is clamped)
+        u, x_t, u_t = u_j.value, x_j.first[1], u_j.first[1]
+    else:
+        if not coords.requires_grad:
+            coords = coords.clone().requires_grad_(True)
+        x_l, u = model(coords)
+        g_x, g_u = gradient(x_l, coords), gradient(u, coords)
+        x_t, u_t = g_x[:, 1], g_u[:, 1]
+    r_x = x_t - pde.speed(u)
+    r_u = u_t - pde.source(u)
+    if nu != 0.0:
+        chain = model.config.diffusion != "label"
+        if jet:
+            u_x0, u_xx = u_j.first[0], u_j.second[0]
+            if chain:  # ∂_x0(u_x0 / J) / J; J clamped below has no derivative where clamped
                 j_raw = x_j.first[0]
                 jac = j_raw.clamp(min=model.config.min_jacobian)
                 j_x0 = x_j.second[0] * (j_raw >= model.config.min_jacobian)
-                u_xx = (u_x0x0 / jac - u_x0 * j_x0 / jac**2) / jac
-            r_u = r_u - nu * u_xx
-        check_residual(pde, r_x, "r_x (characteristics)")
-        check_residual(pde, r_u, "r_u (state along characteristics)")
-        return r_x, r_u
-    if not coords.requires_grad:
-        coords = coords.clone().requires_grad_(True)
-    x_l, u = model(coords)
-    g_x = gradient(x_l, coords)
-    g_u = gradient(u, coords)
-    r_x = g_x[:, 1] - pde.speed(u)
-    r_u = g_u[:, 1] - pde.source(u)
-    if nu != 0.0:
-        if model.config.diffusion == "label":
-            u_xx = gradient(g_u[:, 0], coords, strict=False)[:, 0]
-        else:
+                u_xx = (u_xx / jac - u_x0 * j_x0 / jac**2) / jac
+        elif chain:
             jac = g_x[:, 0].clamp(min=model.config.min_jacobian)
             u_xx = gradient(g_u[:, 0] / jac, coords, strict=False)[:, 0] / jac
+        else:
+            u_xx = gradient(g_u[:, 0], coords, strict=False)[:, 0]
         r_u = r_u - nu * u_xx
     check_residual(pde, r_x, "r_x (characteristics)")
     check_residual(pde, r_u, "r_u (state along characteristics)")

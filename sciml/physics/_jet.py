@@ -152,13 +152,10 @@ class Jet:
                    zeros.expand(len(tuple(axes)), *value.shape), axes)
 
     @classmethod
-    def lift(cls, u: Tensor, coords: Tensor, axes: Sequence[int],
-             create_graph: bool = False) -> Jet:
+    def lift(cls, u: Tensor, coords: Tensor, axes: Sequence[int]) -> Jet:
         """The jet of a field ``u`` computed pointwise from ``coords`` (requires_grad) by
-        reverse-mode autograd: for the small parameter-free parts of a field (a hard
+        reverse-mode autograd, detached: for the small parameter-free parts of a field (a hard
         constraint's known values and distance function), not for networks.
-
-        ``create_graph=False`` detaches the derivatives (they do not depend on parameters).
         """
         d = coords.shape[1]
         _check_axes(axes, d)
@@ -174,18 +171,15 @@ class Jet:
             col = []
             for a in axes:
                 if g.requires_grad:
-                    (h,) = autograd.grad(g[:, a].sum(), coords, create_graph=create_graph,
-                                         retain_graph=True, allow_unused=True)
+                    (h,) = autograd.grad(g[:, a].sum(), coords, retain_graph=True,
+                                         allow_unused=True)
                     col.append(coords.new_zeros(len(coords)) if h is None else h[:, a])
                 else:
                     col.append(coords.new_zeros(len(coords)))
             seconds.append(torch.stack(col) if col else coords.new_zeros((0, len(coords))))
         first = torch.stack(firsts, dim=-1).permute(1, 0, 2).reshape(d, *u.shape)
         second = torch.stack(seconds, dim=-1).reshape(len(tuple(axes)), *u.shape)
-        value = u
-        if not create_graph:
-            value, first, second = u.detach(), first.detach(), second.detach()
-        return cls(value, first, second, axes)
+        return cls(u.detach(), first.detach(), second.detach(), axes)
 
     # --- structure ----------------------------------------------------------------------
     def map(self, fn: Callable[[Tensor], Tensor]) -> Jet:
@@ -196,11 +190,6 @@ class Jet:
 
     def __getitem__(self, index: object) -> Jet:
         return self.map(lambda v: v[index])
-
-    def unsqueeze(self, dim: int) -> Jet:
-        if dim < 0:
-            dim += self.value.dim() + 1
-        return self.map(lambda v: v.unsqueeze(dim))
 
     @staticmethod
     def cat(jets: Sequence[Jet], dim: int = -1) -> Jet:
@@ -463,6 +452,7 @@ class JetDerivatives(AbstractDerivatives):
 
         a = self._axis(axis)
         if u is self.jet.value:
+            self._autograd()  # the coordinates must carry a graph (JetNeedsAutograd if not)
             ut = self.jet.first[-1]
             if ut.dim() == 1:
                 return gradient(ut, self.coords, strict=False)[:, a]

@@ -12,7 +12,14 @@ import sciml
 from sciml.errors import ConfigError
 from sciml.models import PINN
 from sciml.models._pinn import PINNConfig
-from sciml.physics import AutogradDerivatives, Jet, JetDerivatives, gradient, mlp_jet
+from sciml.physics import (
+    AutogradDerivatives,
+    Jet,
+    JetDerivatives,
+    JetNeedsAutograd,
+    gradient,
+    mlp_jet,
+)
 from sciml.recipes import Recipe
 from sciml.tasks.physics_informed import FitConfig
 from sciml.tasks.physics_informed._job import PhysicsInformedJob
@@ -72,6 +79,8 @@ def test_jet_derivatives_fall_back_to_autograd_for_other_fields():
     no_graph = JetDerivatives(model.forward_jet(plain, axes=(0,))[:, 0], plain)
     with pytest.raises(ValueError, match="not in the field's jet and the coordinates carry"):
         no_graph.dx(no_graph.u ** 2)
+    with pytest.raises(JetNeedsAutograd):  # u_xt is not carried either
+        no_graph.dxt(no_graph.u)
     with pytest.raises(ValueError, match="a jet cannot pass through"):
         mlp_jet(nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1)),
                 Jet.coordinates(plain, ()))

@@ -721,6 +721,19 @@ class AbstractObjective(abc.ABC):
         self.g = None if self.sides is None else [
             s.values(self.t_boundary).to(cfg.torch_dtype) for s in self.sides]
 
+    def uses_jet(self, model: torch.nn.Module) -> bool:
+        """Whether the residual's derivatives are carried forward (``train.derivatives: jet``);
+        a ConfigError if the model cannot carry them."""
+        if self.cfg.derivatives != "jet":
+            return False
+        if not getattr(model, "supports_jet", False):
+            what = ("a PINN with a smooth activation" if isinstance(model, PINN)
+                    else "a model with smooth activations")
+            raise ConfigError(f"train.derivatives: jet needs {what} (tanh, sigmoid, silu, "
+                              f"gelu); this model has "
+                              f"{getattr(getattr(model, 'config', None), 'activation', '?')!r}")
+        return True
+
     @abc.abstractmethod
     def residual(self, model: torch.nn.Module, points: Tensor) -> Tensor:
         """PDE residual of ``model`` at collocation ``points``."""
@@ -797,16 +810,6 @@ class PINNObjective(AbstractObjective):
         parts = self._transform(pts, n.dim() == 2)
         return n if parts is None else parts[0] + parts[1] * n
 
-    def uses_jet(self, model: torch.nn.Module) -> bool:
-        """Whether the residual's derivatives are carried forward (``train.derivatives``)."""
-        if self.cfg.derivatives != "jet":
-            return False
-        if not getattr(model, "supports_jet", False):
-            raise ConfigError(f"train.derivatives: jet needs a PINN with a smooth activation "
-                              f"(tanh, sigmoid, silu, gelu); this model has "
-                              f"{getattr(getattr(model, 'config', None), 'activation', '?')!r}")
-        return True
-
     def field_jet(self, model: PINN, pts: Tensor) -> Jet:
         """The jet of :meth:`field` at ``pts``: u with ∇u and the pure second derivatives along
         the spatial axes, carried forward through the network (the transform's parameter-free
@@ -860,11 +863,8 @@ class PINNObjective(AbstractObjective):
                               f"needs a derivative the jet does not carry ({err}); use "
                               "derivatives: autograd") from None
 
-    def _residual(self, u: Tensor, pts: Tensor, d: AbstractDerivatives | None = None) -> Tensor:
-        pde = self.residual_pde()
-        if d is None:
-            d = AutogradDerivatives(pts, steady=pde.steady)
-        r = pde.checked_residual(u, d, pts)
+    def _residual(self, u: Tensor, pts: Tensor, d: AbstractDerivatives) -> Tensor:
+        r = self.residual_pde().checked_residual(u, d, pts)
         s = self.problem.source_values(pts[:, 0], pts[:, 1])
         return r if s is None else r - s
 
@@ -986,15 +986,6 @@ class LPINNObjective(AbstractObjective):
                                   f"advection (a(u) = 0), whose characteristics stay inside; "
                                   f"{self.pde.name!r} moves them (use problem.boundary: "
                                   "periodic, or the PINN)")
-
-    def uses_jet(self, model: torch.nn.Module) -> bool:
-        """Whether the residuals' derivatives are carried forward (``train.derivatives``)."""
-        if self.cfg.derivatives != "jet":
-            return False
-        if not getattr(model, "supports_jet", False):
-            raise ConfigError("train.derivatives: jet needs smooth activations (tanh, sigmoid, "
-                              "silu, gelu) in both branches of the Lagrangian PINN")
-        return True
 
     def residual(self, model: LPINN, points: Tensor) -> Tensor:
         r_x, r_u = lagrangian_residuals(model, self.pde, points, jet=self.uses_jet(model))
