@@ -7,6 +7,7 @@ live in ``sciml.kernels._reference``.
 
 from ._gather_scatter import gather_scatter
 from ._neighbors import knn_graph, radius_graph
+from ._rnn import gru_step_backward
 from ._scatter import scatter, scatter_softmax, segment
 from ._spmm import spmm
 
@@ -18,4 +19,5 @@ __all__ = [
     "spmm",
     "radius_graph",
     "knn_graph",
+    "gru_step_backward",
 ]

@@ -17,6 +17,7 @@ from sciml.nn._graph import (
 )
 from sciml.nn._graph_conv import GraphConv
 from sciml.nn._graph_gru import AbstractGraphGRUCell, AGCRNCell, DCGRUCell, GCGRUCell
+from sciml.nn._gru import gru_layers, gru_sequence
 from sciml.nn._message_passing import REDUCTIONS, AbstractMessagePassing, propagate
 from sciml.nn._mlp import ACTIVATIONS, MLP, make_activation
 from sciml.nn._temporal_conv import GatedTemporalConv, TemporalConv
@@ -44,6 +45,8 @@ __all__ = [
     "GCGRUCell",
     "DCGRUCell",
     "AGCRNCell",
+    "gru_sequence",
+    "gru_layers",
     "TemporalConv",
     "GatedTemporalConv",
     "MLP",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
@@ -48,8 +50,9 @@ class DiffusionConv(nn.Module):
     with the forward and backward random-walk transitions :math:`P_f = D_{in}^{-1} A^T`,
     :math:`P_b = D_{out}^{-1} A` (see :func:`diffusion_supports`). The DCRNN reference code
     multiplies with the transposed (column-normalised) matrices; we follow the paper, where each
-    node averages its neighbours. The ``1 + 2K`` terms are concatenated and mixed by one linear
-    map, as in the reference code.
+    node averages its neighbours. The ``1 + 2K`` terms are mixed by one linear map (``lin``, on
+    their concatenation, as in the reference code), applied before the walks (see
+    :meth:`forward`).
 
     Args:
         in_channels: Input channels C_in.
@@ -89,30 +92,65 @@ class DiffusionConv(nn.Module):
 
     def forward(
         self,
-        x: Float[Tensor, "*batch n c_in"],
+        x: Float[Tensor, "*batch n c_in"] | Sequence[Tensor],
         edge_index: Int[Tensor, "2 e"],
         edge_weight: Float[Tensor, " e"] | None = None,
+        supports: list[tuple[Tensor, Tensor]] | None = None,
     ) -> Float[Tensor, "*batch n c_out"]:
         """Diffuse ``x`` K steps each way and mix the terms.
 
+        Computed in the order that needs no (..., N, (1 + 2K) C_in) tensor of stacked terms:
+        the input is first projected by all the term weights at once, ``Y_k = X Theta_k`` (one
+        matrix product), and the walks then act on the projections, by Horner's rule
+        ``P Y_1 + P^2 Y_2 = P (Y_1 + P Y_2)``. Since P acts on nodes and Theta on channels,
+        this is the same map as diffusing first (equal to rounding).
+
         Args:
-            x: Node features, node axis -2.
+            x: Node features, node axis -2; or a sequence of such tensors whose channels add up
+                to ``in_channels``: the map of their concatenation, without forming it (a
+                recurrent cell's ``[x, h]``).
             edge_index: Source and target node of each edge.
             edge_weight: Non-negative weight per edge (ones when None).
+            supports: ``diffusion_supports(edge_index, edge_weight, N, bidirectional)`` when the
+                caller has them already (a recurrent model calls the layer every step on the
+                same graph); computed here when None.
         """
-        if x.dim() < 2 or x.shape[-1] != self.in_channels:
-            raise ValueError(
-                f"x must have shape (..., N, {self.in_channels}), got {tuple(x.shape)}"
-            )
-        n = x.shape[-2]
-        check_edge_index(edge_index, n, edge_weight)
-        terms = [x] if self.root_weight else []
-        for ei, w in diffusion_supports(edge_index, edge_weight, n, self.bidirectional):
-            h = x
-            for _ in range(self.k):
-                h = propagate(h, ei, w.to(x.dtype))
-                terms.append(h)
-        return self.lin(torch.cat(terms, dim=-1))
+        parts = [x] if isinstance(x, Tensor) else list(x)
+        if not parts or any(not isinstance(p, Tensor) or p.dim() < 2 for p in parts):
+            raise ValueError("x must be a tensor (..., N, C_in) or a sequence of them")
+        widths = [p.shape[-1] for p in parts]
+        if sum(widths) != self.in_channels or len({p.shape[:-1] for p in parts}) != 1:
+            shapes = ", ".join(str(tuple(p.shape)) for p in parts)
+            raise ValueError(f"x must have shape (..., N, {self.in_channels}), got {shapes}")
+        n = parts[0].shape[-2]
+        if supports is None:
+            check_edge_index(edge_index, n, edge_weight)
+            supports = diffusion_supports(edge_index, edge_weight, n, self.bidirectional)
+        elif len(supports) != 1 + int(self.bidirectional):
+            raise ValueError(f"supports must hold {1 + int(self.bidirectional)} operators "
+                             f"(bidirectional={self.bidirectional}), got {len(supports)}")
+        c_out, n_terms = self.out_channels, self.lin.in_features // self.in_channels
+        # (C_in, n_terms * C_out): column block t is term t's weight, transposed
+        w = self.lin.weight.view(c_out, n_terms, self.in_channels).permute(2, 1, 0)
+        w = w.reshape(self.in_channels, n_terms * c_out)
+        lead = parts[0].shape[:-1]
+        y, start = None, 0
+        for p, width in zip(parts, widths, strict=True):
+            p2, w_p = p.reshape(-1, width), w[start:start + width]
+            y = p2 @ w_p if y is None else torch.addmm(y, p2, w_p)  # accumulate in the GEMM
+            start += width
+        blocks = y.view(*lead, n_terms * c_out).split(c_out, dim=-1)
+        out = blocks[0] if self.root_weight else None
+        t = int(self.root_weight)
+        for ei, ew in supports:
+            ew = ew.to(y.dtype)
+            acc = blocks[t + self.k - 1]
+            for j in range(self.k - 2, -1, -1):
+                acc = blocks[t + j] + propagate(acc, ei, ew)
+            acc = propagate(acc, ei, ew)
+            out = acc if out is None else out + acc
+            t += self.k
+        return out if self.lin.bias is None else out + self.lin.bias
 
     def __repr__(self) -> str:
         return (

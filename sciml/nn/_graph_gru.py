@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
@@ -46,19 +48,25 @@ class AbstractGraphGRUCell(nn.Module):
         if bias is not None:
             nn.init.constant_(bias, 1.0)
 
-    def _conv(self, conv: nn.Module, z: Tensor, *graph: Tensor | None) -> Tensor:
+    def _conv(self, conv: nn.Module, z: Tensor, *graph: Any) -> Tensor:
         raise NotImplementedError
 
-    def _step(self, x: Tensor, h: Tensor | None, *graph: Tensor | None) -> Tensor:
+    def _step(self, x: Tensor, h: Tensor | None, *graph: Any) -> Tensor:
         if x.shape[-1] != self.input_size:
             raise ValueError(
                 f"x must have shape (..., N, {self.input_size}), got {tuple(x.shape)}"
             )
         if h is None:
             h = x.new_zeros(*x.shape[:-1], self.hidden_size)
-        r, u = torch.sigmoid(self._conv(self.gates, torch.cat([x, h], -1), *graph)).chunk(2, -1)
-        c = torch.tanh(self._conv(self.candidate, torch.cat([x, r * h], -1), *graph))
-        return u * h + (1.0 - u) * c
+        r, u = torch.sigmoid(self._conv(self.gates, self._join(x, h), *graph)).chunk(2, -1)
+        c = torch.tanh(self._conv(self.candidate, self._join(x, r * h), *graph))
+        return torch.lerp(c, h, u)  # u h + (1 - u) c
+
+    @staticmethod
+    def _join(x: Tensor, h: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        """The gates' input ``[x, h]`` (a subclass whose convolutions take input parts returns
+        the pair and never forms the concatenation)."""
+        return torch.cat([x, h], -1)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
@@ -117,6 +125,26 @@ class DCGRUCell(_EdgeGraphGRUCell):
         self.gates = DiffusionConv(input_size + hidden_size, 2 * hidden_size, k=k)
         self.candidate = DiffusionConv(input_size + hidden_size, hidden_size, k=k)
         self.reset_parameters()
+
+    def _conv(self, conv: nn.Module, z: Tensor | tuple[Tensor, Tensor], *graph: Any) -> Tensor:
+        edge_index, edge_weight, supports = graph
+        return conv(z, edge_index, edge_weight, supports=supports)
+
+    @staticmethod
+    def _join(x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        return x, h  # DiffusionConv maps the concatenation without forming it
+
+    def forward(
+        self,
+        x: Float[Tensor, "*batch n c_in"],
+        h: Float[Tensor, "*batch n h"] | None,
+        edge_index: Int[Tensor, "2 e"],
+        edge_weight: Float[Tensor, " e"] | None = None,
+        supports: list[tuple[Tensor, Tensor]] | None = None,
+    ) -> Float[Tensor, "*batch n h"]:
+        """One step; ``supports`` (:func:`~sciml.nn.diffusion_supports` of the graph) may be
+        passed by a caller that steps many times on one graph, else each gate computes them."""
+        return self._step(x, h, edge_index, edge_weight, supports)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.input_size}, {self.hidden_size}, k={self.k})"

@@ -1,6 +1,7 @@
 """Training: the Trainer, tasks, checkpoints, optimizers and schedules, torchrun support."""
 
 from sciml.runs import RunFolder  # the run folder the Trainer writes into
+from sciml.train._allocator import allocator_tuned, tune_allocator
 from sciml.train._checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from sciml.train._config import TrainerConfig
 from sciml.train._distributed import DistEnv, barrier, dist_env
@@ -29,4 +30,6 @@ __all__ = [
     "DistEnv",
     "dist_env",
     "barrier",
+    "tune_allocator",
+    "allocator_tuned",
 ]

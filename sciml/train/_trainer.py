@@ -19,6 +19,7 @@ from torch.utils.data import Dataset, default_collate
 from sciml.errors import ConfigError, DataError, NonFiniteError
 from sciml.registry import config_from_dict, config_to_dict
 from sciml.train import _checkpoint as ck
+from sciml.train._allocator import tune_allocator
 from sciml.train._batches import (
     epoch_order,
     epoch_seed,
@@ -144,6 +145,7 @@ class Trainer:
         cfg = self.config
         check_task(task)
         n = check_dataset(train, "train")
+        tune_allocator()
         if val is not None:
             check_dataset(val, "val")
         plateau = cfg.scheduler is not None and cfg.scheduler["name"] == "plateau"
@@ -223,6 +225,7 @@ class Trainer:
         """
         from sciml.train._full_batch import fit_full_batch
 
+        tune_allocator()
         return fit_full_batch(self, task, schedule, resume=resume, extend=extend)
 
     def evaluate(self, task: AbstractTask, dataset: Dataset, collate_fn: Callable | None = None,

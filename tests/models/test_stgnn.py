@@ -307,3 +307,44 @@ def test_tts_bad_graph_conv_options():
                        ({"decoder_hidden_size": 0}, "decoder_hidden_size must be an integer")):
         with pytest.raises(ConfigError, match=match):
             build("time_then_space", cfg=bad)
+
+
+@pytest.mark.parametrize("decoder", ["seq2seq", "mlp"])
+def test_dcrnn_shared_supports_equal_per_gate_supports(decoder, graph, x):
+    """DCRNN computes the diffusion supports once per call; written out with cells that
+    compute their own at every gate, the function is the same."""
+    model = build("dcrnn", cfg={"decoder": decoder, "ff_size": 16}).eval()
+    ei, ew = graph
+    with torch.no_grad():
+        z = model.input_encoder(x) if decoder == "mlp" else x
+        states = [None] * len(model.encoder)
+        for t in range(T):
+            inp = z[:, t]
+            for i, cell in enumerate(model.encoder):
+                states[i] = inp = cell(inp, states[i], ei, ew)
+        if decoder == "mlp":
+            expected = model._to_output(model.readout(inp))
+        else:
+            y, outs = x.new_zeros(B, N, F), []
+            for _ in range(H):
+                inp = y
+                for i, cell in enumerate(model.decoder):
+                    states[i] = inp = cell(inp, states[i], ei, ew)
+                y = model.readout(inp)
+                outs.append(y)
+            expected = torch.stack(outs, 1)
+        torch.testing.assert_close(model(x, ei, ew), expected)
+
+
+def test_dcrnn_mlp_decoder_is_tsl_dcrnn_model_size(graph, x):
+    """decoder="mlp": linear encoder, DCGRU stack, MLP read-out: tsl's DCRNNModel's count
+    (its three DiffConv gates per cell have our two convolutions' weights)."""
+    h, ff, k, layers = 8, 16, 1, 2
+    model = build("dcrnn", cfg={"decoder": "mlp", "ff_size": ff})
+    assert model(x, *graph).shape == (B, H, N, F)
+    cell = 3 * ((2 * h) * (1 + 2 * k) * h + h)
+    expected = (F * h + h) + layers * cell + (h * ff + ff) + (ff * H * F + H * F)
+    assert sum(p.numel() for p in model.parameters()) == expected
+    assert not hasattr(model, "decoder")
+    with pytest.raises(ConfigError, match="decoder must be one of"):
+        build("dcrnn", cfg={"decoder": "attention"})

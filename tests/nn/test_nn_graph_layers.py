@@ -11,6 +11,7 @@ from sciml.nn import (
     DiffusionConv,
     GraphConv,
     adaptive_adjacency,
+    diffusion_supports,
     sparse_to_dense,
 )
 
@@ -40,6 +41,22 @@ def test_diffusion_conv_matches_dense_matrix_powers(graph, k):
     terms += [torch.linalg.matrix_power(p_b, i) @ x for i in range(1, k + 1)]
     expected = torch.cat(terms, -1) @ conv.lin.weight.T + conv.lin.bias
     torch.testing.assert_close(conv(x, ei, ew), expected)
+
+
+def test_diffusion_conv_input_parts_and_shared_supports(graph):
+    """x as parts maps their concatenation (never formed); precomputed supports give the same
+    result as supports computed in the layer; wrong parts or supports are clear errors."""
+    ei, ew = graph
+    conv = DiffusionConv(5, 4, k=2).double()
+    a, b = torch.randn(3, N, 2, dtype=torch.float64), torch.randn(3, N, 3, dtype=torch.float64)
+    whole = conv(torch.cat([a, b], -1), ei, ew)
+    torch.testing.assert_close(conv((a, b), ei, ew), whole)
+    torch.testing.assert_close(conv((a, b), ei, ew, supports=diffusion_supports(ei, ew, N)),
+                               whole)
+    with pytest.raises(ValueError, match=r"x must have shape \(\.\.\., N, 5\)"):
+        conv((a, a), ei, ew)
+    with pytest.raises(ValueError, match="supports must hold 2 operators"):
+        conv((a, b), ei, ew, supports=diffusion_supports(ei, ew, N)[:1])
 
 
 def test_diffusion_conv_forward_only_and_gradcheck(graph):

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from sciml.errors import ConfigError
 from sciml.models.stgnn._base import AbstractForecaster
-from sciml.nn import MLP
+from sciml.nn import MLP, gru_layers
 from sciml.registry import MODELS
 
 __all__ = [
@@ -130,5 +130,7 @@ class NodeGRU(AbstractForecaster):
         """Encode each node's window with the GRU and decode its final state."""
         z = self._check_inputs(x, edge_index, edge_weight, u)
         b, t, n, f = z.shape
-        _, h = self.gru(z.transpose(1, 2).reshape(b * n, t, f))
+        seq = z.permute(1, 0, 2, 3).reshape(t, b * n, f)  # time-major
+        h = gru_layers(seq, [list(w) for w in self.gru.all_weights], dropout=self.gru.dropout,
+                       training=self.training)
         return self._to_output(self.decoder(h[-1].reshape(b, n, -1)))

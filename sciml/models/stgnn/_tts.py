@@ -9,7 +9,14 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from sciml.models.stgnn._base import AbstractForecaster
-from sciml.nn import MLP, DiffusionConv, GraphConv, make_activation, normalize_adjacency
+from sciml.nn import (
+    MLP,
+    DiffusionConv,
+    GraphConv,
+    gru_layers,
+    make_activation,
+    normalize_adjacency,
+)
 from sciml.registry import MODELS
 
 __all__ = ["TimeThenSpace", "TimeThenSpaceConfig", "TTS_GRAPH_CONVS"]
@@ -109,7 +116,8 @@ class TimeThenSpace(AbstractForecaster):
         b_ih)``: the same function of the same parameters (gradients reach both), but the
         input projection multiplies the F input channels instead of the hidden_size encoded
         ones, which removes one of the GRU's two large matrix products in the forward pass
-        (and two in the backward pass) for a univariate series.
+        (and two in the backward pass) for a univariate series. The recurrence itself runs as
+        :func:`sciml.nn.gru_layers` (one autograd node per layer on CPU).
         """
         b, t, n, f = x.shape
         seq = x.permute(1, 0, 2, 3).reshape(t, b * n, f)  # time-major: no copy of the states
@@ -118,9 +126,7 @@ class TimeThenSpace(AbstractForecaster):
         layers[0] = [w_ih @ self.encoder.weight, w_hh,
                      torch.addmv(b_ih, w_ih, self.encoder.bias), b_hh]
         rnn = self.rnn
-        h0 = seq.new_zeros(rnn.num_layers, b * n, rnn.hidden_size)
-        _, h = torch.gru(seq, h0, [w for layer in layers for w in layer], True, rnn.num_layers,
-                         rnn.dropout, self.training, False, False)
+        h = gru_layers(seq, layers, dropout=rnn.dropout, training=self.training)
         return h[-1].reshape(b, n, rnn.hidden_size)
 
     def forward(
