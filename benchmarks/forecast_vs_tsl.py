@@ -26,7 +26,10 @@ allocator setting (``sciml.train.tune_allocator``).
 Run with the tsl environment (benchmarks/setup_tsl_env.sh)::
 
     .venv-tsl/bin/python benchmarks/forecast_vs_tsl.py [--epochs 20] [--threads 1 2]
-        [--parts tts dcrnn] [--dcrnn-epochs 2] [--quick] [--no-baselines]
+        [--parts tts dcrnn] [--dcrnn-epochs 2] [--profile] [--quick] [--no-baselines]
+
+``--profile`` adds to the log the top operators of one training step of each model (ours, and
+tsl's model in a plain torch loop on the same batch of raw windows), each in its own process.
 
 Recorded through ``benchmarks/_record.py`` (log entry in benchmarks/RESULTS.md, JSON record,
 results page) unless ``--no-record``; ``--quick`` runs are never recorded.
@@ -113,7 +116,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--parts", nargs="+", choices=["tts", "dcrnn"], default=["tts", "dcrnn"])
     p.add_argument("--dcrnn-epochs", type=int, default=2, help="DCRNN epochs (timing)")
     p.add_argument("--dcrnn-threads", type=int, nargs="+", default=[1])
-    p.add_argument("--worker", choices=["sciml", "tsl"], help=argparse.SUPPRESS)
+    p.add_argument("--profile", action="store_true",
+                   help="log the top operators of one training step of each model, ours and "
+                        "tsl's (plain torch step on the same batch), at the first thread count")
+    p.add_argument("--worker", choices=["sciml", "tsl", "profile-sciml", "profile-tsl"],
+                   help=argparse.SUPPRESS)
     p.add_argument("--model", default="tts", help=argparse.SUPPRESS)
     p.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, default=0)
@@ -391,9 +398,66 @@ def load_data(args: argparse.Namespace):
     return series, prep, n_val, len(prep.test)
 
 
+def profile_worker(args: argparse.Namespace) -> str:
+    """Top operators of 3 training steps (forward, masked MAE, backward, Adam) on one batch of
+    64 training windows, after 2 warm-up steps: our task, or tsl's model in a plain loop."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from sciml.train import tune_allocator
+
+    _, prep, _, _ = load_data(args)
+    batch = default_collate([prep.train[i] for i in range(args.batch_size)])
+    s = prep.series
+    if args.worker == "profile-sciml":
+        tune_allocator()  # as a fit does
+        task = build_task(*sciml_spec(args.model, args)[1:], prep, args.seed)
+        params = list(task.parameters())
+
+        def loss():
+            return task(batch)
+    else:
+        cls, kwargs = tsl_model(args.model, args)
+        torch.manual_seed(args.seed)
+        model = cls(**kwargs)
+        params = list(model.parameters())
+        if args.model == "dcrnn":
+            from torch_sparse import SparseTensor
+            graph = (SparseTensor(row=s.edge_index[1], col=s.edge_index[0],
+                                  value=s.edge_weight.float(), sparse_sizes=(s.n_nodes,) * 2),)
+        else:
+            graph = (s.edge_index, s.edge_weight.float())
+        x = batch["x"]
+
+        def loss():
+            pred = model(x, *graph)
+            m = batch["mask_y"].float()
+            return ((pred - batch["y"]).abs() * m).sum() / m.sum()
+    opt = torch.optim.Adam(params, lr=args.lr)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss().backward()
+        opt.step()
+
+    for _ in range(2):
+        step()
+    t0 = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(3):
+            step()
+    seconds = (time.perf_counter() - t0) / 3
+    table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=8)
+    return (f"{'sciml' if args.worker == 'profile-sciml' else 'tsl'} {args.model}, "
+            f"{args.threads[0]} thread(s), {seconds:.3f} s per profiled step\n\n```\n"
+            f"{table.strip()}\n```\n")
+
+
 def worker(args: argparse.Namespace) -> int:
     """One training in this (fresh) process; its result as JSON in ``--out``."""
     torch.set_num_threads(args.threads[0])
+    if args.worker.startswith("profile"):
+        args.result.write_text(json.dumps({"profile": profile_worker(args)}))
+        return 0
     series, prep, n_val, n_test = load_data(args)
     if args.worker == "tsl":
         run = tsl_run(series, prep, args, n_val, n_test, kind=args.model)
@@ -425,6 +489,8 @@ def run_worker(side: str, model: str, threads: int, epochs: int, args: argparse.
         raise RuntimeError(f"{side} {model} worker failed (exit {proc.returncode}):\n"
                            f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     d = json.loads(out.read_text())
+    if side.startswith("profile"):
+        return d
     run = Run(d["label"], d["n_params"], d["epoch_seconds"], d["epoch_cpu_seconds"],
               d["steps_per_epoch"], d["metrics"])
     run.peak_rss_mb, run.test_y, run.split = d["peak_rss_mb"], d["test_y"], d["split"]
@@ -578,6 +644,12 @@ def main(argv: list[str] | None = None) -> int:
                 for r in (ours, tsl):
                     r.label = f"{r.label}, {threads} thread(s)"
                 runs += [ours, tsl]
+        profiles = []
+        if args.profile:
+            for part in ("tts", "dcrnn"):
+                for side in ("profile-sciml", "profile-tsl"):
+                    profiles.append(run_worker(side, part, args.threads[0], 1, args, tmp)
+                                    ["profile"])
         if pairs:
             graph.append(pairs[0][0])
         if args.baselines:
@@ -610,6 +682,10 @@ def main(argv: list[str] | None = None) -> int:
     lines = verdicts(pairs, dcrnn, graph, baselines)
     print("\n".join(lines))
     text = markdown(runs, lines, notes)
+    if profiles:
+        text += ("\nTop operators of one training step (3 steps profiled after 2 warm-up steps, "
+                 "one batch of 64 windows; tsl's model in a plain torch loop):\n\n"
+                 + "\n".join(profiles))
     run.record(f"forecasting: sciml vs tsl on LOS ({args.epochs} epochs; DCRNN "
                f"{args.dcrnn_epochs})", text, comparisons(pairs, dcrnn, graph, baselines, args))
     return 0
