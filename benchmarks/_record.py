@@ -258,6 +258,21 @@ def add_record_args(parser: argparse.ArgumentParser) -> None:
 
 
 # ---------------------------------------------------------------------------- comparisons
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB: VmHWM of /proc/self/status (getrusage's
+    ru_maxrss would carry the parent's peak over the fork), else ru_maxrss. Benchmarks that
+    compare memory run each side in a process of its own and report this at its end."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def comparison(id: str, what: str, sciml: float | None, anchor: float | None = None, *,
                unit: str = "", anchor_name: str = "", ratio: float | None = None,
                ratio_of: str = "sciml / anchor", target: str | tuple | None = None,

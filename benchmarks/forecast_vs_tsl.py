@@ -47,6 +47,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from sciml.datasets import load_los
@@ -86,6 +87,11 @@ class Run:
     epoch_cpu_seconds: list[float] = field(default_factory=list)
     steps_per_epoch: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
+    peak_rss_mb: float = float("nan")  # of the process that trained it
+    threads: int = 0
+    test_y: Any = None  # the test targets (tensor), or their [sum, sum of squares, count]
+    split: tuple | list = ()  # train / val / test windows
+    model: Any = None  # tsl's trained module (in its worker)
 
     @property
     def epoch_median(self) -> float:
@@ -209,7 +215,7 @@ def sciml_run(label: str, name: str, cfg: dict, prep, args: argparse.Namespace) 
     if abs(own["test/mae@12"] - run.metrics["mae@12"]) > 1e-3 * max(1.0, run.metrics["mae@12"]):
         raise RuntimeError(f"{label}: Trainer.evaluate MAE@12 {own['test/mae@12']:.5f} differs "
                            f"from the benchmark's {run.metrics['mae@12']:.5f}")
-    run.test_y = torch.cat(ys)  # type: ignore[attr-defined]  (to check tsl's test set)
+    run.test_y = torch.cat(ys)
     return run
 
 
@@ -292,9 +298,9 @@ def tsl_run(series, prep, args: argparse.Namespace, n_val: int, n_test: int,
             ys.append(y)
             masks.append(mask)
     run.metrics = test_metrics(torch.cat(preds), torch.cat(ys), torch.cat(masks))
-    run.test_y = torch.cat(ys)  # type: ignore[attr-defined]
-    run.split = (len(dm.trainset), len(dm.valset), len(dm.testset))  # type: ignore[attr-defined]
-    run.model = predictor.model  # type: ignore[attr-defined]
+    run.test_y = torch.cat(ys)
+    run.split = (len(dm.trainset), len(dm.valset), len(dm.testset))
+    run.model = predictor.model
     return run
 
 
@@ -370,14 +376,6 @@ def table(runs: list[Run]) -> list[str]:
     return rows
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory in MB (VmHWM)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def sciml_spec(model: str, args: argparse.Namespace) -> tuple[str, str, dict]:
     """(label, registered name, config) of our side's models."""
     return {
@@ -426,10 +424,8 @@ def profile_worker(args: argparse.Namespace) -> str:
                                   value=s.edge_weight.float(), sparse_sizes=(s.n_nodes,) * 2),)
         else:
             graph = (s.edge_index, s.edge_weight.float())
-        x = batch["x"]
-
         def loss():
-            pred = model(x, *graph)
+            pred = model(batch["x"], *graph)
             m = batch["mask_y"].float()
             return ((pred - batch["y"]).abs() * m).sum() / m.sum()
     opt = torch.optim.Adam(params, lr=args.lr)
@@ -462,14 +458,14 @@ def worker(args: argparse.Namespace) -> int:
     if args.worker == "tsl":
         run = tsl_run(series, prep, args, n_val, n_test, kind=args.model)
         torch.save(run.model.state_dict(), args.result.with_suffix(".pt"))
-        split = list(run.split)  # type: ignore[attr-defined]
+        split = list(run.split)
     else:
         run = sciml_run(*sciml_spec(args.model, args), prep, args)
         split = [len(prep.train), len(prep.val), n_test]
-    y = run.test_y.double()  # type: ignore[attr-defined]
+    y = run.test_y.double()
     out = {"label": run.label, "n_params": run.n_params, "epoch_seconds": run.epoch_seconds,
            "epoch_cpu_seconds": run.epoch_cpu_seconds, "steps_per_epoch": run.steps_per_epoch,
-           "metrics": run.metrics, "peak_rss_mb": peak_rss_mb(), "split": split,
+           "metrics": run.metrics, "peak_rss_mb": _record.peak_rss_mb(), "split": split,
            "test_y": [float(y.sum()), float((y * y).sum()), y.numel()]}
     args.result.write_text(json.dumps(out))
     return 0
@@ -494,7 +490,7 @@ def run_worker(side: str, model: str, threads: int, epochs: int, args: argparse.
     run = Run(d["label"], d["n_params"], d["epoch_seconds"], d["epoch_cpu_seconds"],
               d["steps_per_epoch"], d["metrics"])
     run.peak_rss_mb, run.test_y, run.split = d["peak_rss_mb"], d["test_y"], d["split"]
-    run.threads = threads  # type: ignore[attr-defined]
+    run.threads = threads
     print(f"{run.label}, {threads} thread(s): {run.epoch_median:.2f} s/epoch, "
           f"MAE@60 {run.metrics['mae@12']:.3f}, peak {run.peak_rss_mb:.0f} MB", flush=True)
     return {"run": run, "weights": out.with_suffix(".pt")}
@@ -510,7 +506,7 @@ def tsl_module(kind: str, args: argparse.Namespace, weights: Path):
 def pair_checks(ours: Run, tsl: Run) -> None:
     if ours.n_params != tsl.n_params:
         raise RuntimeError(f"parameter counts differ: sciml {ours.n_params}, tsl {tsl.n_params}")
-    a, b = ours.test_y, tsl.test_y  # type: ignore[attr-defined]
+    a, b = ours.test_y, tsl.test_y
     if a[2] != b[2] or abs(a[0] - b[0]) > 1e-6 * abs(a[0]) or abs(a[1] - b[1]) > 1e-6 * a[1]:
         raise RuntimeError(f"the test windows of sciml and tsl differ: {a} vs {b}")
 
@@ -521,15 +517,15 @@ def verdicts(pairs: list[tuple[Run, Run]], dcrnn: list[tuple[Run, Run]], graph: 
     for tag, target, rows in (("time-then-space", TARGETS["time_ratio"], pairs),
                               ("DCRNN", TARGETS["dcrnn_time_ratio"], dcrnn)):
         for ours, tsl in rows:
-            th = ours.threads  # type: ignore[attr-defined]
+            th = ours.threads
             ratio = ours.epoch_median / tsl.epoch_median
-            mem = ours.peak_rss_mb / tsl.peak_rss_mb  # type: ignore[attr-defined]
+            mem = ours.peak_rss_mb / tsl.peak_rss_mb
             lines.append(
                 f"- {tag}, {th} thread(s): epoch {ours.epoch_median:.2f} s vs tsl "
                 f"{tsl.epoch_median:.2f} s, ratio {ratio:.2f} (target <= {target}): "
                 f"{'met' if ratio <= target else 'MISSED'}; CPU time ratio "
                 f"{ours.cpu_median / tsl.cpu_median:.2f}; peak memory "
-                f"{ours.peak_rss_mb:.0f} vs {tsl.peak_rss_mb:.0f} MB, ratio {mem:.2f} "  # type: ignore[attr-defined]
+                f"{ours.peak_rss_mb:.0f} vs {tsl.peak_rss_mb:.0f} MB, ratio {mem:.2f} "
                 f"(target <= 1): {'met' if mem <= 1 else 'MISSED'}")
     if pairs:
         ours, tsl = pairs[0]
@@ -560,7 +556,7 @@ def comparisons(pairs, dcrnn, graph, baselines, args: argparse.Namespace) -> lis
                                       ("dcrnn_", dcrnn, TARGETS["dcrnn_time_ratio"],
                                        args.dcrnn_epochs)):
         for ours, tsl in rows:
-            th = ours.threads  # type: ignore[attr-defined]
+            th = ours.threads
             model = "DCRNN (hidden 64, 2 layers), " if tag else ""
             where = (f"LOS, {epochs} epochs, {th} thread(s)"
                      + ("" if tag else f", hidden {args.hidden}"))
@@ -572,11 +568,11 @@ def comparisons(pairs, dcrnn, graph, baselines, args: argparse.Namespace) -> lis
             out.append(_record.comparison(
                 f"forecast_vs_tsl.{tag}peak_rss_{th}t",
                 f"{model}peak resident memory of the training process, sciml / tsl",
-                ours.peak_rss_mb, tsl.peak_rss_mb, unit="MB", anchor_name="tsl",  # type: ignore[attr-defined]
+                ours.peak_rss_mb, tsl.peak_rss_mb, unit="MB", anchor_name="tsl",
                 target=("ratio", "<=", 1.0), setting=where))
     if pairs:
         ours, tsl = pairs[0]
-        where = f"{setting}, {ours.threads} thread(s)"  # type: ignore[attr-defined]
+        where = f"{setting}, {ours.threads} thread(s)"
         for k, minutes in zip(STEPS, (15, 30, 60), strict=True):
             out.append(_record.comparison(
                 f"forecast_vs_tsl.mae_{minutes}min",
@@ -660,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
             runs += [default, *baselines.values()]
             graph.append(default)
     load1 = os.getloadavg()
-    split = pairs[0][1].split if pairs else (dcrnn[0][1].split if dcrnn else ["-"] * 3)  # type: ignore[attr-defined]
+    split = pairs[0][1].split if pairs else (dcrnn[0][1].split if dcrnn else ["-"] * 3)
     notes = [
         f"- data: LOS {series.n_steps} steps x {series.n_nodes} sensors, windows 12 -> 12; "
         f"sciml train/val/test {len(prep.train)}/{len(prep.val)}/{n_test}, tsl "

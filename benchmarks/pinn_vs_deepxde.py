@@ -44,7 +44,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -61,18 +60,6 @@ DDE_PYTHON = REPO / ".venv-deepxde" / "bin" / "python"
 NU = 0.01 / math.pi
 EXAMPLE_BUDGET = (15000, 15000)  # DeepXDE's Burgers example: Adam 15 000, L-BFGS maxiter 15 000
 STALL = 50  # L-BFGS iterations: a fit that stops before this has stalled
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory in MB: VmHWM of /proc/self/status (getrusage's
-    ru_maxrss would carry the parent's peak over the fork), else ru_maxrss."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def load_reference(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -128,7 +115,7 @@ def run_ours(args: argparse.Namespace, seed: int) -> dict:
             "lbfgs_iterations": int(lbfgs[-1]["lbfgs_iterations"]) if lbfgs else 0,
             "lbfgs_restarts": int(lbfgs[-1].get("lbfgs_restarts", 0)) if lbfgs else 0,
             "derivatives": "jet" if objective.uses_jet(model) else "autograd",
-            "peak_rss_mb": peak_rss_mb()}
+            "peak_rss_mb": _record.peak_rss_mb()}
 
 
 def profile_ours(args: argparse.Namespace, evals: int = 20) -> str:
@@ -210,7 +197,7 @@ def run_deepxde(args: argparse.Namespace, seed: int) -> dict:
     return {"rel_l2": rel_l2(pred, ref), "seconds": seconds,
             "loss": float(np.sum(losshistory.loss_train[-1])),
             "params": sum(p.numel() for p in net.parameters()), "version": dde.__version__,
-            "lbfgs_iterations": iterations, "peak_rss_mb": peak_rss_mb()}
+            "lbfgs_iterations": iterations, "peak_rss_mb": _record.peak_rss_mb()}
 
 
 def _median(rows: list[dict], key: str) -> float:

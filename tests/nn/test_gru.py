@@ -10,9 +10,9 @@ import sciml.kernels._rnn as rnn_kernels
 from sciml.nn import gru_layers, gru_sequence
 
 
-def _reference_and_ours(layers: int, dropout: float = 0.0, h0: bool = False):
+def _reference_and_ours(layers: int, h0: bool = False):
     torch.manual_seed(0)
-    ref = nn.GRU(3, 5, num_layers=layers, dropout=dropout).double()
+    ref = nn.GRU(3, 5, num_layers=layers).double()
     seq = torch.randn(7, 11, 3, dtype=torch.float64, requires_grad=True)
     init = torch.randn(layers, 11, 5, dtype=torch.float64, requires_grad=True) if h0 else None
     return ref, seq, init
