@@ -210,6 +210,14 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                     for k, what in (("moe_vs_hc_rel_l2", "test rel L2, MoE / single HC"),
                                     ("moe_vs_soft_rel_l2", "test rel L2, MoE / soft"),
                                     ("moe_vs_hc_step_time", "seconds per step, MoE / single HC")))),
+    Benchmark("hc_expert_parallel", "the hard-constraint MoE with its experts on 2 processes "
+              "(gloo, 1 thread each) against the single hard constraint on 2 threads",
+              "`.venv/bin/python benchmarks/hc_expert_parallel.py` (about 15 min)",
+              tuple((f"hc_expert_parallel.ds.{k}.step_time",
+                     f"diffusion–sorption, {what}: seconds per step, MoE on 2 processes / single "
+                     "HC on 2 threads")
+                    for k, what in (("recipe", "the recipe's size"),
+                                    ("large", "a solve-bound size")))),
     Benchmark("ponita_vs_mace", "PONITA against MACE: training steps per second on energies and "
               "forces (batch of 5 aspirin molecules)",
               "`bash benchmarks/setup_mace_env.sh`, then `.venv/bin/python "

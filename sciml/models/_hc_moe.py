@@ -196,6 +196,10 @@ class HCMoEConfig(PISCConfig):
     leaves the experts' fields uncoupled at the block interfaces); warm_start: where each
     expert's LM starts, ``"rows"`` (the fit of the initial/boundary rows) or ``"global"`` (one
     domain-wide solve of an expert's size first; see
+    :class:`~sciml.physics.HardConstraintLayer`); expert_parallel: under torchrun, solve
+    the experts across the ranks (each rank its block of experts, same batch on every rank,
+    same result as one process; ``sciml.train.Trainer`` then neither splits the data nor wraps
+    the model in DistributedDataParallel; see ``expert_parallel`` of
     :class:`~sciml.physics.HardConstraintLayer`).
 
     Measured on diffusion–sorption (64 × 51, BDF2, row scale 500, 600 steps, gradient norm
@@ -216,9 +220,13 @@ class HCMoEConfig(PISCConfig):
     partition_initial: bool | None = None
     expert_loss: bool = False
     warm_start: str = "rows"
+    expert_parallel: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if not isinstance(self.expert_parallel, bool):
+            raise ValueError(f"expert_parallel must be true or false, got "
+                             f"{self.expert_parallel!r}")
         if self.warm_start not in WARM_STARTS:
             raise ValueError(f"warm_start must be one of {list(WARM_STARTS)}, got "
                              f"{self.warm_start!r}")
@@ -328,8 +336,15 @@ class HardConstrainedOperator(SoftConstrainedOperator):
                                               self.pde_weight, partition,
                                               row_scale=config.row_scale,
                                               warm_start=config.warm_start,
-                                              constraints=self.constraints)
+                                              constraints=self.constraints,
+                                              expert_parallel=config.expert_parallel)
         self.last_info: HCInfo | None = None
+
+    @property
+    def ranks_share_data(self) -> bool:
+        """Under torchrun, every rank must see the same batches (expert parallelism: the
+        ranks split the experts, not the data); read by ``sciml.train.Trainer``."""
+        return self.config.expert_parallel
 
     def _out_channels(self) -> int:
         return self.config.n_basis

@@ -105,6 +105,10 @@ from sciml.physics._constraints import (  # noqa: E402
     GridConstraints,
     GridProblem,
 )
+from sciml.physics._expert_parallel import (  # noqa: E402
+    ExpertRanks,
+    experts_on_this_rank,
+)
 from sciml.physics._hard_constraint import (  # noqa: E402
     ConstraintSolveError,
     ConstraintSolveWarning,
@@ -138,6 +142,8 @@ __all__ += [
     "levenberg_marquardt",
     "HardConstraintLayer",
     "HCInfo",
+    "ExpertRanks",
+    "experts_on_this_rank",
     "WARM_STARTS",
     "expert_partition",
     "SpaceTimeGrid",

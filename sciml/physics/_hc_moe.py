@@ -28,6 +28,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from sciml.physics._expert_parallel import ExpertRanks, expert_ranks, gather_info
 from sciml.physics._finite_difference import TIME_SCHEMES, GridDerivatives
 from sciml.physics._hard_constraint import (
     LMSettings,
@@ -287,6 +288,14 @@ class HardConstraintLayer(nn.Module):
             the solution w*, not on the path to it).
         constraints: The initial/boundary rows (:class:`~sciml.physics.GridConstraints`, from
             the problem's boundary conditions); None: the PDE's own ``constraint_rows``.
+        expert_parallel: Under torch.distributed (torchrun; gloo on CPU, NCCL on GPUs), solve
+            the experts across the ranks of the default process group: every rank runs the
+            same backbone on the same batch, rank r solves its contiguous block of experts and
+            the weights of all experts are gathered, so every rank returns the same field and
+            the parameters get the same gradients (the solver's gradients are summed over the
+            ranks in the backward pass; see :mod:`sciml.physics._expert_parallel`). The same
+            result as one process, up to rounding. Needs at most as many ranks as experts; no
+            effect in one process.
 
     Shapes:
         - basis: (b, N, *space, n_t); initial: (b, *space) -> u: (b, *space, n_t)
@@ -296,9 +305,10 @@ class HardConstraintLayer(nn.Module):
                  experts: Sequence[int], lm: LMSettings | None = None, pde_weight: float = 1.0,
                  partition_initial: bool = False, skip_initial_time: bool = True,
                  row_weight: float | None = None, row_scale: float = 1.0,
-                 warm_start: str = "rows", constraints: AbstractConstraints | None = None
-                 ) -> None:
+                 warm_start: str = "rows", constraints: AbstractConstraints | None = None,
+                 expert_parallel: bool = False) -> None:
         super().__init__()
+        self.expert_parallel = bool(expert_parallel)
         if warm_start not in WARM_STARTS:
             raise ValueError(f"warm_start must be one of {list(WARM_STARTS)}, got "
                              f"{warm_start!r}")
@@ -349,7 +359,8 @@ class HardConstraintLayer(nn.Module):
     def extra_repr(self) -> str:
         return (f"pde={self.pde.name}, grid={self.grid_shape}, experts={self.experts}, "
                 f"points_per_expert={self.points_per_expert}, ops={self.op_names}, "
-                f"warm_start={self.warm_start!r}, constraints={self.constraints!r}")
+                f"warm_start={self.warm_start!r}, constraints={self.constraints!r}"
+                + (", expert_parallel=True" if self.expert_parallel else ""))
 
     def operators(self, basis: Tensor) -> dict[str, Tensor]:
         """The derivatives the PDE needs, of every basis function on the grid."""
@@ -499,21 +510,44 @@ class HardConstraintLayer(nn.Module):
         basis64 = basis.to(torch.float64)
         operators = self.operators(basis64)
         idx = self.sample(generator).to(basis.device)                      # (K, M)
+        if self.expert_parallel and (ranks := expert_ranks(k)) is not None:
+            idx = ranks.agree(idx)
         ops, coords = self._gather(operators, idx)
         a, c = self._rows(basis64, initial.to(torch.float64))
+        ranks = expert_ranks(k) if self.expert_parallel else None
         if self.warm_start == "global" and k > 1:
-            w0 = self._global_start(operators, basis64, initial.to(torch.float64), generator)
+            w0 = self._global_start(operators, basis64, initial.to(torch.float64), generator,
+                                    ranks)
         else:
             w0 = self._initial_weights(a, c)
         names = [f"sample {i} expert {e}" for i in range(b) for e in range(k)]
-        w, info = implicit_least_squares(self._residual, w0, (*ops, coords, a, c), self.lm, names,
-                                         self._residual_and_jacobian, self._hessian)
-        w = w.reshape(b, k, n)
+        tensors = (*ops, coords, a, c)
+        if ranks is None:
+            w, info = implicit_least_squares(self._residual, w0, tensors, self.lm, names,
+                                             self._residual_and_jacobian, self._hessian)
+            w = w.reshape(b, k, n)
+            iterations, rms, converged = (info.iterations.reshape(b, k), info.rms.reshape(b, k),
+                                          info.converged.reshape(b, k))
+        else:
+            # this rank's experts only; the gradients of all experts' inputs are summed over
+            # the ranks (see sciml.physics._expert_parallel)
+            grad = [i for i, t in enumerate(tensors) if t.requires_grad]
+            summed = ranks.sum_gradients(*(tensors[i] for i in grad)) if grad else ()
+            tensors = tuple(summed[grad.index(i)] if i in grad else t
+                            for i, t in enumerate(tensors))
+            mine = ranks.problems(b, basis.device)
+            w_mine, info = implicit_least_squares(
+                self._residual, w0[mine], tuple(t[mine] for t in tensors), self.lm,
+                [names[i] for i in mine.tolist()], self._residual_and_jacobian, self._hessian)
+            k_mine = ranks.stop - ranks.start
+            w = ranks.gather(w_mine.reshape(b, k_mine, n))
+            iterations, rms, converged = gather_info(
+                ranks, info.iterations.reshape(b, k_mine), info.rms.reshape(b, k_mine),
+                info.converged.reshape(b, k_mine))
         per_point = w[:, self.expert_index]                                 # (b, G, N)
         u = torch.einsum("bng,bgn->bg", basis64.flatten(2), per_point)
         u = u.reshape(b, *self.grid_shape).to(basis.dtype)
-        return u, HCInfo(info.iterations.reshape(b, k), info.rms.reshape(b, k),
-                         info.converged.reshape(b, k), w.to(basis.dtype))
+        return u, HCInfo(iterations, rms, converged, w.to(basis.dtype))
 
     def _gather(self, operators: dict[str, Tensor], idx: Tensor) -> tuple[list[Tensor], Tensor]:
         """The operators at grid points ``idx`` (P problems × M points) per sample: ``(b P, M,
@@ -528,12 +562,16 @@ class HardConstraintLayer(nn.Module):
         return ops, coords
 
     def _global_start(self, operators: dict[str, Tensor], basis: Tensor, initial: Tensor,
-                      generator: torch.Generator | None) -> Tensor:
+                      generator: torch.Generator | None, ranks: ExpertRanks | None = None
+                      ) -> Tensor:
         """Starting weights ``(b K, N)`` for the experts: one LM solve per sample over the whole
-        domain with M/K points and the global rows (see ``warm_start``), repeated per expert."""
+        domain with M/K points and the global rows (see ``warm_start``), repeated per expert
+        (on every rank alike under expert parallelism: ``ranks``)."""
         members = self._all_members
         j = torch.randint(len(members), (1, self.points_per_expert), generator=generator)
         idx = members[j.to(members.device)].to(basis.device)
+        if ranks is not None:
+            idx = ranks.agree(idx)
         with torch.no_grad():                       # a starting point: no gradient needed
             ops, coords = self._gather(operators, idx)
             a, c, _ = self.constraints.rows(basis, initial)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import time
 from dataclasses import dataclass
@@ -13,21 +14,39 @@ import torch.distributed as dist
 
 from sciml.errors import ConfigError
 
-__all__ = ["DistEnv", "dist_env", "init_distributed", "resolve_device", "all_reduce_sum",
-           "all_gather_objects", "barrier"]
+__all__ = ["DistEnv", "dist_env", "for_model", "init_distributed", "resolve_device",
+           "all_reduce_sum", "all_gather_objects", "barrier"]
 
 
 @dataclass(frozen=True)
 class DistEnv:
-    """Rank, world size and local rank of this process (``1`` process when not under torchrun)."""
+    """Rank, world size and local rank of this process (``1`` process when not under torchrun),
+    and whether the ranks share the data (see :func:`for_model`)."""
 
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    shared_data: bool = False
 
     @property
     def distributed(self) -> bool:
         return self.world_size > 1
+
+    @property
+    def data_parallel(self) -> bool:
+        """The ranks split the data (DistributedDataParallel); False where they share every
+        batch and the model splits its own work (``shared_data``, e.g. expert parallelism)."""
+        return self.distributed and not self.shared_data
+
+    @property
+    def data_rank(self) -> int:
+        """This rank's share of the data: ``rank``, or 0 where the ranks share the data."""
+        return self.rank if self.data_parallel else 0
+
+    @property
+    def data_world(self) -> int:
+        """Number of data shards: ``world_size``, or 1 where the ranks share the data."""
+        return self.world_size if self.data_parallel else 1
 
     @property
     def is_main(self) -> bool:
@@ -53,6 +72,15 @@ def dist_env() -> DistEnv:
         raise ConfigError(f"inconsistent torchrun environment: WORLD_SIZE={world}, RANK={rank}, "
                           f"LOCAL_RANK={local} (need 0 <= RANK < WORLD_SIZE)")
     return DistEnv(rank=rank, world_size=world, local_rank=local)
+
+
+def for_model(env: DistEnv, model: Any) -> DistEnv:
+    """``env`` with ``shared_data`` set where ``model`` splits its own work over the ranks and
+    needs the same batches on every rank (its ``ranks_share_data``, e.g. an expert-parallel
+    hard-constraint MoE): no data split, no DistributedDataParallel, one seed for all ranks."""
+    if env.distributed and bool(getattr(model, "ranks_share_data", False)):
+        return dataclasses.replace(env, shared_data=True)
+    return env
 
 
 def resolve_device(device: str, env: DistEnv) -> torch.device:
@@ -112,8 +140,9 @@ def init_distributed(env: DistEnv, device: torch.device) -> None:
 
 
 def all_reduce_sum(t: torch.Tensor, env: DistEnv) -> torch.Tensor:
-    """Sum ``t`` over ranks in place (a no-op for one process); returns ``t``."""
-    if env.distributed:
+    """Sum ``t`` over the data's ranks in place (a no-op for one process, or where the ranks
+    share the data and hold the same sums); returns ``t``."""
+    if env.data_parallel:
         dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t
 

@@ -45,11 +45,12 @@ def evaluate_metrics(task: AbstractTask, dataset: Dataset, collate_fn: Callable,
     """Mean of each of ``task.metrics`` over ``dataset`` as ``{f"{prefix}/{name}": mean}``.
 
     The data set is read in order in global batches of ``batch_size``; each rank takes
-    ``batch[rank::world_size]``; sums and counts are added over batches and ranks before dividing,
-    so the means equal those of one pass over the whole data set.
+    ``batch[rank::world_size]`` (the whole batch where the ranks share the data); sums and
+    counts are added over batches and ranks before dividing, so the means equal those of one
+    pass over the whole data set.
     """
     n = check_dataset(dataset, prefix)
-    local = [s for s in (rank_slice(b, env.rank, env.world_size)
+    local = [s for s in (rank_slice(b, env.data_rank, env.data_world)
                          for b in global_batches(range(n), batch_size)) if s]
     sums: dict[str, Tensor] = {}
     counts: dict[str, Tensor] = {}

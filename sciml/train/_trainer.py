@@ -34,6 +34,7 @@ from sciml.train._distributed import (
     all_gather_objects,
     all_reduce_sum,
     dist_env,
+    for_model,
     init_distributed,
     resolve_device,
 )
@@ -102,7 +103,10 @@ class Trainer:
     Under ``torchrun`` (``WORLD_SIZE`` > 1) each rank trains on ``global_batch[rank::world_size]``
     of every global batch under DistributedDataParallel, with the loss scaled by
     ``local / global * world_size`` so that the averaged gradient equals that of one process on
-    the whole global batch; only rank 0 writes files and shows the bar.
+    the whole global batch; only rank 0 writes files and shows the bar. A model that splits
+    its own work over the ranks (``ranks_share_data``, e.g. the hard-constraint MoE with
+    ``expert_parallel``) gets every batch whole on every rank, the same seed on every rank and
+    no DistributedDataParallel wrapper: its gradients come out equal on every rank.
     """
 
     def __init__(self, config: TrainerConfig | None = None,
@@ -183,7 +187,7 @@ class Trainer:
             elif env.is_main and self.run_dir is not None:  # starting afresh in an old folder
                 self._ckpt_path("best").unlink(missing_ok=True)
             model = task
-            if env.distributed:
+            if env.data_parallel:
                 model = DistributedDataParallel(
                     task, device_ids=[device.index] if device.type == "cuda" else None)
             logger = RunLogger(self.run_dir, env.is_main, cfg.tensorboard,
@@ -236,7 +240,7 @@ class Trainer:
         ranks share each batch and their sums and counts are added before dividing.
         """
         check_task(task)
-        env = dist_env()
+        env = for_model(dist_env(), getattr(task, "model", None))
         device = resolve_device(self.config.device, env)
         init_distributed(env, device)
         task.to(device)
@@ -249,12 +253,12 @@ class Trainer:
     def _session(self, task: AbstractTask) -> Iterator[tuple[DistEnv, torch.device]]:
         """What every fit runs under: the process group (under torchrun), the device, the
         deterministic settings, the task on the device and the generators seeded per rank."""
-        env = dist_env()
+        env = for_model(dist_env(), getattr(task, "model", None))
         device = resolve_device(self.config.device, env)
         init_distributed(env, device)
         with determinism(self.config.deterministic, device):
             task.to(device)
-            ck.seed_everything(self.config.seed + env.rank)
+            ck.seed_everything(self.config.seed + env.data_rank)
             yield env, device
 
     def _ckpt_path(self, which: str) -> Path | None:
@@ -283,14 +287,14 @@ class Trainer:
                 todo = todo[:int(steps_left)]
             # a rank with no sample in a short last batch runs one with weight 0, so that it
             # still joins DistributedDataParallel's gradient all-reduce
-            local = [rank_slice(gb, env.rank, env.world_size) or gb[:1] for gb in todo]
+            local = [rank_slice(gb, env.data_rank, env.data_world) or gb[:1] for gb in todo]
             loader = make_loader(train, local, collate, cfg.num_workers, device.type == "cuda",
                                  seed=epoch_seed(cfg.seed, e))
             bar.set_epoch(e, cfg.max_epochs)
             task.train()
             t0 = time.perf_counter()
             for gb, batch in zip(todo, loader, strict=True):
-                n_local = len(rank_slice(gb, env.rank, env.world_size))
+                n_local = len(rank_slice(gb, env.data_rank, env.data_world))
                 loss_sum, count = self._step(task, model, optimizer, move_to(batch, device), gb,
                                              n_local, state, env)
                 state.step += 1
@@ -340,7 +344,7 @@ class Trainer:
                 "checkpoint is the last good state")
         # DDP averages gradients over ranks: scale each rank's mean loss so that the average
         # is the gradient of the mean over the whole global batch, however it was split.
-        scale = n_local * env.world_size / len(gb)
+        scale = n_local * env.data_world / len(gb)
         (loss if scale == 1.0 else loss * scale).backward()
         grads = [p.grad for p in task.parameters() if p.grad is not None]
         norm = None

@@ -155,10 +155,12 @@ class HardConstraintJob(AbstractJob):
 
     def plots(self, run_dir: Path, task: HardConstraintTask, eval_data: dict[str, Tensor],
               spec: dict[str, Any]) -> None:
+        from sciml.physics import experts_on_this_rank
         from sciml.tasks.hard_constraint._plots import plot_solution
 
-        plot_solution(task.model, eval_data["u0"], eval_data["reference"],
-                      run_dir / "solution.png")
+        with experts_on_this_rank():  # rank 0 alone draws (expert parallelism: no peers)
+            plot_solution(task.model, eval_data["u0"], eval_data["reference"],
+                          run_dir / "solution.png")
 
     def fit_report(self, result: Any, task: Any, data: Any) -> dict[str, Any]:
         last = result.history[-1] if result.history else {}
