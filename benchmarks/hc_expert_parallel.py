@@ -16,7 +16,7 @@ ranks (the same computation: it should be rounding). Two settings: the diffusion
 recipe's (64 × 51, 1000 sampled points, 16 basis functions) and a larger, solve-bound one
 (``--large``: more points and basis functions), where the expert solves dominate the step.
 
-    .venv/bin/python benchmarks/hc_expert_parallel.py            # both settings, ~5 min
+    .venv/bin/python benchmarks/hc_expert_parallel.py            # both settings, ~12 min
 
 Recorded through benchmarks/_record.py: the ratio (MoE on 2 processes × 1 thread) / (single HC
 on 2 threads) per setting, target ≤ 0.6.
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
-    ap.add_argument("--steps", type=int, default=25)
+    ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=5, help="first steps left out of the median")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--setting", default="recipe", help=argparse.SUPPRESS)
