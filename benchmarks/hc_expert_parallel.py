@@ -10,13 +10,17 @@ batches and sampled points, each in a fresh process (or two, under torchrun, glo
 - the MoE with ``expert_parallel``: 2 processes × 1 thread, each solving 2 of the 4 experts.
 
 Reported per configuration: the median seconds per step (the first steps dropped), the part of
-it spent in the constraint layer's forward (the expert solves) and the peak memory per process;
-and the largest difference between the parameters trained by the one-process MoE and by the two
-ranks (the same computation: it should be rounding). Two settings: the diffusion–sorption
-recipe's (64 × 51, 1000 sampled points, 16 basis functions) and a larger, solve-bound one
-(``--large``: more points and basis functions), where the expert solves dominate the step.
+it spent in the constraint layer's forward (the expert solves) and the peak memory of rank 0.
+Then whether 2 processes compute what one does: the first step's field and gradient in float64
+on 1 and on 2 processes, beside what rounding alone does to that step (one process, the initial
+states scaled by 1 + 1e-14: an expert solve that stops at the iteration limit is no stationary
+point, and its implicit gradient is ill-conditioned), and the float32 training curves, beside
+those of 1 against 2 threads. And the time outside the expert solves (the same on every rank):
+a floor no speed of the solves can take the ratio below. Two settings (``--settings``): the
+diffusion–sorption recipe's (64 × 51, 1000 sampled points, 16 basis functions) and a larger,
+solve-bound one (128 × 51, 8000 points, 32 basis functions).
 
-    .venv/bin/python benchmarks/hc_expert_parallel.py            # both settings, ~12 min
+    .venv/bin/python benchmarks/hc_expert_parallel.py            # both settings, ~15 min
 
 Recorded through benchmarks/_record.py: the ratio (MoE on 2 processes × 1 thread) / (single HC
 on 2 threads) per setting, target ≤ 0.6.
@@ -83,7 +87,7 @@ def worker(args: argparse.Namespace) -> None:
     steps, iters, losses, first = [], [], [], {}
     for step in range(args.steps):
         u0 = initial[torch.as_tensor(rng.choice(len(initial), 2, replace=False))]
-        u0 = u0.to(getattr(torch, args.dtype))
+        u0 = u0.to(getattr(torch, args.dtype)) * (1 + args.perturb)
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -124,13 +128,13 @@ def _free_port() -> int:
 
 
 def launch(setting: str, experts: list[int], threads: int, procs: int, steps: int,
-           warmup: int, out: Path, dtype: str = "float32") -> dict:
+           warmup: int, out: Path, dtype: str = "float32", perturb: float = 0.0) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     for key in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(key, None)
     args = [str(Path(__file__).resolve()), "--worker", "--setting", setting, "--experts",
             *map(str, experts), "--threads", str(threads), "--steps", str(steps), "--warmup",
-            str(warmup), "--result", str(out), "--dtype", dtype]
+            str(warmup), "--result", str(out), "--dtype", dtype, "--perturb", repr(perturb)]
     if procs > 1:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1",
                f"--nproc_per_node={procs}", "--master_addr=127.0.0.1",
@@ -155,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     ap.add_argument("--result", default="", help=argparse.SUPPRESS)
     ap.add_argument("--dtype", default="float32", help=argparse.SUPPRESS)
+    ap.add_argument("--perturb", type=float, default=0.0, help=argparse.SUPPRESS)
     _record.add_record_args(ap)
     args = ap.parse_args(argv)
     if args.worker:
@@ -182,6 +187,12 @@ def main(argv: list[str] | None = None) -> None:
             one, two = (launch(setting, [4, 1], 1, procs, 1, 0, Path(tmp) / "check.json",
                                "float64") for procs in (1, 2))
             exact = {key: _rel(two[key], one[key]) for key in ("u", "grad")}
+            # what rounding alone does to this computation: one process, the initial states
+            # scaled by 1 + 1e-14 (an expert solve that stops at the iteration limit is not a
+            # stationary point, and its implicit gradient is ill-conditioned)
+            nudged = launch(setting, [4, 1], 1, 1, 1, 0, Path(tmp) / "check.json", "float64",
+                            1e-14)
+            sensitivity = {key: _rel(nudged[key], one[key]) for key in ("u", "grad")}
             single, moe1, moe2, moe1t2 = res.values()
             diff = {key: _rel(moe2[key], moe1[key], key == "losses")
                     for key in ("u", "grad", "losses")}
@@ -194,6 +205,9 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(f"| {setting} | MoE 2 processes vs 1, float64, first step, relative "
                         f"difference: field {exact['u']:.1e}, gradient {exact['grad']:.1e} "
                         "| | | | |")
+            rows.append(f"| {setting} | control, MoE 1 process, float64, first step, initial "
+                        f"states × (1 + 1e-14): field {sensitivity['u']:.1e}, gradient "
+                        f"{sensitivity['grad']:.1e} | | | | |")
             floor = (moe2["step_s"] - moe2["solve_s"]) / single["step_s"]
             rows.append(f"| {setting} | MoE 2 processes: time outside the expert solves "
                         f"(backbone, loss, backward; the same on every rank) / single HC step = "
@@ -217,7 +231,8 @@ def main(argv: list[str] | None = None) -> None:
                 note=f"MoE in one process × 1 thread: {moe1['step_s']:.4f} s; time outside "
                      f"the solves alone is {floor:.2f}x the single HC's step; 1 vs 2 processes, "
                      f"float64 first step: field and gradient differ by {exact['u']:.0e} and "
-                     f"{exact['grad']:.0e} (relative)"))
+                     f"{exact['grad']:.0e} (relative; inputs × (1 + 1e-14) in one process: "
+                     f"{sensitivity['u']:.0e} and {sensitivity['grad']:.0e})"))
             print(f"  ratio {ratio:.2f}; 2 vs 1 process, relative differences {diff}", flush=True)
     section = (
         f"- setting: diffusion–sorption, BDF2, row scale 500, MgNO backbone (2 layers, 3 "
