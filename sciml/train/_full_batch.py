@@ -297,6 +297,8 @@ class _FullBatchRun:
         extra = {"lbfgs_iterations": float(state.get("n_iter", 0))}
         if state.get("restarts"):  # CompactLBFGS restarted where torch's L-BFGS would stall
             extra["lbfgs_restarts"] = float(state["restarts"])
+        if state.get("approximate_wolfe"):  # steps taken on the slope (see CompactLBFGS)
+            extra["lbfgs_approximate_wolfe"] = float(state["approximate_wolfe"])
         if rejected[0]:
             extra["rejected_trials"] = float(rejected[0])
         self.log(values, extra)

@@ -106,3 +106,56 @@ def test_restarts_where_torch_lbfgs_stalls(monkeypatch):
     assert float(loss(went_on)) < float(loss(stalled)) - 1e-3
     grad = torch.func.grad(loss)(went_on)
     assert float(grad.abs().max()) < 1e-6
+
+
+def test_approximate_wolfe_steps_where_the_loss_cannot_resolve_the_decrease():
+    """A float32 quadratic on top of a constant (100): along steepest descent the decrease
+    (2e-4 at best, far less at the steps tried) is at the level of the loss's rounding (8e-6),
+    so torch.optim.LBFGS's strong-Wolfe search ends at step 0 and it stops early; ours takes
+    those steps on the slope (approximate Wolfe) and goes on to the minimum."""
+    lam = torch.logspace(0, 4, 20)
+    x0 = 1e-2 / lam.sqrt()
+
+    def energy(x):
+        return float(0.5 * (lam.double() * x.double() ** 2).sum())
+
+    out = {}
+    for cls in (torch.optim.LBFGS, CompactLBFGS):
+        x = torch.nn.Parameter(x0.clone())
+        opt = cls([x], lr=1, max_iter=500, history_size=10, line_search_fn="strong_wolfe",
+                  tolerance_grad=1e-12, tolerance_change=0.0)
+
+        def closure(x=x, opt=opt):
+            opt.zero_grad()
+            f = 100.0 + 0.5 * (lam * x**2).sum()
+            f.backward()
+            return f
+
+        opt.step(closure)
+        out[cls] = (energy(x.detach()), opt.state[x])
+    torch_energy, torch_state = out[torch.optim.LBFGS]
+    ours_energy, ours_state = out[CompactLBFGS]
+    assert torch_state["n_iter"] < 100 and torch_energy > 1e-2 * energy(x0)
+    assert ours_state["approximate_wolfe"] >= 1
+    assert ours_energy < 1e-4 * energy(x0)
+
+
+def test_approximate_wolfe_meets_its_conditions():
+    from sciml.train._lbfgs import approximate_wolfe
+
+    # φ(t) = f(x + t d) for f(x) = 1 + ½ 50 x², x = 1, d = -1: minimum at t = 1
+    x = [torch.tensor([1.0], dtype=torch.float64)]
+    d = torch.tensor([-1.0], dtype=torch.float64)
+
+    def obj_func(x, t, d):
+        y = x[0] + t * d
+        return float(1 + 25 * y @ y), 50 * y
+
+    f0, g0 = obj_func(x, 0.0, d)
+    gtd = float(g0 @ d)
+    for t0 in (1e-6, 0.3, 50.0):
+        f, g, t, evals = approximate_wolfe(obj_func, x, t0, d, f0, g0, gtd)
+        slope = float(g @ d)
+        assert t > 0 and evals <= 20
+        assert 0.9 * gtd <= slope <= (2 * 0.1 - 1) * gtd
+        assert f <= f0 + 1e-6 * abs(f0)
