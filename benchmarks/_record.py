@@ -10,7 +10,9 @@ its markdown section and its comparisons (built with :func:`comparison`). ``reco
    tree had uncommitted changes, a fingerprint of the code, date, machine, threads, argv and the
    comparisons;
 3. regenerates ``README.md`` (the results page) from all records: one row per comparison, the
-   latest record from a committed tree.
+   latest record from a committed tree; and the page's figures, ``figures/<id>.svg``, log-log
+   charts drawn from the curves a record carries (:func:`figure`), the latest committed one
+   per figure.
 
 All three live under the results root: ``benchmarks/`` by default, ``--out DIR`` instead. Quick
 (smoke) runs are never recorded in ``benchmarks/``; with an explicit ``--out`` they are written
@@ -25,8 +27,8 @@ environments (``.venv-tsl``, ``.venv-fno``, ``.venv-mace``, ``.venv-deepxde``) i
 
 Command line::
 
-    python benchmarks/_record.py --render          # rewrite benchmarks/README.md from the records
-    python benchmarks/_record.py --check           # exit 1 if README.md is not what --render writes
+    python benchmarks/_record.py --render          # rewrite benchmarks/README.md (and figures/)
+    python benchmarks/_record.py --check           # exit 1 if they are not what --render writes
     python benchmarks/_record.py --import DIR      # take records and log entries of a run made
                                                    # elsewhere with --out DIR (e.g. make gpu-check)
 """
@@ -55,9 +57,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SCHEMA = 1
 LOG_NAME, PAGE_NAME, RECORDS_NAME = "RESULTS.md", "README.md", "records"
+FIGURES_NAME = "figures"
 # What a benchmark run writes: a change to these alone does not make the code "uncommitted"
 # (a run that starts while the previous run's entry is not yet committed still ran committed code).
-OUTPUTS = ("benchmarks/RESULTS.md", "benchmarks/README.md", "benchmarks/records/")
+OUTPUTS = ("benchmarks/RESULTS.md", "benchmarks/README.md", "benchmarks/records/",
+           "benchmarks/figures/")
 OPS = {"<=": ("≤", lambda a, b: a <= b), ">=": ("≥", lambda a, b: a >= b),
        "<": ("<", lambda a, b: a < b), ">": (">", lambda a, b: a > b)}
 
@@ -127,7 +131,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                ("forecast_vs_tsl.best_vs_persistence", "best graph model vs persistence, MAE at "
                 "60 min (mph)"),
                ("forecast_vs_tsl.best_vs_node_gru", "best graph model vs node-wise GRU, MAE at "
-                "60 min (mph)"))),
+                "60 min (mph)"),
+               ("forecast_vs_tsl.scaling.epoch_time_largest", "time-then-space on the largest "
+                "GPVAR graph both fit: seconds per epoch, sciml / tsl (`--parts scaling`)"),
+               ("forecast_vs_tsl.scaling.peak_rss_largest", "time-then-space on the largest "
+                "GPVAR graph both fit: peak memory, sciml / tsl (`--parts scaling`)"))),
     Benchmark("mgno_vs_fno", "MgNO against neuraloperator's FNO on Darcy 64² (zero shot at 127² "
               "and 32²), darcy_16 (excess over its information floor), Navier–Stokes 64² (zero "
               "shot at 128²) and Helmholtz 64², same data, loop and budget; every zero-shot "
@@ -325,6 +333,21 @@ def comparison(id: str, what: str, sciml: float | None, anchor: float | None = N
             "target": tgt, "met": met, "note": note}
 
 
+def figure(id: str, title: str, x_label: str, y_label: str,
+           series: dict[str, tuple[list[float], list[float | None]]], *, note: str = ""
+           ) -> dict[str, Any]:
+    """A log-log line chart the page draws (as ``figures/<id>.svg``) from the latest committed
+    record that has it: ``series`` maps a name to its x and y values (y None: no point, e.g.
+    a run that did not fit in memory)."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", id):
+        raise ValueError(f"figure id must be a plain file name, got {id!r}")
+    for name, (xs, ys) in series.items():
+        if len(xs) != len(ys):
+            raise ValueError(f"figure {id}: series {name!r} has {len(xs)} x and {len(ys)} y")
+    return {"id": id, "title": title, "x_label": x_label, "y_label": y_label, "note": note,
+            "series": {k: {"x": list(xs), "y": list(ys)} for k, (xs, ys) in series.items()}}
+
+
 def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -475,9 +498,11 @@ class Run:
             + f"; load average (1, 5, 15 min) {self.load_start} at the start, {_load()} at the "
               "end"])
 
-    def record(self, title: str, body: str, comparisons: list[dict[str, Any]]) -> Path | None:
+    def record(self, title: str, body: str, comparisons: list[dict[str, Any]],
+               figures: list[dict[str, Any]] | None = None) -> Path | None:
         """Print the section; unless not writing, append it to the log, write the JSON record
-        and regenerate the page. Returns the record's path (None when nothing was written)."""
+        (with ``figures``, built by :func:`figure`: curves the page draws) and regenerate the
+        page. Returns the record's path (None when nothing was written)."""
         end_commit, end_dirty = tree_state()
         dirty = self.dirty
         if dirty is not None and (end_dirty or end_commit != self.commit):
@@ -500,6 +525,8 @@ class Run:
                "argv": self.argv, "command": self.command,
                **m, "log": {"file": LOG_NAME, "anchor": anchor, "heading": heading},
                "source": "run", "comparisons": comparisons}
+        if figures:
+            rec["figures"] = figures
         if self.dirty is None:
             rec["commit_checked"] = False
         path = self.root / RECORDS_NAME / self.benchmark / f"{anchor.split('-', 1)[1]}.json"
@@ -507,7 +534,7 @@ class Run:
         log = self.root / LOG_NAME
         _write_atomic(log, (log.read_text(encoding="utf-8") if log.exists() else "") + section)
         _write_atomic(path, json.dumps(rec, indent=1, ensure_ascii=False) + "\n")
-        _write_atomic(self.root / PAGE_NAME, render(self.root))
+        write_page(self.root)
         print(f"recorded: {path}; log entry #{anchor} in {log}; page {self.root / PAGE_NAME}")
         return path
 
@@ -592,6 +619,105 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def latest_figures(records: list[dict[str, Any]]) -> dict[str, tuple[dict, dict]]:
+    """Figure id -> (record, figure) of the latest committed, non-quick record that has it."""
+    out: dict[str, tuple[dict, dict]] = {}
+    for rec in records:
+        if rec["dirty"] is not False or rec.get("quick"):
+            continue
+        for fig in rec.get("figures", []):
+            old = out.get(fig["id"])
+            if old is None or rec["date"] > old[0]["date"]:
+                out[fig["id"]] = (rec, fig)
+    return dict(sorted(out.items()))
+
+
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def svg_chart(fig: dict[str, Any]) -> str:
+    """A log-log line chart as SVG text (standard library only; deterministic)."""
+    w, h, left, right, top, bottom = 640, 400, 70, 170, 40, 50
+    pts = [(x, y) for s in fig["series"].values() for x, y in zip(s["x"], s["y"], strict=True)
+           if y is not None and x > 0 and y > 0]
+    if not pts:
+        raise ValueError(f"figure {fig['id']}: no positive points to draw")
+
+    def bounds(values: list[float]) -> tuple[float, float]:
+        lo, hi = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
+        return lo, max(hi, lo + 1)
+
+    (x0, x1), (y0, y1) = bounds([p[0] for p in pts]), bounds([p[1] for p in pts])
+
+    def px(x: float) -> float:
+        return left + (math.log10(x) - x0) / (x1 - x0) * (w - left - right)
+
+    def py(y: float) -> float:
+        return h - bottom - (math.log10(y) - y0) / (y1 - y0) * (h - top - bottom)
+
+    def esc(text: str) -> str:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+           f'viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="{w / 2:.1f}" y="22" text-anchor="middle" font-size="14">'
+           f'{esc(fig["title"])}</text>']
+    for k in range(int(x0), int(x1) + 1):
+        x = px(10.0**k)
+        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{h - bottom}" '
+                   'stroke="#ddd"/>')
+        out.append(f'<text x="{x:.1f}" y="{h - bottom + 16}" text-anchor="middle">'
+                   f'{_fmt(10.0**k)}</text>')
+    for k in range(int(y0), int(y1) + 1):
+        y = py(10.0**k)
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{w - right}" y2="{y:.1f}" '
+                   'stroke="#ddd"/>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
+                   f'{_fmt(10.0**k)}</text>')
+    out.append(f'<rect x="{left}" y="{top}" width="{w - left - right}" '
+               f'height="{h - top - bottom}" fill="none" stroke="#333"/>')
+    out.append(f'<text x="{(left + w - right) / 2:.1f}" y="{h - 12}" text-anchor="middle">'
+               f'{esc(fig["x_label"])}</text>')
+    out.append(f'<text x="16" y="{(top + h - bottom) / 2:.1f}" text-anchor="middle" '
+               f'transform="rotate(-90 16 {(top + h - bottom) / 2:.1f})">'
+               f'{esc(fig["y_label"])}</text>')
+    for i, (name, s) in enumerate(fig["series"].items()):
+        colour = _COLOURS[i % len(_COLOURS)]
+        seg: list[str] = []
+        for x, y in zip(s["x"], s["y"], strict=True):
+            if y is None or x <= 0 or y <= 0:
+                if len(seg) > 1:
+                    out.append(f'<polyline points="{" ".join(seg)}" fill="none" '
+                               f'stroke="{colour}" stroke-width="2"/>')
+                seg = []
+                continue
+            seg.append(f"{px(x):.1f},{py(y):.1f}")
+            out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5" fill="{colour}"/>')
+        if len(seg) > 1:
+            out.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="{colour}" '
+                       'stroke-width="2"/>')
+        ly = top + 14 + 18 * i
+        out.append(f'<line x1="{w - right + 10}" y1="{ly - 4}" x2="{w - right + 30}" '
+                   f'y2="{ly - 4}" stroke="{colour}" stroke-width="2"/>')
+        out.append(f'<text x="{w - right + 36}" y="{ly}">{esc(name)}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def render_figures(root: Path = HERE) -> dict[Path, str]:
+    """The page's figure files (path -> SVG text) from the records under ``root``."""
+    return {root / FIGURES_NAME / f"{fid}.svg": svg_chart(fig)
+            for fid, (_, fig) in latest_figures(load_records(root)).items()}
+
+
+def write_page(root: Path = HERE) -> None:
+    """Write the results page and its figures under ``root`` (each file atomically)."""
+    for path, text in render_figures(root).items():
+        _write_atomic(path, text)
+    _write_atomic(root / PAGE_NAME, render(root))
+
+
 def render(root: Path = HERE) -> str:
     """The results page from the records under ``root`` (deterministic: records only)."""
     records = load_records(root)
@@ -630,6 +756,16 @@ def render(root: Path = HERE) -> str:
     orphans = sorted(c for c in best if c not in known and best[c][0]["benchmark"] not in
                      {b.name for b in BENCHMARKS})
     lines += [_row(best[c][0]["benchmark"], *best[c]) for c in orphans]
+    figs = latest_figures(records)
+    if figs:
+        lines += ["", "## Figures", ""]
+        for fid, (rec, fig) in figs.items():
+            link = f"{LOG_NAME}#{rec['log']['anchor']}"
+            lines += [f"![{fig['title']}]({FIGURES_NAME}/{fid}.svg)", "",
+                      f"*{_cell(fig['title'])}* ({rec['benchmark']}, commit {rec['commit']}, "
+                      f"{rec['date'][:10]}, [log]({link}))"
+                      + (f": {_cell(fig['note'])}" if fig.get("note") else ""), ""]
+        lines.pop()
     lines += ["", "## No committed run yet", ""]
     lines += [f"- `{b}`: {what}" for b, what in missing] or ["(none)"]
     lines += ["", "## Benchmark scripts", "",
@@ -709,7 +845,7 @@ def import_run(src: Path, root: Path = HERE) -> list[Path]:
         _write_atomic(dest, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
         taken.append(dest)
     _write_atomic(log_path, log)
-    _write_atomic(root / PAGE_NAME, render(root))
+    write_page(root)
     return taken
 
 
@@ -729,19 +865,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"imported {len(taken)} record(s) into {args.root / RECORDS_NAME}")
             return 0
         page = render(args.root)
+        figures = render_figures(args.root)
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     path = args.root / PAGE_NAME
     if args.check:
-        current = path.read_text(encoding="utf-8") if path.exists() else ""
-        if current != page:
-            print(f"{path} is stale: run python benchmarks/_record.py --render", file=sys.stderr)
-            return 1
+        for p, text in {path: page, **figures}.items():
+            current = p.read_text(encoding="utf-8") if p.exists() else ""
+            if current != text:
+                print(f"{p} is stale: run python benchmarks/_record.py --render",
+                      file=sys.stderr)
+                return 1
         print(f"{path} is up to date")
         return 0
-    _write_atomic(path, page)
-    print(f"wrote {path}")
+    write_page(args.root)
+    print(f"wrote {path}" + (f" and {len(figures)} figure(s)" if figures else ""))
     return 0
 
 

@@ -26,7 +26,15 @@ allocator setting (``sciml.train.tune_allocator``).
 Run with the tsl environment (benchmarks/setup_tsl_env.sh)::
 
     .venv-tsl/bin/python benchmarks/forecast_vs_tsl.py [--epochs 20] [--threads 1 2]
-        [--parts tts dcrnn] [--dcrnn-epochs 2] [--profile] [--quick] [--no-baselines]
+        [--parts tts dcrnn scaling] [--dcrnn-epochs 2] [--profile] [--quick] [--no-baselines]
+
+``--parts scaling`` (not in the default run) trains the time-then-space model on generated
+GPVAR series of ``--scaling-nodes`` nodes (100 to 10,000 by default; random geometric graphs of
+the same expected degree, ``--mean-degree``, from the sparse generator of
+``sciml.solvers.gpvar``), each side in its own process at 1 thread, and records seconds per
+epoch and peak memory against the number of nodes; the page draws both curves
+(``benchmarks/figures/``). A side whose resident memory passes ``--memory-limit-mb`` (20 GiB;
+the machine has 24) is stopped there, noted, and not run at the larger sizes.
 
 ``--profile`` adds to the log the top operators of one training step of each model (ours, and
 tsl's model in a plain torch loop on the same batch of raw windows), each in its own process.
@@ -119,7 +127,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                    help="torch.set_num_threads on both sides; the time-then-space part runs at "
                         "each (its accuracy rows come from the first)")
-    p.add_argument("--parts", nargs="+", choices=["tts", "dcrnn"], default=["tts", "dcrnn"])
+    p.add_argument("--parts", nargs="+", choices=["tts", "dcrnn", "scaling"],
+                   default=["tts", "dcrnn"],
+                   help="scaling: the time-then-space model on generated GPVAR graphs of "
+                        "--scaling-nodes nodes (not in the default run)")
+    p.add_argument("--scaling-nodes", type=int, nargs="+",
+                   default=[100, 300, 1000, 3000, 10000])
+    p.add_argument("--scaling-steps", type=int, default=400,
+                   help="time steps of each GPVAR series (windows: steps - 23)")
+    p.add_argument("--mean-degree", type=float, default=10.0,
+                   help="expected node degree of the GPVAR graphs (the same density for all)")
+    p.add_argument("--scaling-epochs", type=int, default=2,
+                   help="epochs per size (the last one is timed)")
+    p.add_argument("--memory-limit-mb", type=float, default=20480,
+                   help="scaling: stop a training process whose resident memory passes this "
+                        "(it would not fit; the machine has 24 GiB)")
+    p.add_argument("--gpvar-nodes", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--dcrnn-epochs", type=int, default=2, help="DCRNN epochs (timing)")
     p.add_argument("--dcrnn-threads", type=int, nargs="+", default=[1])
     p.add_argument("--profile", action="store_true",
@@ -396,6 +419,18 @@ def load_data(args: argparse.Namespace):
     return series, prep, n_val, len(prep.test)
 
 
+def load_gpvar_data(args: argparse.Namespace):
+    """A generated GPVAR series of ``--gpvar-nodes`` nodes at ``--mean-degree`` (sparse
+    generator), split as LOS (70/10/20 windows)."""
+    from sciml.datasets import load_gpvar
+
+    series = load_gpvar(n_nodes=args.gpvar_nodes, n_steps=args.scaling_steps,
+                        mean_degree=args.mean_degree, seed=args.seed)
+    cfg = ForecastingDataConfig(name="gpvar", window=WINDOW, horizon=HORIZON, val=0.1, test=0.2)
+    prep = prepare_forecasting(cfg, series)
+    return series, prep, len(prep.val) + WINDOW + HORIZON - 1, len(prep.test)
+
+
 def profile_worker(args: argparse.Namespace) -> str:
     """Top operators of 3 training steps (forward, masked MAE, backward, Adam) on one batch of
     64 training windows, after 2 warm-up steps: our task, or tsl's model in a plain loop."""
@@ -454,7 +489,7 @@ def worker(args: argparse.Namespace) -> int:
     if args.worker.startswith("profile"):
         args.result.write_text(json.dumps({"profile": profile_worker(args)}))
         return 0
-    series, prep, n_val, n_test = load_data(args)
+    series, prep, n_val, n_test = load_gpvar_data(args) if args.gpvar_nodes else load_data(args)
     if args.worker == "tsl":
         run = tsl_run(series, prep, args, n_val, n_test, kind=args.model)
         torch.save(run.model.state_dict(), args.result.with_suffix(".pt"))
@@ -471,19 +506,65 @@ def worker(args: argparse.Namespace) -> int:
     return 0
 
 
+class WorkerFailed(RuntimeError):
+    """A training process that ended without a result (``returncode``: -9 when killed, e.g.
+    by the kernel for want of memory)."""
+
+    def __init__(self, message: str, returncode: int) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+def _run_capped(cmd: list[str], env: dict, limit_mb: float, tmp: Path) -> tuple[int, str, str]:
+    """Run ``cmd``, killing it once its resident memory exceeds ``limit_mb`` (polled every
+    0.1 s; returncode -9 and a last stderr line that says so): a run that would not fit is
+    stopped before the machine runs out of memory."""
+    with open(tmp / "stdout.txt", "w+") as out, open(tmp / "stderr.txt", "w+") as err:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        over = False
+        while proc.poll() is None:
+            if _rss_mb(proc.pid) > limit_mb:
+                proc.kill()
+                proc.wait()
+                over = True
+                break
+            time.sleep(0.1)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if over:
+        stderr += f"\nstopped: resident memory above {limit_mb:.0f} MB"
+    return proc.returncode, stdout, stderr
+
+
 def run_worker(side: str, model: str, threads: int, epochs: int, args: argparse.Namespace,
-               tmp: Path) -> dict:
-    out = tmp / f"{side}-{model}-{threads}.json"
+               tmp: Path, gpvar_nodes: int = 0, memory_limit_mb: float = 0.0) -> dict:
+    out = tmp / f"{side}-{model}-{threads}-{gpvar_nodes}.json"
     cmd = [sys.executable, __file__, "--worker", side, "--model", model, "--threads",
            str(threads), "--epochs", str(epochs), "--hidden", str(args.hidden), "--gcn-layers",
            str(args.gcn_layers), "--batch-size", str(args.batch_size), "--lr", str(args.lr),
            "--seed", str(args.seed), "--data-root", str(args.data_root), "--result", str(out),
-           "--no-record"]
+           "--gpvar-nodes", str(gpvar_nodes), "--scaling-steps", str(args.scaling_steps),
+           "--mean-degree", str(args.mean_degree), "--no-record"]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0 or not out.is_file():
-        raise RuntimeError(f"{side} {model} worker failed (exit {proc.returncode}):\n"
-                           f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    if not memory_limit_mb:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        returncode, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+    else:
+        returncode, stdout, stderr = _run_capped(cmd, env, memory_limit_mb, tmp)
+    if returncode != 0 or not out.is_file():
+        raise WorkerFailed(f"{side} {model} worker failed (exit {returncode}):\n"
+                           f"{stdout[-2000:]}\n{stderr[-4000:]}", returncode)
     d = json.loads(out.read_text())
     if side.startswith("profile"):
         return d
@@ -648,13 +729,14 @@ def main(argv: list[str] | None = None) -> int:
                                     ["profile"])
         if pairs:
             graph.append(pairs[0][0])
-        if args.baselines:
+        if args.baselines and "tts" in args.parts:
             th, ep = args.threads[0], args.epochs
             default = run_worker("sciml", "default", th, ep, args, tmp)["run"]
             for name in ("persistence", "node_gru"):
                 baselines[name] = run_worker("sciml", name, th, ep, args, tmp)["run"]
             runs += [default, *baselines.values()]
             graph.append(default)
+        scaling = scaling_part(args, tmp) if "scaling" in args.parts else []
     load1 = os.getloadavg()
     split = pairs[0][1].split if pairs else (dcrnn[0][1].split if dcrnn else ["-"] * 3)
     notes = [
@@ -677,14 +759,122 @@ def main(argv: list[str] | None = None) -> int:
     ]
     lines = verdicts(pairs, dcrnn, graph, baselines)
     print("\n".join(lines))
-    text = markdown(runs, lines, notes)
+    los = bool(set(args.parts) - {"scaling"})
+    text = markdown(runs, lines, notes) if los else "- environment: `.venv-tsl`\n"
     if profiles:
         text += ("\nTop operators of one training step (3 steps profiled after 2 warm-up steps, "
                  "one batch of 64 windows; tsl's model in a plain torch loop):\n\n"
                  + "\n".join(profiles))
-    run.record(f"forecasting: sciml vs tsl on LOS ({args.epochs} epochs; DCRNN "
-               f"{args.dcrnn_epochs})", text, comparisons(pairs, dcrnn, graph, baselines, args))
+    comps, figures = comparisons(pairs, dcrnn, graph, baselines, args), []
+    if scaling:
+        text += "\n" + scaling_markdown(scaling, args)
+        more, figures = scaling_records(scaling, args)
+        comps += more
+    title = (f"forecasting: sciml vs tsl on LOS ({args.epochs} epochs; DCRNN "
+             f"{args.dcrnn_epochs})" if los else
+             "forecasting: sciml vs tsl, scaling with the number of nodes (GPVAR)")
+    run.record(title, text, comps, figures)
     return 0
+
+
+# ----------------------------------------------------------------------------------- scaling
+def scaling_part(args: argparse.Namespace, tmp: Path) -> list[dict]:
+    """Each size of ``--scaling-nodes``: the time-then-space model (tsl's architecture) on a
+    GPVAR graph of that many nodes, each side in its own process at 1 thread; a side that
+    fails (e.g. stopped above ``--memory-limit-mb``) is noted and not run at larger sizes."""
+    rows, stopped = [], {}
+    for n in args.scaling_nodes:
+        row: dict[str, Any] = {"nodes": n}
+        for side in ("sciml", "tsl"):
+            if side in stopped:
+                row[side] = None
+                row[f"{side}_error"] = f"not run (failed at {stopped[side]} nodes)"
+                continue
+            try:
+                res = run_worker(side, "tts", 1, args.scaling_epochs, args, tmp, gpvar_nodes=n,
+                                 memory_limit_mb=args.memory_limit_mb)
+            except WorkerFailed as err:
+                last = str(err).strip().splitlines()[-1]
+                row[side] = None
+                row[f"{side}_error"] = (last if last.startswith("stopped:") else
+                                        f"exit {err.returncode}: {last}")
+                stopped[side] = n
+                print(f"{side} at {n} nodes: {row[f'{side}_error']}", flush=True)
+                continue
+            r = res["run"]
+            row[side] = {"epoch_s": r.epoch_seconds[-1], "peak_mb": r.peak_rss_mb,
+                         "params": r.n_params, "windows": r.split[0],
+                         "steps_per_epoch": r.steps_per_epoch}
+        ours, theirs = row["sciml"], row["tsl"]
+        if ours and theirs and ours["params"] != theirs["params"]:
+            raise RuntimeError(f"{n} nodes: parameter counts differ ({ours['params']} vs "
+                               f"{theirs['params']})")
+        rows.append(row)
+    return rows
+
+
+def scaling_markdown(rows: list[dict], args: argparse.Namespace) -> str:
+    def cell(side: dict | None, key: str, fmt: str) -> str:
+        return "–" if side is None else format(side[key], fmt)
+
+    lines = [f"Scaling: time-then-space (tsl's architecture, hidden {args.hidden}) on generated "
+             f"GPVAR series ({args.scaling_steps} steps, random geometric graphs of expected "
+             f"degree {args.mean_degree:g}: sciml.solvers.gpvar with mean_degree), 1 thread per "
+             f"side, batch {args.batch_size}; the last of {args.scaling_epochs} epochs timed "
+             "(training batches only); peak MB: the training process's VmHWM. µs per node-window: "
+             "epoch time / (nodes × training windows).", "",
+             "| nodes | sciml s/epoch | tsl s/epoch | ratio | sciml peak MB | tsl peak MB | "
+             "sciml µs per node-window | tsl µs per node-window | notes |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        ours, theirs, n = row["sciml"], row["tsl"], row["nodes"]
+        ratio = f"{ours['epoch_s'] / theirs['epoch_s']:.2f}" if ours and theirs else "–"
+
+        def per(side: dict | None, n: int = n) -> str:
+            if side is None:
+                return "–"
+            return f"{side['epoch_s'] / (n * side['windows']) * 1e6:.2f}"
+
+        notes = "; ".join(f"{k[:-6]}: {v}" for k, v in row.items() if k.endswith("_error"))
+        lines.append(f"| {n} | {cell(ours, 'epoch_s', '.2f')} | {cell(theirs, 'epoch_s', '.2f')}"
+                     f" | {ratio} | {cell(ours, 'peak_mb', '.0f')} | "
+                     f"{cell(theirs, 'peak_mb', '.0f')} | {per(ours)} | {per(theirs)} | "
+                     f"{notes} |")
+    return "\n".join(lines) + "\n"
+
+
+def scaling_records(rows: list[dict], args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
+    """The page's rows (the largest size both sides finished) and its two figures."""
+    both = [r for r in rows if r["sciml"] and r["tsl"]]
+    comps = []
+    if both:
+        r = both[-1]
+        where = (f"GPVAR {r['nodes']} nodes (the largest both finished), {args.scaling_steps} "
+                 f"steps, degree {args.mean_degree:g}, 1 thread")
+        comps.append(_record.comparison(
+            "forecast_vs_tsl.scaling.epoch_time_largest",
+            "time-then-space on the largest GPVAR graph both fit: seconds per epoch, sciml / tsl",
+            r["sciml"]["epoch_s"], r["tsl"]["epoch_s"], unit="s", anchor_name="tsl",
+            target=("ratio", "<=", TARGETS["time_ratio"]), setting=where))
+        comps.append(_record.comparison(
+            "forecast_vs_tsl.scaling.peak_rss_largest",
+            "time-then-space on the largest GPVAR graph both fit: peak memory, sciml / tsl",
+            r["sciml"]["peak_mb"], r["tsl"]["peak_mb"], unit="MB", anchor_name="tsl",
+            target=("ratio", "<=", 1.0), setting=where))
+    nodes = [r["nodes"] for r in rows]
+
+    def series(key: str) -> dict:
+        return {side: (nodes, [r[side][key] if r[side] else None for r in rows])
+                for side in ("sciml", "tsl")}
+
+    note = (f"GPVAR, {args.scaling_steps} steps, expected degree {args.mean_degree:g}, 1 thread "
+            "per side; a missing point: that side did not finish (see the log)")
+    figures = [
+        _record.figure("forecast_vs_tsl.scaling_time", "Time-then-space: seconds per epoch",
+                       "nodes", "seconds per epoch", series("epoch_s"), note=note),
+        _record.figure("forecast_vs_tsl.scaling_memory", "Time-then-space: peak memory",
+                       "nodes", "peak resident memory (MB)", series("peak_mb"), note=note)]
+    return comps, figures
 
 
 if __name__ == "__main__":

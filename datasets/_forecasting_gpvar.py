@@ -23,8 +23,10 @@ _GENERATOR_VERSION = 1
 
 
 def _params(n_nodes: int, n_steps: int, noise_std: float, seed: int,
-            theta: Sequence[Sequence[float]] | None, burn_in: int) -> dict:
+            theta: Sequence[Sequence[float]] | None, burn_in: int,
+            mean_degree: float | None = None) -> dict:
     theta_arr = GPVAR_DEFAULT_THETA if theta is None else np.asarray(theta, dtype=np.float64)
+    extra = {} if mean_degree is None else {"mean_degree": float(mean_degree)}
     return {
         "generator": "sciml.solvers.gpvar.generate_gpvar",
         "generator_version": _GENERATOR_VERSION,
@@ -34,6 +36,7 @@ def _params(n_nodes: int, n_steps: int, noise_std: float, seed: int,
         "seed": int(seed),
         "theta": theta_arr.tolist(),
         "burn_in": int(burn_in),
+        **extra,
     }
 
 
@@ -63,6 +66,7 @@ def load_gpvar(
     theta: Sequence[Sequence[float]] | None = None,
     burn_in: int = 100,
     root: str | os.PathLike | None = None,
+    mean_degree: float | None = None,
 ) -> SpatioTemporal:
     """Synthetic GPVAR series on a random geometric graph (the default demo and test data set).
 
@@ -81,18 +85,22 @@ def load_gpvar(
         theta: (Q+1, L) filter coefficients; None = ``GPVAR_DEFAULT_THETA``.
         burn_in: Discarded initial steps.
         root: Cache folder; default ``cache_dir()/"gpvar"``.
+        mean_degree: Expected node degree, the same graph density for every N (sparse; see
+            :func:`sciml.solvers.gpvar.generate_gpvar`); None: the connected graph at the
+            connectivity threshold.
 
     Returns:
         ``SpatioTemporal`` (T, N, 1), fully observed; ``edge_index`` the undirected graph (both
         directions, no self loops) with ``edge_weight`` 1 (the process used the GCN-normalised
         adjacency with self loops of this graph); no time stamps; name ``"gpvar"``.
     """
-    params = _params(n_nodes, n_steps, noise_std, seed, theta, burn_in)
+    params = _params(n_nodes, n_steps, noise_std, seed, theta, burn_in, mean_degree)
     path = gpvar_cache_path(params, root)
     arrays = _read_cached(path, params)
     if arrays is None:
         series = generate_gpvar(n_nodes=n_nodes, n_steps=n_steps, theta=theta,
-                                noise_std=noise_std, seed=seed, burn_in=burn_in)
+                                noise_std=noise_std, seed=seed, burn_in=burn_in,
+                                mean_degree=mean_degree)
         arrays = {"values": series.values, "noise": series.noise,
                   "edge_index": series.edge_index, "pos": series.pos}
         write_hdf5(path, arrays, params=params)

@@ -6,11 +6,13 @@ from sciml.solvers.gpvar import (
     GPVAR_AZ_THETA,
     GPVAR_DEFAULT_THETA,
     GPVARSeries,
+    fixed_degree_geometric_graph,
     generate_gpvar,
     gpvar_filters,
     normalized_adjacency,
     random_geometric_graph,
     simulate_gpvar,
+    sparse_normalized_adjacency,
 )
 from sciml.solvers.grf import gaussian_random_field, grf_spectrum
 from sciml.solvers.helmholtz import helmholtz_top_flux, helmholtz_wave_speed, solve_helmholtz
@@ -23,6 +25,7 @@ __all__ = [
     "burgers_initial",
     "darcy_coefficients",
     "darcy_matrix",
+    "fixed_degree_geometric_graph",
     "gaussian_random_field",
     "generate_gpvar",
     "gpvar_filters",
@@ -34,6 +37,7 @@ __all__ = [
     "ns2d_initial_vorticity",
     "random_geometric_graph",
     "simulate_gpvar",
+    "sparse_normalized_adjacency",
     "solve_burgers",
     "solve_darcy",
     "solve_helmholtz",

@@ -11,23 +11,32 @@ adjacency with self loops (Kipf & Welling, ICLR 2017; eigenvalues in (-1, 1]), a
 (Q+1) × L filter coefficients shared by all nodes. The tanh keeps every x_t in [-1, 1] before the
 noise is added, so the process cannot diverge whatever Θ is.
 
-Numpy only; seeded; vectorised over nodes (a Python loop over time).
+Numpy and scipy; seeded; vectorised over nodes (a Python loop over time). By default the graph
+is the connected random geometric graph at the connectivity threshold and Â is dense (small
+graphs); with ``mean_degree`` the graph has a fixed expected degree whatever N, is built with a
+k-d tree and Â is a sparse matrix applied by Horner's rule, so that generating 10⁴ or more nodes
+costs time and memory linear in the edges (benchmarks/forecast_vs_tsl.py, its scaling curve).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix, diags, issparse
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 __all__ = [
     "GPVAR_DEFAULT_THETA",
     "GPVAR_AZ_THETA",
     "GPVARSeries",
     "random_geometric_graph",
+    "fixed_degree_geometric_graph",
     "normalized_adjacency",
+    "sparse_normalized_adjacency",
     "gpvar_filters",
     "simulate_gpvar",
     "generate_gpvar",
@@ -54,7 +63,8 @@ class GPVARSeries:
         noise: (T, N) the innovations η_t that were added (for checks against the noise level).
         edge_index: (2, E) int64 undirected edges in both directions, ``[src; dst]``, no self loops.
         pos: (N, 2) node positions of the random geometric graph in the unit square.
-        adjacency: (N, N) the normalised adjacency Â the process was generated with.
+        adjacency: (N, N) the normalised adjacency Â the process was generated with (a scipy
+            CSR matrix for a graph of fixed ``mean_degree``).
         theta: (Q+1, L) filter coefficients.
     """
 
@@ -62,7 +72,7 @@ class GPVARSeries:
     noise: np.ndarray
     edge_index: np.ndarray
     pos: np.ndarray
-    adjacency: np.ndarray
+    adjacency: np.ndarray | csr_matrix
     theta: np.ndarray
 
 
@@ -108,6 +118,47 @@ def random_geometric_graph(
         r *= 1.1
     src, dst = np.nonzero(adj)
     return np.stack([src, dst]).astype(np.int64), pos
+
+
+def fixed_degree_geometric_graph(n_nodes: int, mean_degree: float, rng: np.random.Generator
+                                 ) -> tuple[np.ndarray, np.ndarray]:
+    """A random geometric graph of a given expected degree: nodes uniform in the unit square,
+    edges within the radius ``sqrt(mean_degree / (π N))`` (so about ``mean_degree`` neighbours
+    away from the border, the same density for every N), found with a k-d tree. It may be
+    disconnected (below the connectivity threshold ``2 log N`` of the mean degree).
+
+    Args:
+        n_nodes: Number of nodes N (>= 2).
+        mean_degree: Expected number of neighbours (> 0).
+        rng: Numpy generator (the only source of randomness).
+
+    Returns:
+        ``(edge_index (2, E) int64, pos (N, 2))`` with both directions of each edge, sorted.
+    """
+    n_nodes = _check_int("n_nodes", n_nodes, 2)
+    if isinstance(mean_degree, bool) or not (isinstance(mean_degree, (int, float))
+            and math.isfinite(mean_degree)
+            and 0 < mean_degree < n_nodes):
+        raise ValueError(f"mean_degree must be a number in (0, n_nodes), got {mean_degree!r}")
+    pos = rng.random((n_nodes, 2))
+    pairs = cKDTree(pos).query_pairs(math.sqrt(mean_degree / (math.pi * n_nodes)),
+                                     output_type="ndarray")
+    src = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    dst = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    order = np.lexsort((dst, src))
+    return np.stack([src[order], dst[order]]).astype(np.int64), pos
+
+
+def sparse_normalized_adjacency(edge_index: np.ndarray, n_nodes: int) -> csr_matrix:
+    """:func:`normalized_adjacency` as a scipy CSR matrix (same entries)."""
+    edge_index = np.asarray(edge_index)
+    loops = np.arange(n_nodes)
+    rows = np.concatenate([edge_index[0], loops])
+    cols = np.concatenate([edge_index[1], loops])
+    a = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_nodes, n_nodes))
+    a.data[:] = 1.0  # duplicate edges count once, as in the dense version
+    d = diags(1.0 / np.sqrt(np.asarray(a.sum(axis=1)).ravel()))
+    return (d @ a @ d).tocsr()
 
 
 def normalized_adjacency(edge_index: np.ndarray, n_nodes: int) -> np.ndarray:
@@ -164,7 +215,8 @@ def simulate_gpvar(
     series starts (close to) the stationary regime.
 
     Args:
-        adjacency: (N, N) graph shift operator Â.
+        adjacency: (N, N) graph shift operator Â, dense or scipy sparse (then applied by
+            Horner's rule; the same values up to rounding).
         theta: (Q+1, L) coefficients.
         n_steps: Length T of the returned series.
         noise_std: σ of the Gaussian innovations (>= 0).
@@ -178,8 +230,10 @@ def simulate_gpvar(
     burn_in = _check_int("burn_in", burn_in, 0)
     if not np.isfinite(noise_std) or noise_std < 0:
         raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
-    filters = gpvar_filters(adjacency, theta)
-    n_lags, n = filters.shape[0], adjacency.shape[0]
+    theta = np.asarray(theta, dtype=np.float64)
+    sparse = issparse(adjacency)
+    filters = None if sparse else gpvar_filters(adjacency, theta)
+    n_lags, n = theta.shape[1], adjacency.shape[0]
     total = n_lags + burn_in + n_steps
     noise = noise_std * rng.standard_normal((total, n))
     x = np.empty((total, n))
@@ -187,7 +241,14 @@ def simulate_gpvar(
     for t in range(n_lags, total):
         # x[t-1], ..., x[t-L] stacked as (L, N) to match filters[0], ..., filters[L-1]
         past = x[t - n_lags:t][::-1]
-        x[t] = np.tanh(np.einsum("lij,lj->i", filters, past)) + noise[t]
+        if sparse:  # Σ_q Â^q (Σ_l Θ[q, l] x_{t-l}) by Horner's rule: sparse products only
+            mixed = theta @ past                                           # (Q+1, N)
+            z = mixed[-1]
+            for q in range(theta.shape[0] - 2, -1, -1):
+                z = adjacency @ z + mixed[q]
+        else:
+            z = np.einsum("lij,lj->i", filters, past)
+        x[t] = np.tanh(z) + noise[t]
     start = n_lags + burn_in
     return x[start:], noise[start:]
 
@@ -199,8 +260,10 @@ def generate_gpvar(
     noise_std: float = 0.2,
     seed: int = 0,
     burn_in: int = 100,
+    mean_degree: float | None = None,
 ) -> GPVARSeries:
-    """A seeded GPVAR series on a connected random geometric graph.
+    """A seeded GPVAR series on a connected random geometric graph (or, with ``mean_degree``,
+    one of that expected degree: :func:`fixed_degree_geometric_graph`, sparse Â).
 
     Defaults: N = 40 nodes, T = 5000 steps, Θ = :data:`GPVAR_DEFAULT_THETA` (Q = 2, L = 2 like
     Zambon & Alippi 2022, but smaller gains than their :data:`GPVAR_AZ_THETA`, see there),
@@ -214,6 +277,8 @@ def generate_gpvar(
         noise_std: Innovation standard deviation σ.
         seed: Seeds both the graph and the noise.
         burn_in: Discarded initial steps.
+        mean_degree: Expected node degree of the graph, the same density for every N (None:
+            the connectivity threshold, a degree of about 2 log N, and a dense Â).
 
     Returns:
         A :class:`GPVARSeries`.
@@ -223,8 +288,12 @@ def generate_gpvar(
         raise ValueError(f"theta must be a finite (Q+1, L) array with L >= 1, got {theta!r}")
     graph_rng, noise_rng = (np.random.default_rng(s)
                             for s in np.random.SeedSequence(seed).spawn(2))
-    edge_index, pos = random_geometric_graph(n_nodes, graph_rng)
-    adjacency = normalized_adjacency(edge_index, n_nodes)
+    if mean_degree is None:
+        edge_index, pos = random_geometric_graph(n_nodes, graph_rng)
+        adjacency = normalized_adjacency(edge_index, n_nodes)
+    else:
+        edge_index, pos = fixed_degree_geometric_graph(n_nodes, mean_degree, graph_rng)
+        adjacency = sparse_normalized_adjacency(edge_index, n_nodes)
     values, noise = simulate_gpvar(adjacency, theta, n_steps, noise_std, noise_rng, burn_in)
     return GPVARSeries(values=values, noise=noise, edge_index=edge_index, pos=pos,
                        adjacency=adjacency, theta=theta.copy())

@@ -90,6 +90,36 @@ def test_record_writes_log_entry_record_and_page(tmp_path, monkeypatch):
     assert f'<a id="{anchor}-2"></a>' in log and log.count("<a id=") == 2
 
 
+def test_figures_are_drawn_from_the_latest_committed_record(tmp_path, monkeypatch):
+    def fig(y):
+        return rec.figure("scaling.time", "epoch time against nodes", "nodes", "s / epoch",
+                          {"sciml": ([100, 1000, 10000], [0.1, 1.0, y]),
+                           "tsl": ([100, 1000, 10000], [0.3, 3.0, None])}, note="one epoch")
+
+    _run(monkeypatch, tmp_path, commit="1111111").record("k", "a", [_comp(4.0)], [fig(10.0)])
+    dirty = _run(monkeypatch, tmp_path, commit="2222222", dirty=True)
+    dirty.started = dirty.started.replace(year=dirty.started.year + 1)
+    dirty.record("k", "b", [_comp(4.0)], [fig(99.0)])
+    svg = (tmp_path / "figures" / "scaling.time.svg").read_text(encoding="utf-8")
+    assert svg.startswith("<svg") and svg.count("<polyline") == 2  # tsl: one segment, 2 points
+    assert svg.count("<circle") == 5 and ">sciml<" in svg and ">tsl<" in svg
+    assert svg == rec.svg_chart(fig(10.0))  # the clean record's curve, not the dirty one's
+    page = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "![epoch time against nodes](figures/scaling.time.svg)" in page
+    assert "commit 1111111" in page and ": one epoch" in page
+    res = subprocess.run([sys.executable, str(BENCH / "_record.py"), "--check", "--root",
+                          str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    (tmp_path / "figures" / "scaling.time.svg").write_text("stale", encoding="utf-8")
+    res = subprocess.run([sys.executable, str(BENCH / "_record.py"), "--check", "--root",
+                          str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1 and "scaling.time.svg is stale" in res.stderr
+    with pytest.raises(ValueError, match="plain file name"):
+        rec.figure("../x", "t", "x", "y", {})
+    with pytest.raises(ValueError, match="2 x and 1 y"):
+        rec.figure("x", "t", "x", "y", {"a": ([1, 2], [1])})
+
+
 def test_uncommitted_unknown_and_quick_runs_are_never_headline_rows(tmp_path, monkeypatch):
     _run(monkeypatch, tmp_path, commit="1111111").record("k", "clean", [_comp(4.0)])
     # later runs that must not replace the clean row

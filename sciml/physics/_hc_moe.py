@@ -509,12 +509,12 @@ class HardConstraintLayer(nn.Module):
         k = self.n_experts
         basis64 = basis.to(torch.float64)
         operators = self.operators(basis64)
+        ranks = expert_ranks(k) if self.expert_parallel else None
         idx = self.sample(generator).to(basis.device)                      # (K, M)
-        if self.expert_parallel and (ranks := expert_ranks(k)) is not None:
-            idx = ranks.agree(idx)
+        if ranks is not None:
+            idx = ranks.agree(idx)  # every rank's draw is rank 0's
         ops, coords = self._gather(operators, idx)
         a, c = self._rows(basis64, initial.to(torch.float64))
-        ranks = expert_ranks(k) if self.expert_parallel else None
         if self.warm_start == "global" and k > 1:
             w0 = self._global_start(operators, basis64, initial.to(torch.float64), generator,
                                     ranks)

@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 from sciml.solvers import (
     GPVAR_AZ_THETA,
+    GPVAR_DEFAULT_THETA,
+    fixed_degree_geometric_graph,
     generate_gpvar,
     gpvar_filters,
     normalized_adjacency,
     random_geometric_graph,
     simulate_gpvar,
+    sparse_normalized_adjacency,
 )
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -118,3 +121,31 @@ def test_bad_arguments():
         generate_gpvar(n_nodes=5, n_steps=5, noise_std=-1.0)
     with pytest.raises(ValueError, match=r"theta must be a finite \(Q\+1, L\) array"):
         generate_gpvar(n_nodes=5, n_steps=5, theta=np.ones(3))
+
+
+def test_sparse_adjacency_gives_the_dense_series(rng):
+    """The sparse Â (Horner's rule) and the dense filters simulate the same process."""
+    edge_index, _ = random_geometric_graph(60, rng)
+    dense = normalized_adjacency(edge_index, 60)
+    sparse = sparse_normalized_adjacency(edge_index, 60)
+    np.testing.assert_allclose(sparse.toarray(), dense, rtol=0, atol=1e-15)
+    a, _ = simulate_gpvar(dense, GPVAR_DEFAULT_THETA, 200, 0.2, np.random.default_rng(1))
+    b, _ = simulate_gpvar(sparse, GPVAR_DEFAULT_THETA, 200, 0.2, np.random.default_rng(1))
+    np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
+
+
+def test_fixed_degree_graph_keeps_its_density(rng):
+    for n in (500, 4000):
+        edge_index, pos = fixed_degree_geometric_graph(n, 8.0, rng)
+        assert pos.shape == (n, 2)
+        assert (edge_index[0] != edge_index[1]).all()
+        # symmetric: the reversed edges are the same set
+        fwd = set(map(tuple, edge_index.T.tolist()))
+        assert fwd == {(j, i) for i, j in fwd}
+        # the border loses some neighbours: a bit under 8 on average, the same for every n
+        assert 7.0 < edge_index.shape[1] / n < 8.2
+    series = generate_gpvar(n_nodes=3000, n_steps=50, mean_degree=8.0, seed=2)
+    assert series.values.shape == (50, 3000) and np.isfinite(series.values).all()
+    assert series.adjacency.shape == (3000, 3000) and series.adjacency.nnz < 3000 * 12
+    with pytest.raises(ValueError, match="mean_degree"):
+        fixed_degree_geometric_graph(10, 0.0, rng)
