@@ -20,9 +20,8 @@ costs time and memory linear in the edges (benchmarks/forecast_vs_tsl.py, its sc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix, diags, issparse
