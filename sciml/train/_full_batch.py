@@ -52,6 +52,10 @@ class FullBatchSchedule:
         lbfgs_tolerance_grad: Stop when max|g| falls below this.
         lbfgs_tolerance_change: Stop when the loss or the step changes by less than this.
         resample_every: Call the task's ``resample`` every this many Adam steps (0: never).
+        lbfgs_resample_every: Call it every this many L-BFGS iterations too (0: never), as the
+            residual-based adaptive sampling of Wu et al. (CMAME 2023) alternates new points and
+            L-BFGS. The L-BFGS memory is cleared there (its pairs belong to the old loss), and a
+            phase that converges on its points goes on at the next resampling, not to the end.
         log_every: A log row every this many Adam steps (``None``: a tenth of them).
     """
 
@@ -64,10 +68,11 @@ class FullBatchSchedule:
     lbfgs_tolerance_grad: float = 1e-12
     lbfgs_tolerance_change: float = 1e-14
     resample_every: int = 0
+    lbfgs_resample_every: int = 0
     log_every: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("adam_steps", "lbfgs_steps", "resample_every"):
+        for name in ("adam_steps", "lbfgs_steps", "resample_every", "lbfgs_resample_every"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ConfigError(f"{name} must be an integer >= 0, got {v!r}")
@@ -159,6 +164,8 @@ class _FullBatchRun:
         self.adam, self.lbfgs = adam, lbfgs
         self.phase, self.done = "adam", 0  # phase and steps done within it
         self.adam_done = 0  # Adam steps of the run (for the global step count)
+        # L-BFGS counters (iterations, evaluations, ...) of memories cleared by a resampling
+        self.lbfgs_carried: dict[str, int] = {}
         self.history: list[dict[str, Any]] = []
         self.seconds = 0.0
         self.logger: RunLogger | None = None
@@ -193,7 +200,8 @@ class _FullBatchRun:
             "history": [dict(r) for r in self.history],
             "epoch_progress": {"seconds": self.seconds},
             "trainer_config": config_to_dict(trainer.config),
-            "full_batch": {"phase": self.phase, "done": self.done, "adam_done": self.adam_done},
+            "full_batch": {"phase": self.phase, "done": self.done, "adam_done": self.adam_done,
+                           "lbfgs_carried": dict(self.lbfgs_carried)},
         }
         ck.save_checkpoint(payload, trainer._ckpt_path("last"))
 
@@ -205,6 +213,7 @@ class _FullBatchRun:
                             "pass resume=False (sciml fit --fresh) to start afresh")
         self.phase, self.done = record["phase"], int(record["done"])
         self.adam_done = int(record.get("adam_done", self.s.adam_steps))
+        self.lbfgs_carried = {k: int(v) for k, v in record.get("lbfgs_carried", {}).items()}
         try:
             self.task.load_state_dict(ckpt["task_state"])
             (self.adam if self.phase == "adam" else self.lbfgs).load_state_dict(ckpt["optimizer"])
@@ -252,13 +261,40 @@ class _FullBatchRun:
             self.phase, self.adam_done, self.done = "lbfgs", self.done, 0
             self.save()
         self.bar.set_description("l-bfgs")
+        every = s.lbfgs_resample_every
         while self.done < s.lbfgs_steps:
+            if every and self.done and self.done % every == 0:
+                # a checkpoint is written before this (at the chunk's end), so a resumed run
+                # draws the same points again: the draw is seeded by the step
+                self.task.resample(self.step)
+                self._forget_lbfgs()
             self._chunk()
+
+    def _next_stop(self, done: int) -> int:
+        """Where L-BFGS goes on after converging at ``done``: the next resampling, or the end."""
+        s = self.s
+        if not s.lbfgs_resample_every:
+            return s.lbfgs_steps
+        return min(s.lbfgs_steps, (done // s.lbfgs_resample_every + 1) * s.lbfgs_resample_every)
+
+    def _lbfgs_state(self) -> dict[str, Any]:
+        return self.lbfgs.state[self.lbfgs.param_groups[0]["params"][0]]
+
+    def _counter(self, key: str) -> int:
+        """An L-BFGS counter over the whole phase (cleared memories included)."""
+        return int(self.lbfgs_carried.get(key, 0) + self._lbfgs_state().get(key, 0))
+
+    def _forget_lbfgs(self) -> None:
+        """Clear the L-BFGS memory (its next iteration is a first one), keeping the counts."""
+        state = self._lbfgs_state()
+        for key in ("n_iter", "func_evals", "restarts", "approximate_wolfe"):
+            self.lbfgs_carried[key] = self._counter(key)
+        state.clear()
 
     def _chunk(self) -> None:
         s, lbfgs, task = self.s, self.lbfgs, self.task
         t0 = time.perf_counter()
-        chunk = min(s.lbfgs_chunk, s.lbfgs_steps - self.done)
+        chunk = min(s.lbfgs_chunk, self._next_stop(self.done) - self.done)
         lbfgs.param_groups[0]["max_iter"] = chunk
         max_eval = max(chunk + 1, int(s.lbfgs_eval_factor * chunk))  # line searches: a few each
         lbfgs.param_groups[0]["max_eval"] = max_eval
@@ -288,17 +324,17 @@ class _FullBatchRun:
         evals = state.get("func_evals", 0) - evals0
         converged = made == 0 or (made == 1 < chunk and evals < max_eval)
         before = self.done
-        self.done = s.lbfgs_steps if converged else self.done + made
+        self.done = self._next_stop(before) if converged else self.done + made
         total, values = _loss(task, "lbfgs", self.done)  # raises if the iterate is not finite
         self.seconds += time.perf_counter() - t0
         self.bar.update(float(total.detach()), n=self.done - before)
         # the iterations L-BFGS has made in all (``phase_step`` jumps to the budget when it
         # converges): a fit that stalls after a few iterations shows here
-        extra = {"lbfgs_iterations": float(state.get("n_iter", 0))}
-        if state.get("restarts"):  # CompactLBFGS restarted where torch's L-BFGS would stall
-            extra["lbfgs_restarts"] = float(state["restarts"])
-        if state.get("approximate_wolfe"):  # steps taken on the slope (see CompactLBFGS)
-            extra["lbfgs_approximate_wolfe"] = float(state["approximate_wolfe"])
+        extra = {"lbfgs_iterations": float(self._counter("n_iter"))}
+        if self._counter("restarts"):  # CompactLBFGS restarted where torch's would stall
+            extra["lbfgs_restarts"] = float(self._counter("restarts"))
+        if self._counter("approximate_wolfe"):  # steps taken on the slope (see CompactLBFGS)
+            extra["lbfgs_approximate_wolfe"] = float(self._counter("approximate_wolfe"))
         if rejected[0]:
             extra["rejected_trials"] = float(rejected[0])
         self.log(values, extra)

@@ -70,7 +70,9 @@ class AbstractFullBatchTask(AbstractTask):
         """Each term of the loss (already weighted); the loss is their sum."""
 
     def resample(self, step: int) -> None:
-        """Draw new points before Adam step ``step`` (called every ``resample_every`` steps)."""
+        """Draw new points before step ``step`` (called every ``resample_every`` Adam steps and
+        every ``lbfgs_resample_every`` L-BFGS iterations); seed any draw by ``step``, so a
+        resumed run draws the same points."""
 
     def monitored(self) -> dict[str, float]:
         """Values logged beside the loss terms (e.g. identified coefficients), as ``name``

@@ -102,3 +102,28 @@ def test_burgers_reference_matches_deepxde_data(shared_data) -> None:
     ref = reference_solution(problem, x, t[::11])
     err = np.linalg.norm(ref - usol[::11]) / np.linalg.norm(usol[::11])
     assert err < 1e-3, err
+
+
+def test_resampling_during_lbfgs_resumes_to_the_same_weights(tmp_path) -> None:
+    """``lbfgs_resample_every``: new points during L-BFGS with its memory cleared; a run stopped
+    at a resampling and extended ends bit for bit where the uninterrupted run ends."""
+    over = TINY + ["train.collocation=uniform", "train.lbfgs_steps=40",
+                   "train.lbfgs_resample_every=20"]
+    recipe = load_recipe("convection-pinn", over)
+    sciml.fit(recipe, tmp_path / "straight", progress=False)
+    short = recipe.with_overrides(["train.lbfgs_steps=20"])
+    sciml.fit(short, tmp_path / "split", progress=False)
+    before = torch.load(tmp_path / "split" / "checkpoints" / "last.pt", weights_only=True)
+    sciml.fit(short, tmp_path / "split", extend=20, progress=False)
+    straight = torch.load(tmp_path / "straight" / "checkpoints" / "last.pt", weights_only=True)
+    split = torch.load(tmp_path / "split" / "checkpoints" / "last.pt", weights_only=True)
+    for key, value in straight["model"]["state_dict"].items():
+        assert torch.equal(value, split["model"]["state_dict"][key]), key
+    # the points were redrawn at L-BFGS iteration 20, the iterations counted across the reset
+    assert not torch.equal(before["task_state"]["points"], split["task_state"]["points"])
+    assert torch.equal(straight["task_state"]["points"], split["task_state"]["points"])
+    counts = [h["lbfgs_iterations"] for h in straight["history"] if h["phase"] == "lbfgs"]
+    assert counts == sorted(counts) and counts[-1] > 20
+    assert straight["full_batch"]["lbfgs_carried"]["n_iter"] >= 20
+    with pytest.raises(ConfigError, match="lbfgs_resample_every"):
+        PhysicsInformedJob(apply_overrides(recipe, ["train.lbfgs_resample_every=-1"]))

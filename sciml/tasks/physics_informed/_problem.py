@@ -558,7 +558,9 @@ class FitConfig:
     inverse, DeepXDE's default); ``n_initial`` initial points on a grid (default n_x);
     ``n_boundary`` boundary times (Dirichlet or, for a PINN without periodic embedding,
     periodicity of u); ``resample_every`` > 0 redraws the residual points every so many Adam steps
-    by RAD (p ∝ |r| / mean|r| + 1) from 4× as many candidates.
+    by RAD (p ∝ |r| / mean|r| + 1) from 4× as many candidates, and ``lbfgs_resample_every`` > 0
+    every so many L-BFGS iterations (clearing its memory), as Wu et al. (CMAME 2023) alternate
+    new points and L-BFGS.
 
     ``residual_at_data`` (PINN only): the PDE residual is also enforced at the initial and
     boundary points, as in Raissi et al. 2019 (X_f ← [X_f; X_u]) and DeepXDE's ``TimePDE``; the
@@ -607,6 +609,7 @@ class FitConfig:
     lbfgs_tolerance_grad: float = 1e-12
     lbfgs_tolerance_change: float = 1e-14
     resample_every: int = 0
+    lbfgs_resample_every: int = 0
     checkpoint_every: int = 250
     seed: int = 0
     dtype: str = "float32"
@@ -622,7 +625,8 @@ class FitConfig:
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive number of points/iterations, "
                                  f"got {v!r}")
-        for name in ("adam_steps", "lbfgs_steps", "resample_every", "checkpoint_every"):
+        for name in ("adam_steps", "lbfgs_steps", "resample_every", "lbfgs_resample_every",
+                     "checkpoint_every"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
@@ -656,7 +660,8 @@ class FitConfig:
             lbfgs_eval_factor=self.lbfgs_eval_factor,
             lbfgs_tolerance_grad=self.lbfgs_tolerance_grad,
             lbfgs_tolerance_change=self.lbfgs_tolerance_change,
-            resample_every=self.resample_every)
+            resample_every=self.resample_every,
+            lbfgs_resample_every=self.lbfgs_resample_every)
 
 
 def _radical_inverse_base2(i: np.ndarray) -> np.ndarray:
