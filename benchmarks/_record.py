@@ -73,13 +73,17 @@ class Benchmark:
 
     ``expected``: the comparisons (id, what) it records; a catalogued comparison without a clean
     record is listed under "no committed run yet". Targets come with the records (each script
-    owns its targets), so a target is never stated in two places.
+    owns its targets), so a target is never stated in two places. ``retired``: comparisons
+    (id, why) the script no longer records; their last rows leave the table for a list of
+    retired comparisons (with the link to their entry), so an old measurement never stands
+    beside the one that replaced it.
     """
 
     name: str
     description: str
     run: str
     expected: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    retired: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
     @property
     def script(self) -> str:
@@ -135,7 +139,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                ("forecast_vs_tsl.scaling.epoch_time_largest", "time-then-space on the largest "
                 "GPVAR graph both fit: seconds per epoch, sciml / tsl (`--parts scaling`)"),
                ("forecast_vs_tsl.scaling.peak_rss_largest", "time-then-space on the largest "
-                "GPVAR graph both fit: peak memory, sciml / tsl (`--parts scaling`)"))),
+                "GPVAR graph both fit: peak memory, sciml / tsl (`--parts scaling`)")),
+              (("forecast_vs_tsl.epoch_time_wall", "2 threads in one shared process; replaced "
+                "by `epoch_time_1t` / `epoch_time_2t` (each side in its own process)"),
+               ("forecast_vs_tsl.epoch_time_cpu", "CPU seconds in one shared process; replaced "
+                "by `epoch_time_1t` / `epoch_time_2t`"))),
     Benchmark("mgno_vs_fno", "MgNO against neuraloperator's FNO on Darcy 64² (zero shot at 127² "
               "and 32²), darcy_16 (excess over its information floor), Navier–Stokes 64² (zero "
               "shot at 128²) and Helmholtz 64², same data, loop and budget; every zero-shot "
@@ -742,12 +750,20 @@ def render(root: Path = HERE) -> str:
     ]
     known: set[str] = set()
     missing: list[tuple[str, str]] = []
+    retired: list[str] = []
     for bench in BENCHMARKS:
         ids = [i for i, _ in bench.expected]
         known.update(ids)
-        extra = sorted({c for c, (r, _) in best.items() if r["benchmark"] == bench.name}
-                       - set(ids), key=lambda c: (best[c][0]["date"], best[c][0]["comparisons"]
-                                                  .index(best[c][1])))
+        for cid, why in bench.retired:
+            if cid in best:
+                rec = best[cid][0]
+                retired.append(f"- `{cid}` ({bench.name}, last run {rec['date'][:10]} at "
+                               f"{rec['commit']}, [entry]({LOG_NAME}#{rec['log']['anchor']})): "
+                               f"{_cell(why)}")
+        shown = {c for c, (r, _) in best.items() if r["benchmark"] == bench.name}
+        extra = sorted(shown - set(ids) - {i for i, _ in bench.retired},
+                       key=lambda c: (best[c][0]["date"],
+                                      best[c][0]["comparisons"].index(best[c][1])))
         for cid in ids + extra:
             if cid not in best:
                 missing.append((bench.name, dict(bench.expected)[cid]))
@@ -766,6 +782,10 @@ def render(root: Path = HERE) -> str:
                       f"{rec['date'][:10]}, [log]({link}))"
                       + (f": {_cell(fig['note'])}" if fig.get("note") else ""), ""]
         lines.pop()
+    if retired:
+        lines += ["", "## Retired comparisons", "",
+                  "No longer measured by their scripts; kept here for their log entries.", ""]
+        lines += retired
     lines += ["", "## No committed run yet", ""]
     lines += [f"- `{b}`: {what}" for b, what in missing] or ["(none)"]
     lines += ["", "## Benchmark scripts", "",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import py_compile
@@ -149,6 +150,22 @@ def test_newer_clean_record_replaces_the_row(tmp_path, monkeypatch):
     row = next(line for line in rec.render(tmp_path).splitlines()
                if line.startswith("| kernels |"))
     assert "| 5555555 |" in row and "| 9 ms |" in row and "| no |" in row
+
+
+def test_retired_comparisons_leave_the_table_for_their_own_list(tmp_path, monkeypatch):
+    old = "kernels.retired.old_speed"
+    _run(monkeypatch, tmp_path, commit="1111111").record(
+        "k", "both", [_comp(4.0), _comp(7.0, cid=old)])
+    bench = next(b for b in rec.BENCHMARKS if b.name == "kernels")
+    retiring = dataclasses.replace(bench, retired=((old, "replaced by gather_scatter"),))
+    monkeypatch.setattr(rec, "BENCHMARKS", tuple(retiring if b is bench else b
+                                                 for b in rec.BENCHMARKS))
+    page = rec.render(tmp_path)
+    rows = [line for line in page.splitlines() if line.startswith("| kernels |")]
+    assert len(rows) == 1 and "| 4 ms |" in rows[0]
+    retired = page.split("## Retired comparisons", 1)[1].split("##", 1)[0]
+    assert f"- `{old}` (kernels, last run" in retired and "replaced by gather_scatter" in retired
+    assert "1111111" in retired and "RESULTS.md#" in retired
 
 
 def test_quick_and_no_record_runs_write_nothing_into_benchmarks(monkeypatch, tmp_path):
