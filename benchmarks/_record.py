@@ -178,6 +178,13 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                ("mgno_vs_fno.helmholtz.rel_l2", "Helmholtz 64²: test rel L2, MgNO / FNO"),
                ("mgno_vs_fno.helmholtz.sec_per_epoch", "Helmholtz 64²: seconds per epoch, MgNO "
                 "/ FNO"))),
+    Benchmark("mgno_cost", "why MgNO's CPU step is slower than FNO's: operations per step, "
+              "the rates this CPU reaches, and the floor they set on the time ratio",
+              "`.venv-fno/bin/python benchmarks/mgno_cost.py` (about 2 minutes)",
+              (("mgno_cost.step_time", "Darcy 64²: seconds per training step, MgNO / FNO"),
+               ("mgno_cost.floor", "Darcy 64²: MgNO's operations at the forward-convolution "
+                "rate, against FNO's step"),
+               ("mgno_cost.flops", "Darcy 64²: operations per training step, MgNO / FNO"))),
     Benchmark("darcy16_floor", "the information floor of darcy_16 (binary 16² input): the "
               "lowest test error any model can reach",
               "`.venv/bin/python benchmarks/darcy16_floor.py` (about 13 minutes)",
