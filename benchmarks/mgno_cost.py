@@ -156,6 +156,10 @@ def main(argv: list[str] | None = None) -> None:
         f"- floor: MgNO's {flops['MgNO'][0] / 1e9:.1f} GFLOP at the forward rate take "
         f"{floor * 1e3:.0f} ms, **{floor_ratio:.2f}×** FNO's step: the ratio no kernel can take "
         "MgNO below on this CPU without less arithmetic",
+        f"- at the rate of forward + both gradients of that convolution (what oneDNN reaches in "
+        f"training) MgNO's operations take "
+        f"{flops['MgNO'][0] / train_rate / 1e6:.0f} ms, "
+        f"{flops['MgNO'][0] / (train_rate * 1e9) / sec['FNO']:.2f}× FNO's step",
         f"- MgNO does {flops['MgNO'][0] / flops['FNO'][0]:.1f}× FNO's counted operations at "
         f"{params['MgNO'] / params['FNO']:.2f}× its parameters: its parameters are 3 × 3 "
         "kernels applied at every grid point of every level, FNO's mostly spectral weights "
