@@ -69,8 +69,14 @@ def linear_cka(x, y) -> float:
     orthogonal transform and a scale). Extra dimensions after the first are flattened."""
     x, y = _pair(x, y)
     x, y = _centred(x), _centred(y)
-    cross = np.linalg.norm(y.T @ x) ** 2
-    norm = np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y)
+    if max(x.shape[1], y.shape[1]) > x.shape[0]:
+        # wide activations (e.g. flattened fields): the same value from the n × n Gram matrices,
+        # ‖YᵀX‖²_F = ⟨XXᵀ, YYᵀ⟩_F, cheaper when units outnumber inputs
+        k, l = x @ x.T, y @ y.T  # noqa: E741
+        cross, norm = float(np.sum(k * l)), np.linalg.norm(k) * np.linalg.norm(l)
+    else:
+        cross = np.linalg.norm(y.T @ x) ** 2
+        norm = np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y)
     if norm == 0:
         raise ValueError("linear CKA is undefined for a constant representation (all rows equal)")
     return float(cross / norm)

@@ -28,6 +28,15 @@ def test_linear_cka_is_one_on_itself_and_invariant_to_rotation_and_scale() -> No
     assert linear_cka(X, wide) == pytest.approx(linear_cka(wide, X))
     t = torch.as_tensor(X.reshape(200, 3, 2, 2))
     assert linear_cka(t, X) == pytest.approx(1.0, abs=1e-12)
+    # more units than inputs (flattened fields) take the Gram form: the same value
+    few, broad = X[:8], np.concatenate([X, RNG.standard_normal((200, 8))], 1)[:8]
+    feature_form = np.linalg.norm(_c(broad).T @ _c(few)) ** 2 / (
+        np.linalg.norm(_c(few).T @ _c(few)) * np.linalg.norm(_c(broad).T @ _c(broad)))
+    assert linear_cka(few, broad) == pytest.approx(feature_form, rel=1e-10)
+
+
+def _c(a: np.ndarray) -> np.ndarray:
+    return a - a.mean(0)
 
 
 def test_kernel_cka_is_invariant_to_rotation_and_scale() -> None:
