@@ -159,30 +159,37 @@ def main(argv: list[str] | None = None) -> None:
     grid = reference()  # solved once, for every seed and for DeepXDE
     dde_adam = 200 if args.quick else args.dde_adam
     env = {**os.environ, "DDE_BACKEND": "pytorch", "OMP_NUM_THREADS": "1"}
-    tmp = tempfile.TemporaryDirectory()
-    pred_path = str(Path(tmp.name) / "deepxde.npy")
-    cmd = [str(DDE_PYTHON), __file__, "--worker", "deepxde", "--dde-adam", str(dde_adam),
-           "--pred", pred_path] + (["--quick"] if args.quick else [])
-    # DeepXDE first, in the background, when asked to run side by side; else after sciml
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True) if args.side_by_side else None
-    runs = [run_sciml(args.quick, seed, grid) for seed in seeds]
-    for r in runs:
-        print(f"sciml seed {r['seed']}: rel L2 {r['rel_l2']:.3e} in {r['seconds']:.0f} s",
-              flush=True)
-    err = float(np.median([r["rel_l2"] for r in runs]))
-    sec = float(np.median([r["seconds"] for r in runs]))
-    first = runs[0]
-    with tmp:
-        if proc is None:
-            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+    with tempfile.TemporaryDirectory() as tmp:
+        pred_path = str(Path(tmp) / "deepxde.npy")
+        cmd = [str(DDE_PYTHON), __file__, "--worker", "deepxde", "--dde-adam", str(dde_adam),
+               "--pred", pred_path] + (["--quick"] if args.quick else [])
+
+        def deepxde() -> subprocess.Popen:
+            return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True)
+
+        # DeepXDE first, in the background, when asked to run side by side; else after sciml
+        proc = deepxde() if args.side_by_side else None
+        try:
+            runs = [run_sciml(args.quick, seed, grid) for seed in seeds]
+        except BaseException:  # no DeepXDE process left running behind a failed sciml fit
+            if proc is not None:
+                proc.kill()
+                proc.communicate()
+            raise
+        proc = proc or deepxde()
         out, err_text = proc.communicate()
         lines = [ln for ln in out.splitlines() if ln.startswith("RESULT ")]
         if proc.returncode or not lines:
             sys.exit(f"DeepXDE worker failed (exit {proc.returncode}): {err_text[-3000:]}")
         dde = json.loads(lines[-1][len("RESULT "):])
         dde["rel_l2"] = rel_l2(np.load(pred_path), grid[2])
+    for r in runs:
+        print(f"sciml seed {r['seed']}: rel L2 {r['rel_l2']:.3e} in {r['seconds']:.0f} s",
+              flush=True)
+    err = float(np.median([r["rel_l2"] for r in runs]))
+    sec = float(np.median([r["seconds"] for r in runs]))
+    first = runs[0]
     met = err <= 1e-2 and sec <= 600
     rows = [f"| sciml, seed {r['seed']} | {r['seconds']:.0f} | {r['rel_l2']:.3e} | "
             f"{r['loss']:.2e} |" for r in runs]
