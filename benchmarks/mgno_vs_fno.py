@@ -60,9 +60,10 @@ Time at the defaults on 2 quiet CPU cores, one part at a time: darcy64 about 1 h
 FNO + 34 s MgNO per epoch, 100 epochs, plus a few minutes of data generation and evaluation at
 three grids); darcy16 about 30 min (10 s + 8 s per epoch, 100 epochs); ns about 4 h (110 s +
 155 s per epoch, 50 epochs; generating the 250 trajectories at 128² adds about 20 to 30 min on
-first use: 7.5 s per trajectory on one thread); helmholtz about 2 h (100 epochs; scaled from a
-32-sample epoch on one thread, FNO 1.1 s and MgNO 3.5 s against 1.6 s and 2.3 s on Darcy 64²:
-the recipe's MgNO restricts the residual and pads by reflection; its data take about a minute).
+first use: 7.5 s per trajectory on one thread); helmholtz about 2 h 50 min (100 epochs; one
+epoch measured at 37 s FNO and 67 s MgNO: the recipe's MgNO restricts the residual and pads by
+reflection; its data take about a minute). ``--note`` adds a sentence to the entry on how the run
+was made (two parts run at once, one thread and one core each, say so).
 A budget run
 keeps the generated data sets (so the data cache is reused) and limits optimizer steps and
 evaluated test samples instead::
@@ -359,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true",
                    help="half the grids, a few samples, 1 epoch: checks that everything runs "
                         "(not recorded)")
+    p.add_argument("--note", default="",
+                   help="a sentence for the log entry on how this run was made (e.g. another "
+                        "part running beside it)")
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     _record.add_record_args(p)
     args = p.parse_args(argv)
@@ -563,7 +567,8 @@ def report(args: argparse.Namespace, results: list[Result], comps: list[dict],
     import neuralop
 
     lines = [
-        f"- wall time {total / 60:.1f} min; neuraloperator {neuralop.__version__}",
+        f"- wall time {total / 60:.1f} min; neuraloperator {neuralop.__version__}; "
+        f"{args.threads} torch thread(s)",
         f"- load average (1, 5, 15 min): {', '.join(f'{v:.1f}' for v in load_start)} at the "
         f"start, {', '.join(f'{v:.1f}' for v in load_end)} at the end (other engineers' "
         "processes share the 2 cores, so seconds are noisy)",
@@ -586,6 +591,8 @@ def report(args: argparse.Namespace, results: list[Result], comps: list[dict],
         "set independent draws solved on 125²; NS's 64² test set is the 128² one at every other "
         "point (same initial vorticity).",
     ]
+    if args.note:
+        lines.append(f"- {args.note}")
     if floor is not None:
         lines.append(f"- darcy_16 floor {floor[0]:.4g}: {floor[1]}")
     lines += [
