@@ -172,6 +172,17 @@ class AbstractJob(abc.ABC):
                     ) -> dict[str, Any]:
         """``{"test": metrics, ...}``: the evaluation of ``task`` (anchors included)."""
 
+    #: where the channels of this family's activations lie (``sciml compare``'s units): 1 for
+    #: fields ``(n, c, *spatial)``, -1 for features last ``(..., c)``
+    channel_axis: int = -1
+
+    def test_samples(self, eval_data: Any, spec: dict[str, Any]) -> tuple[Any, Any]:
+        """The test data set that :meth:`test_report` evaluates the model on and its collate
+        function (None: the default), in data set order: what ``sciml compare`` feeds two
+        trained models. Families without test samples (a PINN's grid) refuse."""
+        raise ConfigError(f"{self.recipe.get('task')} runs have no test samples to compare "
+                          f"representations on")
+
     def head(self, spec: dict[str, Any]) -> dict[str, Any]:
         """The first fields of every report: model and data."""
         return {"model": getattr(self, "model_name", None), "data": spec.get("name")}
