@@ -31,6 +31,14 @@ def _print_report(report: dict[str, Any]) -> None:
     for key, value in report.items():
         if isinstance(value, dict):
             _print_metrics(key, value)
+    if report.get("pruning"):  # a lottery-ticket run: one line per training
+        first = report["pruning"][0]["test"]
+        key = next((k for k in ("test/rel_l2", "test/mae", "test/energy_mae", "test/loss")
+                    if k in first), next(iter(first)))
+        print(f"pruning rounds ({key} on the test data)")
+        for e in report["pruning"]:
+            print(f"  round {e['round']} {e['kind']:<7} sparsity {e['sparsity']:.3f}  "
+                  f"{e['test'][key]:.4f}")
 
 
 def cmd_fit(args: argparse.Namespace) -> int:

@@ -295,6 +295,8 @@ class AbstractJob(abc.ABC):
         report = {**self.head(spec),
                   **self.test_report(task, eval_data, spec, self.eval_trainer()),
                   **self.fit_report(result, task, data)}
+        if getattr(result, "pruning", None):
+            report["pruning"] = self.pruning_report(result.pruning, run.path, spec, eval_data)
         stored_init = run.load_init()
         if stored_init is not None:
             report["init"] = stored_init
@@ -302,6 +304,24 @@ class AbstractJob(abc.ABC):
             self.plots(run.path, task, eval_data, spec)
             write_json(run.path / "report.json", report)
         return report
+
+    def pruning_report(self, rounds: list[dict[str, Any]], run_dir: Path, spec: dict[str, Any],
+                       eval_data: Any) -> list[dict[str, Any]]:
+        """Each training of a pruned run (``trainer.pruning``) evaluated on the test data from
+        its saved weights: round, kind, sparsity and the test metrics."""
+        import torch
+
+        from sciml.runs import load_task_state
+
+        out = []
+        for entry in rounds:
+            torch.manual_seed(self.seed)
+            task = self.build_task(spec)
+            load_task_state(run_dir / entry["checkpoint"], task)
+            task.eval()
+            test = self.test_report(task, eval_data, spec, self.eval_trainer())["test"]
+            out.append({**entry, "test": test})
+        return out
 
     def eval_trainer(self) -> Any:
         """A Trainer for evaluation only (no run folder, no bar, no TensorBoard)."""

@@ -55,6 +55,10 @@ class TrainerConfig:
         num_workers: DataLoader worker processes.
         detect_nonfinite: Raise :class:`sciml.errors.NonFiniteError` on a NaN/inf loss or
             gradient, before the optimizer step.
+        pruning: ``None``, or lottery-ticket training (iterative magnitude pruning with
+            rewinding, Frankle and Carbin 2019): ``{method: lottery, rounds: 3, fraction: 0.2,
+            scope: global | layer, rewind_step: 0, control: false, exclude: []}``; each round
+            trains ``max_epochs`` again (see :mod:`sciml.train._pruning`).
     """
 
     max_epochs: int = 10
@@ -76,6 +80,7 @@ class TrainerConfig:
     device: str = "auto"
     num_workers: int = 0
     detect_nonfinite: bool = True
+    pruning: dict | None = None
 
     def __post_init__(self) -> None:
         _check_int(self.max_epochs, "max_epochs", minimum=1)
@@ -108,6 +113,10 @@ class TrainerConfig:
         object.__setattr__(self, "optimizer", check_optimizer_config(self.optimizer))
         if self.scheduler is not None:
             object.__setattr__(self, "scheduler", check_scheduler_config(self.scheduler))
+        if self.pruning is not None:
+            from sciml.train._pruning import check_pruning_config
+
+            object.__setattr__(self, "pruning", check_pruning_config(self.pruning))
 
 
 def _check_int(value: Any, name: str, minimum: int, optional: bool = False) -> None:

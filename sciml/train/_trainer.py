@@ -81,6 +81,9 @@ class FitResult:
         epochs_run: Epochs completed by the run (including those before a resume).
         steps: Optimizer steps taken by the run (including those before a resume).
         stopped_early: Whether early stopping ended the run.
+        pruning: A pruned fit's trainings (``trainer.pruning``): per round and kind (``dense``,
+            ``reinit``, ``ticket``) its sparsity, epochs, steps, best monitored value and the
+            checkpoint of its weights; None otherwise. The other fields describe the last.
     """
 
     metrics: dict[str, float]
@@ -90,6 +93,7 @@ class FitResult:
     epochs_run: int
     steps: int
     stopped_early: bool
+    pruning: list[dict[str, Any]] | None = None
 
 
 class Trainer:
@@ -120,6 +124,10 @@ class Trainer:
                                       "trainer")
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        # a pruned fit's state (sciml.train._pruning): its record, (params, masks), row fields
+        self._lottery: dict[str, Any] | None = None
+        self._masks: tuple[dict, dict] | None = None
+        self._row_extra: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ public
     def fit(self, task: AbstractTask, train: Dataset, val: Dataset | None = None,
@@ -162,55 +170,167 @@ class Trainer:
                               "early stopping / the plateau scheduler); pass val= or monitor "
                               "'train/loss'")
         collate = collate_fn or default_collate
+        pruning = None
         with self._session(task) as (env, device):
-            params = [p for p in task.parameters() if p.requires_grad]
-            if not params:
-                raise ValueError(f"{type(task).__name__} has no trainable parameters")
-            optimizer = build_optimizer(params, cfg.optimizer)
-            per_epoch = math.ceil(n / cfg.batch_size)
-            total_steps = cfg.max_epochs * per_epoch
-            if cfg.max_steps is not None:
-                total_steps = min(total_steps, cfg.max_steps)
-            planned = total_steps if cfg.schedule_epochs is None else \
-                min(total_steps, cfg.schedule_epochs * per_epoch)
-            schedule = build_schedule(optimizer, cfg.scheduler, cfg.mode,
-                                      math.ceil(planned / per_epoch), planned,
-                                      limited=cfg.schedule_epochs is not None,
-                                      steps_per_epoch=per_epoch)
-            state, rng = RunState(), None
-            last = self._ckpt_path("last")
-            resumed = resume and last is not None and last.is_file()
-            if resumed:
-                state, rng = self._restore(last, task, optimizer, schedule, env)
+            if cfg.pruning is None:
+                state = self._fit_once(task, train, val, collate, n, resume, extend, env, device)
+            else:
                 if extend:
-                    state.stopped_early, state.bad_epochs = False, 0
-            elif env.is_main and self.run_dir is not None:  # starting afresh in an old folder
-                self._ckpt_path("best").unlink(missing_ok=True)
-            model = task
-            if env.data_parallel:
-                model = DistributedDataParallel(
-                    task, device_ids=[device.index] if device.type == "cuda" else None)
-            logger = RunLogger(self.run_dir, env.is_main, cfg.tensorboard,
-                               purge_step=state.step)
-            bar = Progress(cfg.progress and env.is_main, total_steps, min(state.step, total_steps))
-            try:
-                logger.write_config(config_to_dict(cfg))
-                logger.write_history(state.history)
-                if rng is not None:  # last, so that nothing above consumes random numbers
-                    ck.restore_rng(rng)
-                self._loop(task, model, optimizer, schedule, train, val, collate, state, env,
-                           device, logger, bar)
-            finally:
-                bar.close()
-                logger.close()
-        best = self._ckpt_path("best")
+                    raise ConfigError("a pruned run (trainer.pruning) cannot be extended: its "
+                                      "rounds have one budget each; start a new run with more "
+                                      "epochs")
+                state, pruning = self._fit_lottery(task, train, val, collate, n, resume, env,
+                                                   device)
+        best, last = self._ckpt_path("best"), self._ckpt_path("last")
         metrics = {k: v for k, v in (state.history[-1] if state.history else {}).items()
-                   if k not in ("epoch", "step", "seconds")}
+                   if k not in ("epoch", "step", "seconds") and not k.startswith("prune/")}
         return FitResult(metrics=metrics,
                          best_checkpoint=best if best is not None and best.is_file() else None,
                          last_checkpoint=last if last is not None and last.is_file() else None,
                          history=list(state.history), epochs_run=state.epoch, steps=state.step,
-                         stopped_early=state.stopped_early)
+                         stopped_early=state.stopped_early, pruning=pruning)
+
+    def _fit_once(self, task: AbstractTask, train: Dataset, val: Dataset | None,
+                  collate: Callable, n: int, resume: bool, extend: bool, env: DistEnv,
+                  device: torch.device, history: list[dict] | None = None,
+                  save_start: bool = False, tb_dir: str = "tb") -> RunState:
+        """One training from a fresh optimizer (or from ``last.pt`` when resuming); returns
+        where it ended. ``history``: rows of earlier trainings of the run (a pruned run's
+        rounds) that ``metrics.csv`` keeps; ``save_start``: write ``last.pt`` before the first
+        step (a round's start, so that a run killed there resumes in that round)."""
+        cfg = self.config
+        params = [p for p in task.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError(f"{type(task).__name__} has no trainable parameters")
+        optimizer = build_optimizer(params, cfg.optimizer)
+        per_epoch = math.ceil(n / cfg.batch_size)
+        total_steps = cfg.max_epochs * per_epoch
+        if cfg.max_steps is not None:
+            total_steps = min(total_steps, cfg.max_steps)
+        planned = total_steps if cfg.schedule_epochs is None else \
+            min(total_steps, cfg.schedule_epochs * per_epoch)
+        schedule = build_schedule(optimizer, cfg.scheduler, cfg.mode,
+                                  math.ceil(planned / per_epoch), planned,
+                                  limited=cfg.schedule_epochs is not None,
+                                  steps_per_epoch=per_epoch)
+        state, rng = RunState(history=[dict(r) for r in history or []]), None
+        last = self._ckpt_path("last")
+        resumed = resume and last is not None and last.is_file()
+        if resumed:
+            state, rng = self._restore(last, task, optimizer, schedule, env)
+            if extend:
+                state.stopped_early, state.bad_epochs = False, 0
+        elif env.is_main and self.run_dir is not None:  # starting afresh in an old folder
+            self._ckpt_path("best").unlink(missing_ok=True)
+        if save_start and not resumed:
+            self._save(["last"], task, optimizer, schedule, state, env)
+        model = task
+        if env.data_parallel:
+            model = DistributedDataParallel(
+                task, device_ids=[device.index] if device.type == "cuda" else None)
+        logger = RunLogger(self.run_dir, env.is_main, cfg.tensorboard,
+                           purge_step=state.step, tb_dir=tb_dir)
+        bar = Progress(cfg.progress and env.is_main, total_steps, min(state.step, total_steps))
+        try:
+            logger.write_config(config_to_dict(cfg))
+            logger.write_history(state.history)
+            if rng is not None:  # last, so that nothing above consumes random numbers
+                ck.restore_rng(rng)
+            self._loop(task, model, optimizer, schedule, train, val, collate, state, env,
+                       device, logger, bar)
+        finally:
+            bar.close()
+            logger.close()
+        return state
+
+    def _fit_lottery(self, task: AbstractTask, train: Dataset, val: Dataset | None,
+                     collate: Callable, n: int, resume: bool, env: DistEnv,
+                     device: torch.device) -> tuple[RunState, list[dict[str, Any]]]:
+        """Iterative magnitude pruning with rewinding (:mod:`sciml.train._pruning`): the dense
+        training, then per round the control (if asked) and the ticket, each a full training
+        through :meth:`_fit_once`. ``last.pt`` carries the round, the masks and the weights
+        rounds rewind to, so a killed run resumes in its round with the same result; each
+        round's best (else last) weights are kept as ``checkpoints/round-<r>-<kind>.pt`` and
+        the final ticket's are ``best.pt`` / ``last.pt``."""
+        from sciml.train import _pruning as pr
+
+        cfg = self.config
+        pc = cfg.pruning
+        phases = pr.lottery_phases(pc)
+        params = pr.prunable(task.model, pc["exclude"])
+        last = self._ckpt_path("last")
+        resumed = resume and last is not None and last.is_file()
+        rec = None
+        if resumed:
+            rec = ck.load_checkpoint(last).get("pruning")
+            if rec is None:
+                raise DataError(f"{last} is not a checkpoint of a pruned run; pass resume=False "
+                                "or another run_dir to start afresh")
+            rec["masks"] = None if rec["masks"] is None else {
+                k: m.to(device) for k, m in rec["masks"].items()}
+        else:
+            init = {k: v.detach().clone() for k, v in task.model.state_dict().items()}
+            rec = {"phase": 0, "masks": None, "init": init,
+                   "rewind": init if pc["rewind_step"] == 0 else None,
+                   "summary": [], "history": []}
+        self._lottery = rec
+        try:
+            while True:
+                i = rec["phase"]
+                r, kind = phases[i]
+                here = resumed  # the round last.pt is in, resumed where it stopped
+                if not here:  # the start of a round: its weights, then its mask
+                    if kind == "ticket":
+                        task.model.load_state_dict(rec["rewind"])
+                    elif kind == "reinit":
+                        pr.reinitialise(task.model, cfg.seed + 7919 * r, rec["init"])
+                    pr.apply_masks(params, rec["masks"])
+                    ck.seed_everything(cfg.seed + env.data_rank)
+                self._masks = (params, rec["masks"]) if rec["masks"] else None
+                self._row_extra = {"prune/round": r, "prune/control": int(kind == "reinit"),
+                                   "prune/sparsity": round(pr.sparsity(rec["masks"]), 6)}
+                state = self._fit_once(task, train, val, collate, n, here, False, env, device,
+                                       history=rec["history"], save_start=not here,
+                                       tb_dir=f"tb/round-{r}-{kind}")
+                resumed = False
+                if kind == "dense" and rec["rewind"] is None:
+                    raise ConfigError(f"trainer.pruning.rewind_step={pc['rewind_step']} is "
+                                      f"beyond the dense training's {state.step} steps")
+                entry = {"round": r, "kind": kind,
+                         "sparsity": round(pr.sparsity(rec["masks"]), 6),
+                         "epochs": state.epoch, "steps": state.step,
+                         "best_metric": state.best_metric,
+                         "checkpoint": f"checkpoints/round-{r}-{kind}.pt"}
+                self._keep_round(entry["checkpoint"], env)
+                rec["summary"] = [e for e in rec["summary"] if (e["round"], e["kind"]) != (r, kind)]
+                rec["summary"].append(entry)
+                if i == len(phases) - 1:
+                    return state, [dict(e) for e in rec["summary"]]
+                if kind != "reinit":  # the next round's mask, from this training's last weights
+                    rec["masks"] = pr.magnitude_masks(params, rec["masks"], pc["fraction"],
+                                                      pc["scope"])
+                    empty = [k for k, m in rec["masks"].items() if not bool(m.any())]
+                    if empty and env.is_main:
+                        warnings.warn(f"trainer.pruning: every weight of {', '.join(empty)} is "
+                                      f"pruned for round {r + 1}; exclude it "
+                                      "(pruning.exclude) or prune by layer (scope: layer)",
+                                      stacklevel=4)
+                rec["history"] = [dict(row) for row in state.history]
+                rec["phase"] = i + 1
+        finally:
+            self._lottery = self._masks = None
+            self._row_extra = {}
+
+    def _keep_round(self, name: str, env: DistEnv) -> None:
+        """Copy this round's best checkpoint (else its last) to ``run_dir/name``, atomically."""
+        if self.run_dir is None or not env.is_main:
+            return
+        from sciml.data import atomic_write
+
+        best, last = self._ckpt_path("best"), self._ckpt_path("last")
+        source = best if best.is_file() else last
+        with atomic_write(self.run_dir / name) as tmp:
+            tmp.write_bytes(source.read_bytes())
 
     def fit_full_batch(self, task: AbstractFullBatchTask, schedule: FullBatchSchedule,
                        resume: bool = True, extend: bool = False) -> FitResult:
@@ -299,6 +419,11 @@ class Trainer:
                                              n_local, state, env)
                 state.step += 1
                 state.batch_in_epoch += 1
+                lottery = self._lottery
+                if lottery is not None and lottery["rewind"] is None and lottery["phase"] == 0 \
+                        and state.step == self.config.pruning["rewind_step"]:
+                    lottery["rewind"] = {k: v.detach().clone()
+                                         for k, v in task.model.state_dict().items()}
                 state.loss_sum += loss_sum
                 state.loss_count += count
                 lr = optimizer.param_groups[0]["lr"]
@@ -359,6 +484,10 @@ class Trainer:
                 f"step {state.step} (batch {state.batch_in_epoch} of the epoch); dataset "
                 f"indices of the batch: {gb}. No optimizer step was taken")
         optimizer.step()
+        if self._masks is not None:  # pruned weights stay zero
+            from sciml.train._pruning import apply_masks
+
+            apply_masks(*self._masks)
         return loss_sum, count
 
     def _end_epoch(self, task: AbstractTask, optimizer: torch.optim.Optimizer,
@@ -390,7 +519,7 @@ class Trainer:
         if schedule is not None:
             schedule.after_epoch(value)
         row = {"epoch": state.epoch + 1, "step": state.step, **metrics, "lr": lr,
-               "seconds": state.seconds}
+               "seconds": state.seconds, **self._row_extra}
         state.history.append(row)
         state.epoch += 1
         state.batch_in_epoch = 0
@@ -430,6 +559,8 @@ class Trainer:
                                "seconds": state.seconds, "term_sums": dict(state.term_sums)},
             "trainer_config": config_to_dict(self.config),
         }
+        if self._lottery is not None:
+            payload["pruning"] = self._lottery
         for name in which:
             ck.save_checkpoint(payload, self._ckpt_path(name))
 
