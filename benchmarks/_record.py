@@ -185,6 +185,18 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                ("mgno_cost.floor", "Darcy 64²: MgNO's operations at the forward-convolution "
                 "rate, against FNO's step"),
                ("mgno_cost.flops", "Darcy 64²: operations per training step, MgNO / FNO"))),
+    Benchmark("lottery", "lottery tickets (trainer.pruning): test error against sparsity on "
+              "LOS (time-then-space) and Darcy (MgNO), winning tickets against the same masks "
+              "randomly re-initialised",
+              "`.venv/bin/python benchmarks/lottery.py` (about 40 minutes)",
+              (("lottery.los.ticket_vs_reinit", "LOS time-then-space: test MAE, winning ticket / "
+                "random re-initialisation at the highest sparsity"),
+               ("lottery.los.ticket_vs_dense", "LOS time-then-space: test MAE, winning ticket / "
+                "dense network"),
+               ("lottery.darcy.ticket_vs_reinit", "Darcy MgNO: test rel L2, winning ticket / "
+                "random re-initialisation at the highest sparsity"),
+               ("lottery.darcy.ticket_vs_dense", "Darcy MgNO: test rel L2, winning ticket / dense "
+                "network"))),
     Benchmark("darcy16_floor", "the information floor of darcy_16 (binary 16² input): the "
               "lowest test error any model can reach",
               "`.venv/bin/python benchmarks/darcy16_floor.py` (about 13 minutes)",
