@@ -127,6 +127,8 @@ class Trainer:
         # a pruned fit's state (sciml.train._pruning): its record, (params, masks), row fields
         self._lottery: dict[str, Any] | None = None
         self._masks: tuple[dict, dict] | None = None
+        self._granet: dict[str, torch.nn.Parameter] | None = None  # GraNet's pruned weights
+        self._best_after = 0  # the step from which an epoch can be the best one
         self._row_extra: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ public
@@ -174,6 +176,9 @@ class Trainer:
         with self._session(task) as (env, device):
             if cfg.pruning is None:
                 state = self._fit_once(task, train, val, collate, n, resume, extend, env, device)
+            elif cfg.pruning["method"] == "granet":
+                state, pruning = self._fit_granet(task, train, val, collate, n, resume, extend,
+                                                  env, device)
             else:
                 if extend:
                     raise ConfigError("a pruned run (trainer.pruning) cannot be extended: its "
@@ -321,6 +326,76 @@ class Trainer:
             self._lottery = self._masks = None
             self._row_extra = {}
 
+    def _fit_granet(self, task: AbstractTask, train: Dataset, val: Dataset | None,
+                    collate: Callable, n: int, resume: bool, extend: bool, env: DistEnv,
+                    device: torch.device) -> tuple[RunState, list[dict[str, Any]]]:
+        """One training whose mask :meth:`_granet_update` changes every ``every`` steps
+        (:mod:`sciml.train._pruning`); the masks travel in every checkpoint."""
+        from sciml.train import _pruning as pr
+
+        pc = self.config.pruning
+        params = pr.prunable(task.model, pc["exclude"])
+        last = self._ckpt_path("last")
+        if resume and last is not None and last.is_file():
+            rec = ck.load_checkpoint(last).get("pruning")
+            if rec is None or rec.get("method") != "granet":
+                raise DataError(f"{last} is not a checkpoint of a GraNet run; pass resume=False "
+                                "or another run_dir to start afresh")
+            if rec["masks"] is not None:
+                rec["masks"] = {k: m.to(device) for k, m in rec["masks"].items()}
+        else:
+            masks = None
+            if pc["init_sparsity"] > 0:  # sparse-to-sparse: a random ERK mask
+                masks = pr.erk_masks(params, pc["init_sparsity"], self.config.seed)
+                pr.apply_masks(params, masks)
+            rec = {"method": "granet", "masks": masks, "updates": 0}
+        self._lottery = rec
+        self._granet = params
+        self._masks = (params, rec["masks"]) if rec["masks"] else None
+        self._row_extra = {"prune/sparsity": round(pr.sparsity(rec["masks"]), 6)}
+        per_epoch = math.ceil(n / self.config.batch_size)
+        total = self.config.max_epochs * per_epoch if self.config.max_steps is None else \
+            min(self.config.max_epochs * per_epoch, self.config.max_steps)
+        every = pc["every"] or per_epoch
+        # the first update at or after the schedule's end, where the sparsity is reached
+        self._best_after = min(math.ceil(pc["end"] * total / every) * every, total)
+        try:
+            state = self._fit_once(task, train, val, collate, n, resume, extend, env, device)
+        finally:
+            self._lottery = self._masks = self._granet = None
+            self._row_extra, self._best_after = {}, 0
+        best = self._ckpt_path("best")
+        ckpt = "checkpoints/best.pt" if best is not None and best.is_file() else \
+            "checkpoints/last.pt"
+        return state, [{"round": 0, "kind": "granet",
+                        "sparsity": round(pr.sparsity(rec["masks"]), 6),
+                        "updates": rec["updates"], "epochs": state.epoch, "steps": state.step,
+                        "best_metric": state.best_metric, "checkpoint": ckpt}]
+
+    def _granet_update(self, task: AbstractTask, optimizer: torch.optim.Optimizer,
+                       state: RunState, total: int, per_epoch: int) -> None:
+        """GraNet's mask update after step ``state.step`` (every ``every`` steps, not after the
+        last): gradual pruning towards the schedule's sparsity, then regeneration."""
+        from sciml.train import _pruning as pr
+
+        pc, params, rec = self.config.pruning, self._granet, self._lottery
+        every = pc["every"] or per_epoch
+        if state.step % every or state.step >= total:
+            return
+        masks = rec["masks"] or {k: torch.ones_like(p, dtype=torch.bool)
+                                 for k, p in params.items()}
+        target = pr.gradual_sparsity(state.step, total, pc)
+        if target is not None:
+            masks = pr.prune_to(params, masks, target)
+        rate = pr.regrow_rate(state.step, total, pc["regrow"])
+        if pr.sparsity(masks) > 0 and rate > 0:
+            masks = pr.regenerate(params, masks, rate)
+        pr.apply_masks(params, masks)
+        pr.clear_optimizer_state(optimizer, params, masks)
+        rec["masks"], rec["updates"] = masks, rec["updates"] + 1
+        self._masks = (params, masks)
+        self._row_extra = {"prune/sparsity": round(pr.sparsity(masks), 6)}
+
     def _keep_round(self, name: str, env: DistEnv) -> None:
         """Copy this round's best checkpoint (else its last) to ``run_dir/name``, atomically."""
         if self.run_dir is None or not env.is_main:
@@ -396,6 +471,9 @@ class Trainer:
               bar: Progress) -> None:
         cfg = self.config
         n = len(train)
+        per_epoch = math.ceil(n / cfg.batch_size)
+        total_steps = cfg.max_epochs * per_epoch if cfg.max_steps is None else \
+            min(cfg.max_epochs * per_epoch, cfg.max_steps)
         while state.epoch < cfg.max_epochs and not state.stopped_early:
             steps_left = math.inf if cfg.max_steps is None else cfg.max_steps - state.step
             if state.batch_in_epoch == 0 and steps_left <= 0:
@@ -420,7 +498,10 @@ class Trainer:
                 state.step += 1
                 state.batch_in_epoch += 1
                 lottery = self._lottery
-                if lottery is not None and lottery["rewind"] is None and lottery["phase"] == 0 \
+                if self._granet is not None:
+                    self._granet_update(task, optimizer, state, total_steps, per_epoch)
+                elif lottery is not None and lottery["rewind"] is None \
+                        and lottery["phase"] == 0 \
                         and state.step == self.config.pruning["rewind_step"]:
                     lottery["rewind"] = {k: v.detach().clone()
                                          for k, v in task.model.state_dict().items()}
@@ -507,7 +588,9 @@ class Trainer:
             raise ConfigError(f"trainer.monitor={cfg.monitor!r} is not a metric of this run; "
                               f"available: {', '.join(sorted(metrics))}")
         improved = False
-        if value is not None:
+        # GraNet: the best checkpoint and early stopping wait until the network is as sparse as
+        # asked (an earlier, denser epoch is not the sparse result)
+        if value is not None and state.step >= self._best_after:
             best = state.best_metric
             improved = math.isfinite(value) and (
                 best is None or (value < best if cfg.mode == "min" else value > best))

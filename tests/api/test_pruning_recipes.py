@@ -49,3 +49,18 @@ def test_the_command_line_prints_the_rounds(tmp_path, capsys):
     assert main(["fit", name, "--run-dir", str(tmp_path / "bad"), "--set",
                  "train.pruning={rounds: 0}"]) == 2
     assert "trainer.pruning.rounds must be an integer >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("family", ["forecasting", "operator"])
+def test_granet_from_a_recipe(tmp_path, family):
+    recipe = tiny_recipe(family).with_overrides(
+        ["train.pruning={method: granet, sparsity: 0.6, every: 1, end: 0.5}"])
+    report = sciml.fit(recipe, run_dir=tmp_path / "run", progress=False)
+    (entry,) = report["pruning"]
+    assert entry["kind"] == "granet" and entry["updates"] >= 1
+    assert entry["sparsity"] == pytest.approx(0.6, abs=0.01)
+    assert entry["test"] == report["test"]  # the run's result is the sparse network
+    run = sciml.load_run(tmp_path / "run")
+    weights = [p for p in run.model.parameters() if p.ndim >= 2]
+    zeros = sum(int((p == 0).sum()) for p in weights) / sum(p.numel() for p in weights)
+    assert zeros == pytest.approx(0.6, abs=0.01)

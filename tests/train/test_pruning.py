@@ -42,8 +42,9 @@ def test_the_config_is_checked():
     for bad, match in (({"rounds": 0}, "rounds must be an integer >= 1"),
                        ({"fraction": 1.0}, "fraction must be a number in"),
                        ({"scope": "net"}, "scope must be one of"),
-                       ({"method": "granet"}, "method must be one of"),
-                       ({"round": 2}, "unknown key trainer.pruning.round; valid keys")):
+                       ({"method": "snip"}, "method must be one of"),
+                       ({"round": 2}, "unknown key trainer.pruning.round for method lottery; "
+                                      "valid keys")):
         with pytest.raises(ConfigError, match=match):
             TrainerConfig(pruning=bad)
     assert pr.lottery_phases({"rounds": 2, "control": True}) == [
@@ -148,3 +149,94 @@ def test_a_run_killed_in_any_round_resumes_to_the_same_weights(tmp_path, at):
         [(e["round"], e["kind"], e["sparsity"]) for e in ref.pruning]
     strip = [{k: v for k, v in r.items() if k != "seconds"} for r in ref.history]
     assert [{k: v for k, v in r.items() if k != "seconds"} for r in res.history] == strip
+
+
+# ---------------------------------------------------------------------------- GraNet
+def _granet(tmp_path, task, epochs=4, lr=1e-2, **pruning):
+    trainer = Trainer(run_dir=tmp_path, max_epochs=epochs, batch_size=8, **QUIET,
+                      checkpoint_every_steps=1, optimizer={"name": "adam", "lr": lr},
+                      pruning={"method": "granet", "sparsity": 0.8, "every": 2, **pruning})
+    return trainer.fit(task, Regression(32), Regression(8, seed=1))
+
+
+def test_granet_schedule_and_its_config():
+    cfg = TrainerConfig(pruning={"method": "granet"}).pruning
+    assert (cfg["sparsity"], cfg["init_sparsity"], cfg["end"], cfg["regrow"]) == (0.8, 0, 0.7, 0.5)
+    assert pr.gradual_sparsity(0, 100, cfg) == 0.0
+    assert pr.gradual_sparsity(70, 100, cfg) == pytest.approx(0.8)
+    assert pr.gradual_sparsity(35, 100, cfg) == pytest.approx(0.8 * (1 - 0.5 ** 3))
+    assert pr.gradual_sparsity(99, 100, cfg) == pytest.approx(0.8)
+    assert pr.regrow_rate(0, 100, 0.5) == 0.5 and pr.regrow_rate(100, 100, 0.5) == 0
+    with pytest.raises(ConfigError, match="unknown key trainer.pruning.rounds for method granet"):
+        TrainerConfig(pruning={"method": "granet", "rounds": 2})
+    with pytest.raises(ConfigError, match="init_sparsity .0.9. exceeds the final sparsity"):
+        TrainerConfig(pruning={"method": "granet", "init_sparsity": 0.9})
+
+
+def test_regeneration_moves_weights_but_keeps_their_count():
+    g = torch.Generator().manual_seed(1)
+    w = torch.nn.Parameter(torch.randn(20, 10, generator=g))
+    w.grad = torch.randn(20, 10, generator=g)
+    mask = pr.prune_to({"w": w}, {"w": torch.ones(20, 10, dtype=torch.bool)}, 0.5)
+    assert int(mask["w"].sum()) == 100
+    assert w.detach().abs()[mask["w"]].min() >= w.detach().abs()[~mask["w"]].max()
+    new = pr.regenerate({"w": w}, mask, 0.2)
+    assert int(new["w"].sum()) == 100
+    grown = new["w"] & ~mask["w"]
+    dropped = mask["w"] & ~new["w"]
+    assert int(grown.sum()) == int(dropped.sum()) > 0
+    # regrown where the gradient is largest among the positions left pruned
+    left = ~new["w"]
+    assert w.grad.abs()[grown].min() >= w.grad.abs()[left].max()
+
+
+def test_erk_masks_reach_the_overall_sparsity():
+    params = {"a": torch.zeros(64, 3), "b": torch.zeros(64, 64), "c": torch.zeros(1, 64)}
+    masks = pr.erk_masks(params, 0.9, seed=0)
+    assert pr.sparsity(masks) == pytest.approx(0.9, abs=0.02)
+    # the small, thin tensors keep more of their weights than the square one
+    assert masks["a"].float().mean() > masks["b"].float().mean()
+
+
+@pytest.mark.parametrize("init_sparsity", [0.0, 0.5])
+def test_granet_trains_to_its_sparsity_and_keeps_it(tmp_path, init_sparsity):
+    task = make_task(hidden=32)
+    res = _granet(tmp_path, task, init_sparsity=init_sparsity)
+    entry = res.pruning[0]
+    assert entry["kind"] == "granet" and entry["updates"] == 7  # steps 2, 4, ..., 14 of 16
+    assert entry["sparsity"] == pytest.approx(0.8, abs=0.01)
+    w = [p for p in task.model.parameters() if p.ndim == 2]
+    zeros = sum(int((p == 0).sum()) for p in w) / sum(p.numel() for p in w)
+    assert zeros == pytest.approx(0.8, abs=0.01)
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert float(rows[0]["prune/sparsity"]) < float(rows[-1]["prune/sparsity"])
+
+
+@pytest.mark.parametrize("at", [5, 12])
+def test_a_granet_run_killed_resumes_to_the_same_weights(tmp_path, at):
+    torch.manual_seed(0)
+    straight = make_task(dropout=0.2)
+    _granet(tmp_path / "a", straight)
+    stopped = _Stop(make_task(dropout=0.2).model)
+    _Stop.calls, _Stop.at = 0, at
+    with pytest.raises(KeyboardInterrupt):
+        _granet(tmp_path / "b", stopped)
+    _Stop.at = -1
+    resumed = make_task(dropout=0.2, seed=5)
+    _granet(tmp_path / "b", resumed)
+    for a, b in zip(straight.parameters(), resumed.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_granet_keeps_no_best_checkpoint_denser_than_asked(tmp_path):
+    """An early, denser epoch may have the lowest validation loss (here the first, before 90 %
+    of the weights go); the result must still be the sparse network."""
+    task = make_task(hidden=32)
+    res = _granet(tmp_path, task, epochs=6, end=0.6, lr=0.1, sparsity=0.9)
+    losses = [r["val/loss"] for r in res.history]
+    assert min(losses) < losses[-1]  # the situation the test is about
+    t = make_task(hidden=32)
+    load_task_state(res.best_checkpoint, t)
+    w = [p for p in t.model.parameters() if p.ndim == 2]
+    # at least as sparse as asked (weights just regrown are kept but still exactly zero)
+    assert sum(int((p == 0).sum()) for p in w) / sum(p.numel() for p in w) >= 0.89
