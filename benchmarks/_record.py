@@ -187,8 +187,8 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                ("mgno_cost.flops", "Darcy 64²: operations per training step, MgNO / FNO"))),
     Benchmark("lottery", "lottery tickets (trainer.pruning): test error against sparsity on "
               "LOS (time-then-space) and Darcy (MgNO), winning tickets against the same masks "
-              "randomly re-initialised",
-              "`.venv/bin/python benchmarks/lottery.py` (about 40 minutes)",
+              "randomly re-initialised, and GraNet at the same sparsity and epochs",
+              "`.venv/bin/python benchmarks/lottery.py` (about an hour)",
               (("lottery.los.ticket_vs_reinit", "LOS time-then-space: test MAE, winning ticket / "
                 "random re-initialisation at the highest sparsity"),
                ("lottery.los.ticket_vs_dense", "LOS time-then-space: test MAE, winning ticket / "
@@ -196,7 +196,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                ("lottery.darcy.ticket_vs_reinit", "Darcy MgNO: test rel L2, winning ticket / "
                 "random re-initialisation at the highest sparsity"),
                ("lottery.darcy.ticket_vs_dense", "Darcy MgNO: test rel L2, winning ticket / dense "
-                "network"))),
+                "network"),
+               ("lottery.los.granet_vs_ticket", "LOS time-then-space: test MAE, GraNet / winning "
+                "ticket at the same sparsity and epochs"),
+               ("lottery.darcy.granet_vs_ticket", "Darcy MgNO: test rel L2, GraNet / winning "
+                "ticket at the same sparsity and epochs"))),
     Benchmark("darcy16_floor", "the information floor of darcy_16 (binary 16² input): the "
               "lowest test error any model can reach",
               "`.venv/bin/python benchmarks/darcy16_floor.py` (about 13 minutes)",

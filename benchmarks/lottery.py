@@ -19,8 +19,14 @@ at the highest sparsity, ticket / control (the paper's claim: < 1, the ticket tr
 ticket / dense (the paper's claim: about 1 or below at moderate sparsity). One seed, as the
 run's budget allows; the paper averages five.
 
+GraNet (``train.pruning.method: granet``, Liu et al., NeurIPS 2021) beside them: one training to
+the last ticket's sparsity with the epochs of the ticket chain (the dense training and every
+ticket round), the row GraNet / ticket (GraNet's claim: better than iterative pruning at the
+same sparsity and budget).
+
 Run (one thread, nothing else running): ``.venv/bin/python benchmarks/lottery.py`` (about
-40 minutes at the defaults: 9 trainings per job); ``--quick``: tiny budgets, not recorded.
+an hour at the defaults: 9 trainings and a GraNet run of 5 trainings' epochs per job);
+``--quick``: tiny budgets, not recorded.
 """
 
 from __future__ import annotations
@@ -70,8 +76,23 @@ def run_job(job: str, args: argparse.Namespace, folder: Path) -> dict:
     table = {}
     for e in rounds[1:]:
         table.setdefault(e["round"], {"sparsity": e["sparsity"]})[e["kind"]] = e["test"][metric]
-    return {"recipe": name, "overrides": over, "metric": metric, "dense": dense,
-            "rounds": [table[r] for r in sorted(table)], "seconds": time.perf_counter() - t0}
+    out = {"recipe": name, "overrides": over, "metric": metric, "dense": dense,
+           "rounds": [table[r] for r in sorted(table)], "seconds": time.perf_counter() - t0}
+    if args.granet:
+        # GraNet at the last ticket's sparsity, with the ticket chain's budget (dense training
+        # plus every ticket round) in one training
+        epochs = args.los_epochs if job == "los" else args.darcy_epochs
+        sparsity = out["rounds"][-1]["sparsity"]
+        g_over = [o for o in over if not o.startswith(("train.pruning", "train.max_epochs"))]
+        g_over += [f"train.max_epochs={epochs * (args.rounds + 1)}",
+                   f"train.pruning={{method: granet, sparsity: {sparsity}}}"]
+        t1 = time.perf_counter()
+        g = sciml.fit(sciml.load_recipe(name, g_over), run_dir=folder / f"{job}-granet",
+                      progress=False)
+        out["granet"] = {"test": g["test"][metric], "sparsity": g["pruning"][0]["sparsity"],
+                         "epochs": epochs * (args.rounds + 1),
+                         "seconds": time.perf_counter() - t1}
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -85,6 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--darcy-epochs", type=int, default=15)
     ap.add_argument("--darcy-n", type=int, default=400)
     ap.add_argument("--darcy-res", type=int, default=32)
+    ap.add_argument("--no-granet", dest="granet", action="store_false",
+                    help="leave out the GraNet arm")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="tiny budgets (not recorded)")
     _record.add_record_args(ap)
@@ -117,6 +140,11 @@ def main(argv: list[str] | None = None) -> None:
         for row in r["rounds"]:
             lines.append(f"| {100 * (1 - row['sparsity']):.1f} % | {row['ticket']:.4f} | "
                          f"{row['reinit']:.4f} | {row['ticket'] / row['reinit']:.3f} |")
+        if "granet" in r:
+            gr = r["granet"]
+            lines.append(f"| GraNet, {100 * (1 - gr['sparsity']):.1f} % ({gr['epochs']} epochs "
+                         f"in one training, {gr['seconds'] / 60:.1f} min) | {gr['test']:.4f} "
+                         "| – | – |")
         lines.append("")
         last = r["rounds"][-1]
         left = f"{100 * (1 - last['sparsity']):.0f} % of the weights left"
@@ -132,6 +160,12 @@ def main(argv: list[str] | None = None) -> None:
                                f"network, {left}", last["ticket"], r["dense"],
                                anchor_name="dense", setting=setting),
         ]
+        if "granet" in r:
+            comps.append(_record.comparison(
+                f"lottery.{job}.granet_vs_ticket",
+                f"{label}: {r['metric']} of GraNet / the winning ticket, {left}, the ticket "
+                "chain's epochs in one training", r["granet"]["test"], last["ticket"],
+                anchor_name="lottery ticket", setting=setting))
         xs = [100.0] + [100 * (1 - row["sparsity"]) for row in r["rounds"]]
         series[f"{job}: ticket"] = (xs, [r["dense"]] + [row["ticket"] for row in r["rounds"]])
         series[f"{job}: random re-init"] = (xs, [r["dense"]] + [row["reinit"]
