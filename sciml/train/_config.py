@@ -59,6 +59,11 @@ class TrainerConfig:
             rewinding, Frankle and Carbin 2019): ``{method: lottery, rounds: 3, fraction: 0.2,
             scope: global | layer, rewind_step: 0, control: false, exclude: []}``; each round
             trains ``max_epochs`` again (see :mod:`sciml.train._pruning`).
+        curriculum: ``None``, or cyclical curriculum learning (Kesgin and Amasyali 2023):
+            ``{method: cyclical, start: 0.25, end: 1.0, multiplier: 0.5, score: inverse_loss |
+            uniform}``; passes over a share of the training set (drawn by the model's own
+            per-example loss) until they have seen ``max_epochs`` epochs' worth of examples
+            (see :mod:`sciml.train._curriculum`).
     """
 
     max_epochs: int = 10
@@ -81,6 +86,7 @@ class TrainerConfig:
     num_workers: int = 0
     detect_nonfinite: bool = True
     pruning: dict | None = None
+    curriculum: dict | None = None
 
     def __post_init__(self) -> None:
         _check_int(self.max_epochs, "max_epochs", minimum=1)
@@ -117,6 +123,10 @@ class TrainerConfig:
             from sciml.train._pruning import check_pruning_config
 
             object.__setattr__(self, "pruning", check_pruning_config(self.pruning))
+        if self.curriculum is not None:
+            from sciml.train._curriculum import check_curriculum_config
+
+            object.__setattr__(self, "curriculum", check_curriculum_config(self.curriculum))
 
 
 def _check_int(value: Any, name: str, minimum: int, optional: bool = False) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset, default_collate
@@ -129,6 +130,7 @@ class Trainer:
         self._masks: tuple[dict, dict] | None = None
         self._granet: dict[str, torch.nn.Parameter] | None = None  # GraNet's pruned weights
         self._best_after = 0  # the step from which an epoch can be the best one
+        self._pass_order: tuple[int, list[int]] | None = None  # a curriculum pass's examples
         self._row_extra: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ public
@@ -173,6 +175,9 @@ class Trainer:
                               "'train/loss'")
         collate = collate_fn or default_collate
         pruning = None
+        if cfg.curriculum is not None and cfg.pruning is not None:
+            raise ConfigError("trainer.curriculum and trainer.pruning cannot be combined")
+        self._pass_order = None
         with self._session(task) as (env, device):
             if cfg.pruning is None:
                 state = self._fit_once(task, train, val, collate, n, resume, extend, env, device)
@@ -186,9 +191,11 @@ class Trainer:
                                       "epochs")
                 state, pruning = self._fit_lottery(task, train, val, collate, n, resume, env,
                                                    device)
+        self._pass_order, self._row_extra = None, {}
         best, last = self._ckpt_path("best"), self._ckpt_path("last")
         metrics = {k: v for k, v in (state.history[-1] if state.history else {}).items()
-                   if k not in ("epoch", "step", "seconds") and not k.startswith("prune/")}
+                   if k not in ("epoch", "step", "seconds")
+                   and not k.startswith(("prune/", "curriculum/"))}
         return FitResult(metrics=metrics,
                          best_checkpoint=best if best is not None and best.is_file() else None,
                          last_checkpoint=last if last is not None and last.is_file() else None,
@@ -209,13 +216,18 @@ class Trainer:
             raise ValueError(f"{type(task).__name__} has no trainable parameters")
         optimizer = build_optimizer(params, cfg.optimizer)
         per_epoch = math.ceil(n / cfg.batch_size)
-        total_steps = cfg.max_epochs * per_epoch
+        sizes = self._pass_sizes(n)
+        total_steps = self._steps_of(sizes)
         if cfg.max_steps is not None:
             total_steps = min(total_steps, cfg.max_steps)
-        planned = total_steps if cfg.schedule_epochs is None else \
-            min(total_steps, cfg.schedule_epochs * per_epoch)
+        planned, planned_passes = total_steps, len(sizes)
+        if cfg.schedule_epochs is not None:
+            horizon = self._pass_sizes(n, cfg.schedule_epochs)
+            planned = min(total_steps, self._steps_of(horizon))
+            planned_passes = len(horizon)
         schedule = build_schedule(optimizer, cfg.scheduler, cfg.mode,
-                                  math.ceil(planned / per_epoch), planned,
+                                  min(planned_passes, math.ceil(planned / per_epoch))
+                                  if cfg.curriculum is None else planned_passes, planned,
                                   limited=cfg.schedule_epochs is not None,
                                   steps_per_epoch=per_epoch)
         state, rng = RunState(history=[dict(r) for r in history or []]), None
@@ -396,6 +408,52 @@ class Trainer:
         self._masks = (params, masks)
         self._row_extra = {"prune/sparsity": round(pr.sparsity(masks), 6)}
 
+    def _pass_sizes(self, n: int, epochs: int | None = None) -> list[int]:
+        """Examples per pass: ``n`` for each of ``epochs`` (default ``max_epochs``) epochs, or the
+        cyclical curriculum's shares of ``n`` (:mod:`sciml.train._curriculum`)."""
+        epochs = self.config.max_epochs if epochs is None else epochs
+        if self.config.curriculum is None:
+            return [n] * epochs
+        from sciml.train._curriculum import cycle_fractions
+
+        return [min(n, max(1, int(round(f * n))))
+                for f in cycle_fractions(self.config.curriculum, epochs)]
+
+    def _steps_of(self, sizes: list[int]) -> int:
+        return sum(math.ceil(m / self.config.batch_size) for m in sizes)
+
+    def _curriculum_draw(self, task: AbstractTask, train: Dataset, collate: Callable, e: int,
+                         fraction: float, device: torch.device) -> list[int]:
+        """Score every training example with the current model (``task.example_losses``) and
+        draw pass ``e``'s examples."""
+        from sciml.train._curriculum import draw
+
+        cfg = self.config
+        n = len(train)
+        losses = np.ones(n)
+        if cfg.curriculum["score"] != "uniform":
+            scorer = getattr(task, "example_losses", None)
+            if not callable(scorer):
+                raise ConfigError(f"trainer.curriculum scores examples by their loss, but "
+                                  f"{type(task).__name__} has no example_losses(batch); use "
+                                  "score: uniform")
+            bs = cfg.eval_batch_size or cfg.batch_size
+            out = []
+            was = task.training
+            task.eval()
+            try:
+                with torch.no_grad():
+                    for idx in global_batches(range(n), bs):
+                        batch = move_to(collate([train[i] for i in idx]), device)
+                        out.append(scorer(batch).detach().double().reshape(-1).cpu())
+            finally:
+                task.train(was)
+            losses = torch.cat(out).numpy()
+            if len(losses) != n:
+                raise ValueError(f"{type(task).__name__}.example_losses gave {len(losses)} "
+                                 f"losses for {n} examples")
+        return draw(losses, fraction, cfg.curriculum["score"], cfg.seed, e)
+
     def _keep_round(self, name: str, env: DistEnv) -> None:
         """Copy this round's best checkpoint (else its last) to ``run_dir/name``, atomically."""
         if self.run_dir is None or not env.is_main:
@@ -472,14 +530,25 @@ class Trainer:
         cfg = self.config
         n = len(train)
         per_epoch = math.ceil(n / cfg.batch_size)
-        total_steps = cfg.max_epochs * per_epoch if cfg.max_steps is None else \
-            min(cfg.max_epochs * per_epoch, cfg.max_steps)
-        while state.epoch < cfg.max_epochs and not state.stopped_early:
+        sizes = self._pass_sizes(n)
+        total_steps = self._steps_of(sizes)
+        if cfg.max_steps is not None:
+            total_steps = min(total_steps, cfg.max_steps)
+        while state.epoch < len(sizes) and not state.stopped_early:
             steps_left = math.inf if cfg.max_steps is None else cfg.max_steps - state.step
             if state.batch_in_epoch == 0 and steps_left <= 0:
                 break
             e = state.epoch
-            todo = global_batches(epoch_order(n, cfg.seed, e), cfg.batch_size)
+            if cfg.curriculum is None:
+                order = epoch_order(n, cfg.seed, e)
+            else:  # this pass's examples: drawn at its start, or kept from the checkpoint
+                if self._pass_order is None or self._pass_order[0] != e:
+                    self._pass_order = (e, self._curriculum_draw(task, train, collate, e,
+                                                                 sizes[e] / n, device))
+                order = self._pass_order[1]
+                self._row_extra = {"curriculum/fraction": round(sizes[e] / n, 6)}
+                task.train()
+            todo = global_batches(order, cfg.batch_size)
             todo = todo[state.batch_in_epoch:]
             if steps_left < len(todo):
                 todo = todo[:int(steps_left)]
@@ -488,7 +557,7 @@ class Trainer:
             local = [rank_slice(gb, env.data_rank, env.data_world) or gb[:1] for gb in todo]
             loader = make_loader(train, local, collate, cfg.num_workers, device.type == "cuda",
                                  seed=epoch_seed(cfg.seed, e))
-            bar.set_epoch(e, cfg.max_epochs)
+            bar.set_epoch(e, len(sizes))
             task.train()
             t0 = time.perf_counter()
             for gb, batch in zip(todo, loader, strict=True):
@@ -644,6 +713,9 @@ class Trainer:
         }
         if self._lottery is not None:
             payload["pruning"] = self._lottery
+        if self._pass_order is not None:
+            payload["curriculum"] = {"epoch": self._pass_order[0],
+                                     "order": list(self._pass_order[1])}
         for name in which:
             ck.save_checkpoint(payload, self._ckpt_path(name))
 
@@ -676,6 +748,9 @@ class Trainer:
                        seconds=float(progress.get("seconds", 0.0)),
                        term_sums={k: float(v) for k, v in
                                   progress.get("term_sums", {}).items()})
+        kept = ckpt.get("curriculum")
+        self._pass_order = None if kept is None else (int(kept["epoch"]),
+                                                      [int(i) for i in kept["order"]])
         ranks = ckpt.get("rng_ranks") or []
         rng = ranks[env.rank] if len(ranks) == env.world_size else ckpt["rng"]
         return state, rng
