@@ -201,6 +201,16 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                 "ticket at the same sparsity and epochs"),
                ("lottery.darcy.granet_vs_ticket", "Darcy MgNO: test rel L2, GraNet / winning "
                 "ticket at the same sparsity and epochs"))),
+    Benchmark("curriculum", "cyclical curriculum (trainer.curriculum) against plain training "
+              "with the same examples, LOS (time-then-space) and Darcy (MgNO), over seeds",
+              "`.venv/bin/python benchmarks/curriculum.py` (about 20 minutes)",
+              (("curriculum.los.error", "LOS time-then-space: median test MAE, curriculum / "
+                "plain"),
+               ("curriculum.los.time", "LOS time-then-space: median training seconds, "
+                "curriculum / plain"),
+               ("curriculum.darcy.error", "Darcy MgNO: median test rel L2, curriculum / plain"),
+               ("curriculum.darcy.time", "Darcy MgNO: median training seconds, curriculum / "
+                "plain"))),
     Benchmark("darcy16_floor", "the information floor of darcy_16 (binary 16² input): the "
               "lowest test error any model can reach",
               "`.venv/bin/python benchmarks/darcy16_floor.py` (about 13 minutes)",
