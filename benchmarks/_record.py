@@ -211,6 +211,17 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                ("curriculum.darcy.error", "Darcy MgNO: median test rel L2, curriculum / plain"),
                ("curriculum.darcy.time", "Darcy MgNO: median training seconds, curriculum / "
                 "plain"))),
+    Benchmark("node_classification", "GCN on Cora and CiteSeer's public splits: sciml's "
+              "recipes against the paper and PyG's GCNConv, over seeds",
+              "`.venv/bin/python benchmarks/node_classification.py` (about 10 minutes)",
+              (("node_classification.cora.gcn_accuracy", "Cora: GCN mean test accuracy "
+                "against the paper's"),
+               ("node_classification.cora.gcn_vs_pyg", "Cora: GCN mean test accuracy, sciml / "
+                "PyG"),
+               ("node_classification.citeseer.gcn_accuracy", "CiteSeer: GCN mean test accuracy "
+                "against the paper's"),
+               ("node_classification.citeseer.gcn_vs_pyg", "CiteSeer: GCN mean test accuracy, "
+                "sciml / PyG"))),
     Benchmark("darcy16_floor", "the information floor of darcy_16 (binary 16² input): the "
               "lowest test error any model can reach",
               "`.venv/bin/python benchmarks/darcy16_floor.py` (about 13 minutes)",
