@@ -33,7 +33,8 @@ def _print_report(report: dict[str, Any]) -> None:
             _print_metrics(key, value)
     if report.get("pruning"):  # a lottery-ticket run: one line per training
         first = report["pruning"][0]["test"]
-        key = next((k for k in ("test/rel_l2", "test/mae", "test/energy_mae", "test/loss")
+        key = next((k for k in ("test/rel_l2", "test/mae", "test/energy_mae", "test/accuracy",
+                                "test/loss")
                     if k in first), next(iter(first)))
         print(f"pruning rounds ({key} on the test data)")
         for e in report["pruning"]:
@@ -145,6 +146,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_COMPARE_ROWS = 2000  # sciml.analysis's MAX_ROWS (not imported: torch loads late)
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     run_a, run_b = _checked_run(args.run_a), _checked_run(args.run_b)
     if args.data is not None:
@@ -159,8 +163,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     layers = [p.strip() for p in args.layers.split(",") if p.strip()] if args.layers else None
     report = sciml.compare(run_a, run_b, data=args.data, samples=args.samples, layers=layers,
                            kernel=args.kernel, out=out)
+    rows = sorted({x["rows"] for x in report["layers_a"] + report["layers_b"] if x["rows"]})
+    span = (f"{rows[0]}" if len(rows) == 1 else f"{rows[0]} to {rows[-1]}") if rows else "no"
     print(f"A: {report['run_a']} ({report['model_a']}), B: {report['run_b']} "
-          f"({report['model_b']}); {report['samples']} samples of {report['evaluated_on']}")
+          f"({report['model_b']}); {report['samples']} test sample(s) of "
+          f"{report['evaluated_on']}, {span} rows per layer output (compared up to "
+          f"{MAX_COMPARE_ROWS})")
     print(f"paired layers ({report['paired_by']}):")
     for p in report["pairs"]:
         cka = "–" if p["linear_cka"] is None else f"{p['linear_cka']:.3f}"

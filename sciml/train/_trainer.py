@@ -177,6 +177,9 @@ class Trainer:
         pruning = None
         if cfg.curriculum is not None and cfg.pruning is not None:
             raise ConfigError("trainer.curriculum and trainer.pruning cannot be combined")
+        if cfg.curriculum is not None and n < 2:
+            raise ConfigError(f"trainer.curriculum draws examples from the training set, which "
+                              f"holds {n} (a whole graph trains as one example)")
         self._pass_order = None
         with self._session(task) as (env, device):
             if cfg.pruning is None:

@@ -156,3 +156,9 @@ def test_the_command_line(runs, tmp_path, capsys):
     assert main(["compare", str(runs["fc0"]), str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("sciml: error:") and len(err.strip().splitlines()) == 1
+
+
+def test_the_command_line_states_the_row_cap_of_the_analysis():
+    from sciml.cli import _main
+
+    assert _main.MAX_COMPARE_ROWS == _compare.MAX_ROWS

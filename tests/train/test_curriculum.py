@@ -124,3 +124,9 @@ def test_curriculum_and_pruning_do_not_combine(tmp_path):
                       pruning={"rounds": 1})
     with pytest.raises(ConfigError, match="cannot be combined"):
         trainer.fit(make_task(), Regression(8))
+
+
+def test_a_training_set_of_one_example_is_refused(tmp_path):
+    trainer = Trainer(run_dir=tmp_path, max_epochs=1, **QUIET, curriculum={})
+    with pytest.raises(ConfigError, match="holds 1 .a whole graph trains as one example"):
+        trainer.fit(make_task(), Regression(1))

@@ -60,10 +60,6 @@ class NodeClassificationTask(AbstractTask):
         return {"loss": (F.cross_entropy(logits, y, reduction="sum"), n),
                 "accuracy": ((logits.argmax(-1) == y).sum().to(logits.dtype), n)}
 
-    def example_losses(self, batch: dict[str, Tensor]) -> Tensor:
-        m = batch["mask"]
-        return F.cross_entropy(self.logits(batch)[m], batch["y"][m], reduction="none")
-
     def predict(self, batch: dict[str, Any]) -> Tensor:
         """Class probabilities of every node ``(N, classes)``."""
         return self.logits(batch).softmax(-1)
