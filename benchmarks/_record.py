@@ -222,6 +222,15 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                 "against the paper's"),
                ("node_classification.citeseer.gcn_vs_pyg", "CiteSeer: GCN mean test accuracy, "
                 "sciml / PyG"))),
+    Benchmark("noprop", "NoProp-DT against backpropagation on Cora's node features: test "
+              "accuracy and the peak activation memory of a training step",
+              "`.venv/bin/python benchmarks/noprop.py` (about 15 minutes)",
+              (("noprop.accuracy_vs_backprop", "Cora features: mean test accuracy, NoProp-DT / "
+                "the same blocks by backpropagation"),
+               ("noprop.accuracy_vs_mlp", "Cora features: mean test accuracy, NoProp-DT / a "
+                "two-layer MLP"),
+               ("noprop.memory_vs_backprop", "Cora features: peak activation memory of a step, "
+                "NoProp-DT / backpropagation"))),
     Benchmark("darcy16_floor", "the information floor of darcy_16 (binary 16² input): the "
               "lowest test error any model can reach",
               "`.venv/bin/python benchmarks/darcy16_floor.py` (about 13 minutes)",

@@ -93,3 +93,8 @@ from sciml.models._gnn import (  # noqa: E402
 )
 
 __all__ += ["GCN", "GCNConfig", "GAT", "GATConfig", "GraphSAGE", "GraphSAGEConfig"]
+
+# NoProp-DT (classification without back-propagation).
+from sciml.models._noprop import NoPropConfig, NoPropDT  # noqa: E402
+
+__all__ += ["NoPropDT", "NoPropConfig"]

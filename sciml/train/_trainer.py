@@ -600,7 +600,24 @@ class Trainer:
         """One optimizer step; returns the global batch's (loss sum, sample count)."""
         cfg = self.config
         optimizer.zero_grad(set_to_none=True)
-        loss, terms = split_loss(model(batch), task)
+        local = bool(getattr(task, "trains_locally", False))
+        if local:  # block-wise training: each term back-propagated before the next is built
+            if env.data_parallel:
+                raise ConfigError(f"{type(task).__name__} trains block by block (local "
+                                  "losses), which runs in one process, not under torchrun")
+            parts: dict[str, torch.Tensor] = {}
+            scale = n_local * env.data_world / len(gb)
+            for name, part in task.local_losses(batch):
+                if cfg.detect_nonfinite and not bool(torch.isfinite(part.detach())):
+                    raise NonFiniteError(
+                        f"non-finite local loss {name} ({float(part)}) at epoch {state.epoch} "
+                        f"(0-based), step {state.step}; dataset indices of the batch: {gb}")
+                (part if scale == 1.0 else part * scale).backward()
+                parts[name] = part.detach()
+            loss = torch.stack(list(parts.values())).sum()
+            terms = {k: float(v) for k, v in parts.items()}
+        else:
+            loss, terms = split_loss(model(batch), task)
         with torch.no_grad():
             stats = torch.zeros(3 + len(terms), dtype=torch.float64, device=loss.device)
             if n_local > 0:
@@ -623,7 +640,8 @@ class Trainer:
         # DDP averages gradients over ranks: scale each rank's mean loss so that the average
         # is the gradient of the mean over the whole global batch, however it was split.
         scale = n_local * env.data_world / len(gb)
-        (loss if scale == 1.0 else loss * scale).backward()
+        if not local:
+            (loss if scale == 1.0 else loss * scale).backward()
         grads = [p.grad for p in task.parameters() if p.grad is not None]
         norm = None
         if cfg.grad_clip is not None:

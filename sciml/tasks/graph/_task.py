@@ -3,6 +3,7 @@ one-item data set that hands the whole graph and a split's mask to the engine.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -51,7 +52,20 @@ class NodeClassificationTask(AbstractTask):
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         m = batch["mask"]
+        backprop = getattr(self.model, "backprop_loss", None)
+        if callable(backprop):  # a model with its own end-to-end loss (NoProp's baseline)
+            return backprop(batch["x"][m], batch["y"][m])
         return F.cross_entropy(self.logits(batch)[m], batch["y"][m])
+
+    @property
+    def trains_locally(self) -> bool:
+        """Whether the model trains block by block (:meth:`local_losses`, e.g. NoProp)."""
+        return bool(getattr(self.model, "trains_locally", False))
+
+    def local_losses(self, batch: dict[str, Tensor]) -> Iterator[tuple[str, Tensor]]:
+        """The model's local training terms on the split's nodes, one at a time."""
+        m = batch["mask"]
+        yield from self.model.local_losses(batch["x"][m], batch["y"][m])
 
     def metrics(self, batch: dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
         m = batch["mask"]
