@@ -33,6 +33,21 @@ def _check(n_layers: int, dropout: float, name: str) -> None:
         raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout!r}")
 
 
+class _ConvStack(AbstractModel):
+    """Dropout → convolution → activation, layer after layer (none after the last)."""
+
+    convs: nn.ModuleList
+    activation = staticmethod(F.relu)
+
+    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        for i, conv in enumerate(self.convs):
+            x = F.dropout(x, self.config.dropout, self.training)
+            x = conv(x, edge_index)
+            if i < len(self.convs) - 1:
+                x = self.activation(x)
+        return x
+
+
 @dataclass(frozen=True)
 class GCNConfig:
     """``hidden``: units of the hidden layers; ``n_layers``: convolutions; ``dropout``: before
@@ -49,7 +64,7 @@ class GCNConfig:
 
 @MODELS.register("gcn", GCNConfig, help="node classification: graph convolutional network "
                  "(Kipf & Welling 2017)")
-class GCN(AbstractModel):
+class GCN(_ConvStack):
     """Kipf and Welling's GCN (see the module text)."""
 
     def __init__(self, config: GCNConfig, in_channels: int, out_channels: int) -> None:
@@ -57,14 +72,6 @@ class GCN(AbstractModel):
         sizes = [in_channels] + [config.hidden] * (config.n_layers - 1) + [out_channels]
         self.convs = nn.ModuleList(GCNConv(a, b, cached=config.cached)
                                    for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-
-    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        for i, conv in enumerate(self.convs):
-            x = F.dropout(x, self.config.dropout, self.training)
-            x = conv(x, edge_index)
-            if i < len(self.convs) - 1:
-                x = F.relu(x)
-        return x
 
 
 @dataclass(frozen=True)
@@ -84,8 +91,10 @@ class GATConfig:
 
 @MODELS.register("gat", GATConfig, help="node classification: graph attention network "
                  "(Veličković et al. 2018)")
-class GAT(AbstractModel):
+class GAT(_ConvStack):
     """Veličković et al.'s GAT (see the module text)."""
+
+    activation = staticmethod(F.elu)
 
     def __init__(self, config: GATConfig, in_channels: int, out_channels: int) -> None:
         super().__init__(config, in_channels=in_channels, out_channels=out_channels)
@@ -97,14 +106,6 @@ class GAT(AbstractModel):
         layers.append(GATConv(c, out_channels, heads=config.out_heads, concat=False,
                               dropout=config.dropout))
         self.convs = nn.ModuleList(layers)
-
-    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        for i, conv in enumerate(self.convs):
-            x = F.dropout(x, self.config.dropout, self.training)
-            x = conv(x, edge_index)
-            if i < len(self.convs) - 1:
-                x = F.elu(x)
-        return x
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class GraphSAGEConfig:
 
 @MODELS.register("graphsage", GraphSAGEConfig, help="node classification: GraphSAGE, mean "
                  "aggregator (Hamilton et al. 2017)")
-class GraphSAGE(AbstractModel):
+class GraphSAGE(_ConvStack):
     """GraphSAGE with the mean aggregator (see the module text)."""
 
     def __init__(self, config: GraphSAGEConfig, in_channels: int, out_channels: int) -> None:
@@ -132,11 +133,3 @@ class GraphSAGE(AbstractModel):
         self.convs = nn.ModuleList(
             SAGEConv(a, b, normalize=config.normalize and i < config.n_layers - 1)
             for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)))
-
-    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        for i, conv in enumerate(self.convs):
-            x = F.dropout(x, self.config.dropout, self.training)
-            x = conv(x, edge_index)
-            if i < len(self.convs) - 1:
-                x = F.relu(x)
-        return x
