@@ -185,6 +185,52 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                ("mgno_cost.floor", "Darcy 64²: MgNO's operations at the forward-convolution "
                 "rate, against FNO's step"),
                ("mgno_cost.flops", "Darcy 64²: operations per training step, MgNO / FNO"))),
+    Benchmark("lottery", "lottery tickets (trainer.pruning): test error against sparsity on "
+              "LOS (time-then-space) and Darcy (MgNO), winning tickets against the same masks "
+              "randomly re-initialised, and GraNet at the same sparsity and epochs",
+              "`.venv/bin/python benchmarks/lottery.py` (about an hour)",
+              (("lottery.los.ticket_vs_reinit", "LOS time-then-space: test MAE, winning ticket / "
+                "random re-initialisation at the highest sparsity"),
+               ("lottery.los.ticket_vs_dense", "LOS time-then-space: test MAE, winning ticket / "
+                "dense network"),
+               ("lottery.darcy.ticket_vs_reinit", "Darcy MgNO: test rel L2, winning ticket / "
+                "random re-initialisation at the highest sparsity"),
+               ("lottery.darcy.ticket_vs_dense", "Darcy MgNO: test rel L2, winning ticket / dense "
+                "network"),
+               ("lottery.los.granet_vs_ticket", "LOS time-then-space: test MAE, GraNet / winning "
+                "ticket at the same sparsity and epochs"),
+               ("lottery.darcy.granet_vs_ticket", "Darcy MgNO: test rel L2, GraNet / winning "
+                "ticket at the same sparsity and epochs"))),
+    Benchmark("curriculum", "cyclical curriculum (trainer.curriculum) against plain training "
+              "with the same examples, LOS (time-then-space) and Darcy (MgNO), over seeds",
+              "`.venv/bin/python benchmarks/curriculum.py` (about 20 minutes)",
+              (("curriculum.los.error", "LOS time-then-space: median test MAE, curriculum / "
+                "plain"),
+               ("curriculum.los.time", "LOS time-then-space: median training seconds, "
+                "curriculum / plain"),
+               ("curriculum.darcy.error", "Darcy MgNO: median test rel L2, curriculum / plain"),
+               ("curriculum.darcy.time", "Darcy MgNO: median training seconds, curriculum / "
+                "plain"))),
+    Benchmark("node_classification", "GCN on Cora and CiteSeer's public splits: sciml's "
+              "recipes against the paper and PyG's GCNConv, over seeds",
+              "`.venv/bin/python benchmarks/node_classification.py` (about 10 minutes)",
+              (("node_classification.cora.gcn_accuracy", "Cora: GCN mean test accuracy "
+                "against the paper's"),
+               ("node_classification.cora.gcn_vs_pyg", "Cora: GCN mean test accuracy, sciml / "
+                "PyG"),
+               ("node_classification.citeseer.gcn_accuracy", "CiteSeer: GCN mean test accuracy "
+                "against the paper's"),
+               ("node_classification.citeseer.gcn_vs_pyg", "CiteSeer: GCN mean test accuracy, "
+                "sciml / PyG"))),
+    Benchmark("noprop", "NoProp-DT against backpropagation on Cora's node features: test "
+              "accuracy and the peak activation memory of a training step",
+              "`.venv/bin/python benchmarks/noprop.py` (about 15 minutes)",
+              (("noprop.accuracy_vs_backprop", "Cora features: mean test accuracy, NoProp-DT / "
+                "the same blocks by backpropagation"),
+               ("noprop.accuracy_vs_mlp", "Cora features: mean test accuracy, NoProp-DT / a "
+                "two-layer MLP"),
+               ("noprop.memory_vs_backprop", "Cora features: peak activation memory of a step, "
+                "NoProp-DT / backpropagation"))),
     Benchmark("darcy16_floor", "the information floor of darcy_16 (binary 16² input): the "
               "lowest test error any model can reach",
               "`.venv/bin/python benchmarks/darcy16_floor.py` (about 13 minutes)",

@@ -137,3 +137,13 @@ __all__ += ["ChargedNBody", "NBodySplit", "NBODY_SPLITS"]
 from sciml.datasets._pde_sorption import DiffusionSorption1D  # noqa: E402
 
 __all__ += ["DiffusionSorption1D"]
+
+# Citation graphs for node classification (Planetoid public splits), registered as "planetoid".
+from sciml.datasets._planetoid import (  # noqa: E402
+    PLANETOID_NAMES,
+    PLANETOID_URL,
+    NodeClassificationData,
+    load_planetoid,
+)
+
+__all__ += ["NodeClassificationData", "load_planetoid", "PLANETOID_NAMES", "PLANETOID_URL"]

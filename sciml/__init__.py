@@ -9,10 +9,12 @@ The front door (see the README's "From Python")::
     run = sciml.load_run("runs/d")
     y = run.predict(x)
     sciml.evaluate("runs/d")
+    sciml.compare("runs/d", "runs/d2", out="runs/d-vs-d2")  # CKA layer by layer
 
 Building blocks stay importable for those who compose their own: ``sciml.models``,
 ``sciml.data``, ``sciml.datasets``, ``sciml.nn``, ``sciml.kernels``, ``sciml.physics``,
-``sciml.solvers``, ``sciml.tasks`` and ``sciml.Trainer`` (:class:`sciml.train.Trainer`).
+``sciml.analysis``, ``sciml.solvers``, ``sciml.tasks`` and ``sciml.Trainer``
+(:class:`sciml.train.Trainer`).
 Names load on first use, so ``import sciml`` is quick.
 """
 
@@ -27,6 +29,7 @@ _LAZY = {
     "load_recipe": "sciml.recipes",
     "fit": "sciml._api",
     "evaluate": "sciml._api",
+    "compare": "sciml._api",
     "load_run": "sciml._api",
     "Run": "sciml._api",
     "list_models": "sciml._api",
@@ -36,16 +39,18 @@ _LAZY = {
 }
 
 # subpackages reachable as attributes after a bare `import sciml` (sciml.models.MgNO, ...)
-_SUBPACKAGES = ("data", "datasets", "errors", "geometry", "kernels", "metrics", "models", "nn",
-                "physics", "progress", "recipes", "registry", "runs", "solvers", "tasks",
-                "testing", "train")
+_SUBPACKAGES = ("analysis", "data", "datasets", "errors", "geometry", "kernels", "metrics",
+                "models", "nn", "physics", "progress", "recipes", "registry", "runs", "solvers",
+                "tasks", "testing", "train")
 
 __all__ = ["__version__", "Trainer", "TrainerConfig", "Recipe", "load_recipe", "fit", "evaluate",
-           "load_run", "Run", "list_models", "list_datasets", "list_recipes", "list_jobs"]
+           "compare", "load_run", "Run", "list_models", "list_datasets", "list_recipes",
+           "list_jobs"]
 
 if TYPE_CHECKING:
     from sciml._api import (
         Run,
+        compare,
         evaluate,
         fit,
         list_datasets,

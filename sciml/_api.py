@@ -24,8 +24,8 @@ from typing import Any
 from sciml.errors import ConfigError
 from sciml.recipes import Recipe, load_recipe, recipe_names
 
-__all__ = ["fit", "evaluate", "load_run", "Run", "list_models", "list_datasets", "list_recipes",
-           "list_jobs", "make_job"]
+__all__ = ["fit", "evaluate", "compare", "load_run", "Run", "list_models", "list_datasets",
+           "list_recipes", "list_jobs", "make_job"]
 
 
 def _as_recipe(recipe: Recipe | Mapping[str, Any] | str | os.PathLike,
@@ -171,23 +171,27 @@ class Run:
         out = Path(output) if output is not None else self.run_dir / "predictions"
         return self.job.write_prediction(out, inputs, outputs, self.spec, str(path))
 
+    def eval_data(self, data: Any = None) -> tuple[Any, str]:
+        """The evaluation data (as the job's ``eval_data`` gives) of :meth:`evaluate` and where
+        it came from: this run's test split (saved in the folder, or the recipe's), a file, or an
+        in-memory data object."""
+        job = self.job
+        if data is None:
+            eval_data = self.folder.load_eval_data()
+            if eval_data is None:
+                eval_data = job.eval_data(job.load_data())
+            return eval_data, "the recipe's test split"
+        if isinstance(data, (str, os.PathLike)):
+            return job.read_eval_file(Path(data), self.spec), f"the file {data}"
+        return job.eval_data(job.check_data(data)), f"an in-memory {type(data).__name__}"
+
     def evaluate(self, data: Any = None, write: bool = True) -> dict[str, Any]:
         """The test report of this run on its own test data, on an in-memory data object or on a
         file of inputs and targets (see :func:`sciml.evaluate`)."""
         from sciml.data import write_json
 
         job = self.job
-        if data is None:
-            eval_data = self.folder.load_eval_data()
-            if eval_data is None:
-                eval_data = job.eval_data(job.load_data())
-            source = "the recipe's test split"
-        elif isinstance(data, (str, os.PathLike)):
-            eval_data = job.read_eval_file(Path(data), self.spec)
-            source = f"the file {data}"
-        else:
-            eval_data = job.eval_data(job.check_data(data))
-            source = f"an in-memory {type(data).__name__}"
+        eval_data, source = self.eval_data(data)
         report = {**job.head(self.spec), **job.test_report(self.task, eval_data, self.spec,
                                                            job.eval_trainer()),
                   "evaluated_on": source, "checkpoint": self.checkpoint.name}
@@ -231,6 +235,22 @@ def evaluate(run_dir: str | os.PathLike, data: Any = None) -> dict[str, Any]:
     grid: the report gives ``train_resolution`` and ``test_resolution``, and on another grid also
     ``test_restrict_predict_interpolate``, the baseline's metrics."""
     return load_run(run_dir).evaluate(data)
+
+
+def compare(run_a: str | os.PathLike, run_b: str | os.PathLike, *, data: Any = None,
+            samples: int = 200, layers: Iterable[str] | None = None, kernel: bool = False,
+            out: str | os.PathLike | None = None) -> dict[str, Any]:
+    """How alike the representations of two trained runs of one job are, layer by layer, on
+    run A's test samples (or ``data``): linear CKA between every layer of A and every layer of B
+    (kernel CKA too with ``kernel``), SVCCA and one-to-one unit matching for the paired layers;
+    with ``out``, ``compare.json`` and the heat map ``cka.png`` are written there together.
+    ``sciml compare RUN_A RUN_B`` on the command line; see
+    :func:`sciml.analysis.compare_runs` for the details."""
+    from sciml.analysis import compare_runs
+
+    return compare_runs(run_a, run_b, data=data, samples=samples,
+                        layers=list(layers) if layers is not None else None, kernel=kernel,
+                        out=out)
 
 
 def list_recipes() -> list[str]:

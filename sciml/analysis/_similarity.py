@@ -83,9 +83,15 @@ def linear_cka(x, y) -> float:
 
 
 def _rbf_gram(a: np.ndarray, sigma: float) -> np.ndarray:
-    sq = np.sum(a**2, axis=1)
-    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * a @ a.T, 0.0)
-    off = d2[~np.eye(len(a), dtype=bool)]
+    return _rbf_from_gram(a @ a.T, sigma)
+
+
+def _rbf_from_gram(g: np.ndarray, sigma: float) -> np.ndarray:
+    """The RBF Gram matrix from the linear one, ``g = A Aᵀ`` (distances are the same for a
+    column-centred A)."""
+    sq = np.diag(g)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * g, 0.0)
+    off = d2[~np.eye(len(g), dtype=bool)]
     median = np.sqrt(np.median(off))
     if median == 0:
         raise ValueError("kernel CKA is undefined when most inputs share one representation "

@@ -31,6 +31,15 @@ def _print_report(report: dict[str, Any]) -> None:
     for key, value in report.items():
         if isinstance(value, dict):
             _print_metrics(key, value)
+    if report.get("pruning"):  # a lottery-ticket run: one line per training
+        first = report["pruning"][0]["test"]
+        key = next((k for k in ("test/rel_l2", "test/mae", "test/energy_mae", "test/accuracy",
+                                "test/loss")
+                    if k in first), next(iter(first)))
+        print(f"pruning rounds ({key} on the test data)")
+        for e in report["pruning"]:
+            print(f"  round {e['round']} {e['kind']:<7} sparsity {e['sparsity']:.3f}  "
+                  f"{e['test'][key]:.4f}")
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -134,6 +143,39 @@ def cmd_predict(args: argparse.Namespace) -> int:
     run = sciml.load_run(run_dir)
     for path in run.predict_file(source, Path(args.output) if args.output else None):
         print(f"wrote {path}")
+    return 0
+
+
+MAX_COMPARE_ROWS = 2000  # sciml.analysis's MAX_ROWS (not imported: torch loads late)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    run_a, run_b = _checked_run(args.run_a), _checked_run(args.run_b)
+    if args.data is not None:
+        source = Path(args.data)
+        if not source.is_file():
+            raise FileNotFoundError(f"no data file at {source}" if not source.is_dir() else
+                                    f"--data {source} is a folder, not a file")
+    out = Path(args.out) if args.out else Path(f"compare-{run_a.name}-{run_b.name}")
+    configure_threads(args.threads)
+    import sciml
+
+    layers = [p.strip() for p in args.layers.split(",") if p.strip()] if args.layers else None
+    report = sciml.compare(run_a, run_b, data=args.data, samples=args.samples, layers=layers,
+                           kernel=args.kernel, out=out)
+    rows = sorted({x["rows"] for x in report["layers_a"] + report["layers_b"] if x["rows"]})
+    span = (f"{rows[0]}" if len(rows) == 1 else f"{rows[0]} to {rows[-1]}") if rows else "no"
+    print(f"A: {report['run_a']} ({report['model_a']}), B: {report['run_b']} "
+          f"({report['model_b']}); {report['samples']} test sample(s) of "
+          f"{report['evaluated_on']}, {span} rows per layer output (compared up to "
+          f"{MAX_COMPARE_ROWS})")
+    print(f"paired layers ({report['paired_by']}):")
+    for p in report["pairs"]:
+        cka = "–" if p["linear_cka"] is None else f"{p['linear_cka']:.3f}"
+        extra = (f"  SVCCA {p['svcca']:.3f}  matched units {p['matched_correlation']:.3f}"
+                 if "svcca" in p else f"  ({p['skipped']})" if "skipped" in p else "")
+        print(f"  {p['a']:>20} ~ {p['b']:<20} linear CKA {cka}{extra}")
+    print(f"wrote {out / 'compare.json'} and {out / 'cka.png'}")
     return 0
 
 
@@ -314,6 +356,21 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--input", required=True, help="input file (see above for each job)")
     pr.add_argument("--output", help="output folder (default RUN/predictions)")
     pr.set_defaults(func=cmd_predict)
+
+    c = command("compare", help="how alike two trained runs' layers are (CKA heat map, SVCCA, "
+                "unit matching) on run A's test samples")
+    c.add_argument("run_a", help="run folder A (its test samples are the inputs)")
+    c.add_argument("run_b", help="run folder B, a run of the same job")
+    c.add_argument("--data", metavar="FILE", help="use the inputs of this file instead (as "
+                   "`sciml eval --data FILE` reads it)")
+    c.add_argument("--samples", type=int, default=200, help="the first N test samples "
+                   "(default 200)")
+    c.add_argument("--layers", metavar="PATTERNS", help="comma-separated module-name patterns, "
+                   "e.g. 'layers.*,output' (default: the model's children and its output)")
+    c.add_argument("--kernel", action="store_true", help="also kernel (RBF) CKA")
+    c.add_argument("--out", help="folder for compare.json and cka.png (default "
+                   "compare-A-B; replaced as a whole)")
+    c.set_defaults(func=cmd_compare)
 
     d = sub.add_parser("data", help="data sets")
     dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")

@@ -81,3 +81,20 @@ from sciml.models._hc_moe import (  # noqa: E402
 
 __all__ += ["HardConstrainedOperator", "HCMoEConfig", "SoftConstrainedOperator", "PISCConfig",
             "HC_PRESETS", "HC_PROBLEM_KEYS", "hc_grid_problem"]
+
+# Node classification (GCN, GAT, GraphSAGE).
+from sciml.models._gnn import (  # noqa: E402
+    GAT,
+    GCN,
+    GATConfig,
+    GCNConfig,
+    GraphSAGE,
+    GraphSAGEConfig,
+)
+
+__all__ += ["GCN", "GCNConfig", "GAT", "GATConfig", "GraphSAGE", "GraphSAGEConfig"]
+
+# NoProp-DT (classification without back-propagation).
+from sciml.models._noprop import NoPropConfig, NoPropDT  # noqa: E402
+
+__all__ += ["NoPropDT", "NoPropConfig"]

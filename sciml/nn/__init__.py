@@ -5,6 +5,7 @@ recurrent cells and MLPs. Every layer works on node features with leading batch/
 from sciml.nn._adaptive_graph_conv import AdaptiveGraphConv
 from sciml.nn._dense_graph_conv import DenseGraphConv, adaptive_adjacency, dense_propagate
 from sciml.nn._diffusion_conv import DiffusionConv, diffusion_supports
+from sciml.nn._gnn_convs import GATConv, GCNConv, SAGEConv
 from sciml.nn._graph import (
     add_self_loops,
     check_edge_index,
@@ -37,6 +38,9 @@ __all__ = [
     "DiffusionConv",
     "diffusion_supports",
     "GraphConv",
+    "GCNConv",
+    "SAGEConv",
+    "GATConv",
     "DenseGraphConv",
     "dense_propagate",
     "adaptive_adjacency",

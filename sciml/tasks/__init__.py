@@ -7,6 +7,7 @@
 - :mod:`sciml.tasks.hard_constraint`: PI-HC-MoE / PI-SC on the PDE residual.
 - :mod:`sciml.tasks.molecular`: energies and forces, molecular properties.
 - :mod:`sciml.tasks.nbody`: charged N-body position forecasting.
+- :mod:`sciml.tasks.graph`: node classification (GCN, GAT, GraphSAGE).
 
 Every job shares :class:`AbstractJob`'s fit skeleton and trains through the one engine,
 :class:`sciml.train.Trainer`. Importing this package registers every job, model and data set.
@@ -25,6 +26,13 @@ from sciml.tasks.forecasting import (
     node_names,
     prepare_forecasting,
     with_rmse,
+)
+from sciml.tasks.graph import (
+    GraphSplit,
+    NodeClassificationJob,
+    NodeClassificationTask,
+    NodeDataConfig,
+    NodeEvalConfig,
 )
 from sciml.tasks.hard_constraint import (
     HardConstraintFit,
@@ -86,6 +94,9 @@ from sciml.tasks.physics_informed import (
 
 __all__ = [
     "AbstractJob", "build_data", "n_parameters",
+    # graphs
+    "NodeClassificationTask", "NodeClassificationJob", "NodeDataConfig", "NodeEvalConfig",
+    "GraphSplit",
     # forecasting
     "ForecastingTask", "ForecastingJob", "ForecastingDataConfig", "ForecastingEvalConfig",
     "prepare_forecasting", "load_series", "node_names", "with_rmse", "MAPE_EPS",

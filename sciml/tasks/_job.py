@@ -172,6 +172,17 @@ class AbstractJob(abc.ABC):
                     ) -> dict[str, Any]:
         """``{"test": metrics, ...}``: the evaluation of ``task`` (anchors included)."""
 
+    #: where the channels of this family's activations lie (``sciml compare``'s units): 1 for
+    #: fields ``(n, c, *spatial)``, -1 for features last ``(..., c)``
+    channel_axis: int = -1
+
+    def test_samples(self, eval_data: Any, spec: dict[str, Any]) -> tuple[Any, Any]:
+        """The test data set that :meth:`test_report` evaluates the model on and its collate
+        function (None: the default), in data set order: what ``sciml compare`` feeds two
+        trained models. Families without test samples (a PINN's grid) refuse."""
+        raise ConfigError(f"{self.recipe.get('task')} runs have no test samples to compare "
+                          f"representations on")
+
     def head(self, spec: dict[str, Any]) -> dict[str, Any]:
         """The first fields of every report: model and data."""
         return {"model": getattr(self, "model_name", None), "data": spec.get("name")}
@@ -284,6 +295,8 @@ class AbstractJob(abc.ABC):
         report = {**self.head(spec),
                   **self.test_report(task, eval_data, spec, self.eval_trainer()),
                   **self.fit_report(result, task, data)}
+        if getattr(result, "pruning", None):
+            report["pruning"] = self.pruning_report(result.pruning, run.path, spec, eval_data)
         stored_init = run.load_init()
         if stored_init is not None:
             report["init"] = stored_init
@@ -291,6 +304,24 @@ class AbstractJob(abc.ABC):
             self.plots(run.path, task, eval_data, spec)
             write_json(run.path / "report.json", report)
         return report
+
+    def pruning_report(self, rounds: list[dict[str, Any]], run_dir: Path, spec: dict[str, Any],
+                       eval_data: Any) -> list[dict[str, Any]]:
+        """Each training of a pruned run (``trainer.pruning``) evaluated on the test data from
+        its saved weights: round, kind, sparsity and the test metrics."""
+        import torch
+
+        from sciml.runs import load_task_state
+
+        out = []
+        for entry in rounds:
+            torch.manual_seed(self.seed)
+            task = self.build_task(spec)
+            load_task_state(run_dir / entry["checkpoint"], task)
+            task.eval()
+            test = self.test_report(task, eval_data, spec, self.eval_trainer())["test"]
+            out.append({**entry, "test": test})
+        return out
 
     def eval_trainer(self) -> Any:
         """A Trainer for evaluation only (no run folder, no bar, no TensorBoard)."""

@@ -55,6 +55,15 @@ class TrainerConfig:
         num_workers: DataLoader worker processes.
         detect_nonfinite: Raise :class:`sciml.errors.NonFiniteError` on a NaN/inf loss or
             gradient, before the optimizer step.
+        pruning: ``None``, or lottery-ticket training (iterative magnitude pruning with
+            rewinding, Frankle and Carbin 2019): ``{method: lottery, rounds: 3, fraction: 0.2,
+            scope: global | layer, rewind_step: 0, control: false, exclude: []}``; each round
+            trains ``max_epochs`` again (see :mod:`sciml.train._pruning`).
+        curriculum: ``None``, or cyclical curriculum learning (Kesgin and Amasyali 2023):
+            ``{method: cyclical, start: 0.25, end: 1.0, multiplier: 0.5, score: inverse_loss |
+            uniform}``; passes over a share of the training set (drawn by the model's own
+            per-example loss) until they have seen ``max_epochs`` epochs' worth of examples
+            (see :mod:`sciml.train._curriculum`).
     """
 
     max_epochs: int = 10
@@ -76,6 +85,8 @@ class TrainerConfig:
     device: str = "auto"
     num_workers: int = 0
     detect_nonfinite: bool = True
+    pruning: dict | None = None
+    curriculum: dict | None = None
 
     def __post_init__(self) -> None:
         _check_int(self.max_epochs, "max_epochs", minimum=1)
@@ -108,6 +119,14 @@ class TrainerConfig:
         object.__setattr__(self, "optimizer", check_optimizer_config(self.optimizer))
         if self.scheduler is not None:
             object.__setattr__(self, "scheduler", check_scheduler_config(self.scheduler))
+        if self.pruning is not None:
+            from sciml.train._pruning import check_pruning_config
+
+            object.__setattr__(self, "pruning", check_pruning_config(self.pruning))
+        if self.curriculum is not None:
+            from sciml.train._curriculum import check_curriculum_config
+
+            object.__setattr__(self, "curriculum", check_curriculum_config(self.curriculum))
 
 
 def _check_int(value: Any, name: str, minimum: int, optional: bool = False) -> None:

@@ -40,10 +40,11 @@ class RunLogger:
         purge_step: The optimizer steps the run starts from (0 when fresh): TensorBoard events
             an earlier run wrote after them (the steps being trained again) are discarded, so
             that no step is shown twice after a resume.
+        tb_dir: The events' folder in ``run_dir`` (a pruned run writes one per round).
     """
 
     def __init__(self, run_dir: Path | None, enabled: bool, tensorboard: bool,
-                 purge_step: int | None = None) -> None:
+                 purge_step: int | None = None, tb_dir: str = "tb") -> None:
         self.run_dir = run_dir if enabled else None
         self._tb = None
         if self.run_dir is not None and tensorboard:
@@ -53,7 +54,7 @@ class RunLogger:
                 warnings.warn(f"TensorBoard logging skipped: {e} (pip install tensorboard)",
                               stacklevel=3)
             else:
-                self._tb = SummaryWriter(log_dir=str(self.run_dir / "tb"),
+                self._tb = SummaryWriter(log_dir=str(self.run_dir / tb_dir),
                                          purge_step=None if purge_step is None else purge_step + 1)
 
     def write_config(self, config: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset, default_collate
@@ -81,6 +82,9 @@ class FitResult:
         epochs_run: Epochs completed by the run (including those before a resume).
         steps: Optimizer steps taken by the run (including those before a resume).
         stopped_early: Whether early stopping ended the run.
+        pruning: A pruned fit's trainings (``trainer.pruning``): per round and kind (``dense``,
+            ``reinit``, ``ticket``) its sparsity, epochs, steps, best monitored value and the
+            checkpoint of its weights; None otherwise. The other fields describe the last.
     """
 
     metrics: dict[str, float]
@@ -90,6 +94,7 @@ class FitResult:
     epochs_run: int
     steps: int
     stopped_early: bool
+    pruning: list[dict[str, Any]] | None = None
 
 
 class Trainer:
@@ -120,6 +125,13 @@ class Trainer:
                                       "trainer")
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        # a pruned fit's state (sciml.train._pruning): its record, (params, masks), row fields
+        self._lottery: dict[str, Any] | None = None
+        self._masks: tuple[dict, dict] | None = None
+        self._granet: dict[str, torch.nn.Parameter] | None = None  # GraNet's pruned weights
+        self._best_after = 0  # the step from which an epoch can be the best one
+        self._pass_order: tuple[int, list[int]] | None = None  # a curriculum pass's examples
+        self._row_extra: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ public
     def fit(self, task: AbstractTask, train: Dataset, val: Dataset | None = None,
@@ -162,55 +174,299 @@ class Trainer:
                               "early stopping / the plateau scheduler); pass val= or monitor "
                               "'train/loss'")
         collate = collate_fn or default_collate
+        pruning = None
+        if cfg.curriculum is not None and cfg.pruning is not None:
+            raise ConfigError("trainer.curriculum and trainer.pruning cannot be combined")
+        if cfg.curriculum is not None and n < 2:
+            raise ConfigError(f"trainer.curriculum draws examples from the training set, which "
+                              f"holds {n} (a whole graph trains as one example)")
+        self._pass_order = None
         with self._session(task) as (env, device):
-            params = [p for p in task.parameters() if p.requires_grad]
-            if not params:
-                raise ValueError(f"{type(task).__name__} has no trainable parameters")
-            optimizer = build_optimizer(params, cfg.optimizer)
-            per_epoch = math.ceil(n / cfg.batch_size)
-            total_steps = cfg.max_epochs * per_epoch
-            if cfg.max_steps is not None:
-                total_steps = min(total_steps, cfg.max_steps)
-            planned = total_steps if cfg.schedule_epochs is None else \
-                min(total_steps, cfg.schedule_epochs * per_epoch)
-            schedule = build_schedule(optimizer, cfg.scheduler, cfg.mode,
-                                      math.ceil(planned / per_epoch), planned,
-                                      limited=cfg.schedule_epochs is not None,
-                                      steps_per_epoch=per_epoch)
-            state, rng = RunState(), None
-            last = self._ckpt_path("last")
-            resumed = resume and last is not None and last.is_file()
-            if resumed:
-                state, rng = self._restore(last, task, optimizer, schedule, env)
+            if cfg.pruning is None:
+                state = self._fit_once(task, train, val, collate, n, resume, extend, env, device)
+            elif cfg.pruning["method"] == "granet":
+                state, pruning = self._fit_granet(task, train, val, collate, n, resume, extend,
+                                                  env, device)
+            else:
                 if extend:
-                    state.stopped_early, state.bad_epochs = False, 0
-            elif env.is_main and self.run_dir is not None:  # starting afresh in an old folder
-                self._ckpt_path("best").unlink(missing_ok=True)
-            model = task
-            if env.data_parallel:
-                model = DistributedDataParallel(
-                    task, device_ids=[device.index] if device.type == "cuda" else None)
-            logger = RunLogger(self.run_dir, env.is_main, cfg.tensorboard,
-                               purge_step=state.step)
-            bar = Progress(cfg.progress and env.is_main, total_steps, min(state.step, total_steps))
-            try:
-                logger.write_config(config_to_dict(cfg))
-                logger.write_history(state.history)
-                if rng is not None:  # last, so that nothing above consumes random numbers
-                    ck.restore_rng(rng)
-                self._loop(task, model, optimizer, schedule, train, val, collate, state, env,
-                           device, logger, bar)
-            finally:
-                bar.close()
-                logger.close()
-        best = self._ckpt_path("best")
+                    raise ConfigError("a pruned run (trainer.pruning) cannot be extended: its "
+                                      "rounds have one budget each; start a new run with more "
+                                      "epochs")
+                state, pruning = self._fit_lottery(task, train, val, collate, n, resume, env,
+                                                   device)
+        self._pass_order, self._row_extra = None, {}
+        best, last = self._ckpt_path("best"), self._ckpt_path("last")
         metrics = {k: v for k, v in (state.history[-1] if state.history else {}).items()
-                   if k not in ("epoch", "step", "seconds")}
+                   if k not in ("epoch", "step", "seconds")
+                   and not k.startswith(("prune/", "curriculum/"))}
         return FitResult(metrics=metrics,
                          best_checkpoint=best if best is not None and best.is_file() else None,
                          last_checkpoint=last if last is not None and last.is_file() else None,
                          history=list(state.history), epochs_run=state.epoch, steps=state.step,
-                         stopped_early=state.stopped_early)
+                         stopped_early=state.stopped_early, pruning=pruning)
+
+    def _fit_once(self, task: AbstractTask, train: Dataset, val: Dataset | None,
+                  collate: Callable, n: int, resume: bool, extend: bool, env: DistEnv,
+                  device: torch.device, history: list[dict] | None = None,
+                  save_start: bool = False, tb_dir: str = "tb") -> RunState:
+        """One training from a fresh optimizer (or from ``last.pt`` when resuming); returns
+        where it ended. ``history``: rows of earlier trainings of the run (a pruned run's
+        rounds) that ``metrics.csv`` keeps; ``save_start``: write ``last.pt`` before the first
+        step (a round's start, so that a run killed there resumes in that round)."""
+        cfg = self.config
+        params = [p for p in task.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError(f"{type(task).__name__} has no trainable parameters")
+        optimizer = build_optimizer(params, cfg.optimizer)
+        per_epoch = math.ceil(n / cfg.batch_size)
+        sizes = self._pass_sizes(n)
+        total_steps = self._steps_of(sizes)
+        if cfg.max_steps is not None:
+            total_steps = min(total_steps, cfg.max_steps)
+        planned, planned_passes = total_steps, len(sizes)
+        if cfg.schedule_epochs is not None:
+            horizon = self._pass_sizes(n, cfg.schedule_epochs)
+            planned = min(total_steps, self._steps_of(horizon))
+            planned_passes = len(horizon)
+        schedule = build_schedule(optimizer, cfg.scheduler, cfg.mode,
+                                  min(planned_passes, math.ceil(planned / per_epoch))
+                                  if cfg.curriculum is None else planned_passes, planned,
+                                  limited=cfg.schedule_epochs is not None,
+                                  steps_per_epoch=per_epoch)
+        state, rng = RunState(history=[dict(r) for r in history or []]), None
+        last = self._ckpt_path("last")
+        resumed = resume and last is not None and last.is_file()
+        if resumed:
+            state, rng = self._restore(last, task, optimizer, schedule, env)
+            if extend:
+                state.stopped_early, state.bad_epochs = False, 0
+        elif env.is_main and self.run_dir is not None:  # starting afresh in an old folder
+            self._ckpt_path("best").unlink(missing_ok=True)
+        if save_start and not resumed:
+            self._save(["last"], task, optimizer, schedule, state, env)
+        model = task
+        if env.data_parallel:
+            model = DistributedDataParallel(
+                task, device_ids=[device.index] if device.type == "cuda" else None)
+        logger = RunLogger(self.run_dir, env.is_main, cfg.tensorboard,
+                           purge_step=state.step, tb_dir=tb_dir)
+        bar = Progress(cfg.progress and env.is_main, total_steps, min(state.step, total_steps))
+        try:
+            logger.write_config(config_to_dict(cfg))
+            logger.write_history(state.history)
+            if rng is not None:  # last, so that nothing above consumes random numbers
+                ck.restore_rng(rng)
+            self._loop(task, model, optimizer, schedule, train, val, collate, state, env,
+                       device, logger, bar)
+        finally:
+            bar.close()
+            logger.close()
+        return state
+
+    def _fit_lottery(self, task: AbstractTask, train: Dataset, val: Dataset | None,
+                     collate: Callable, n: int, resume: bool, env: DistEnv,
+                     device: torch.device) -> tuple[RunState, list[dict[str, Any]]]:
+        """Iterative magnitude pruning with rewinding (:mod:`sciml.train._pruning`): the dense
+        training, then per round the control (if asked) and the ticket, each a full training
+        through :meth:`_fit_once`. ``last.pt`` carries the round, the masks and the weights
+        rounds rewind to, so a killed run resumes in its round with the same result; each
+        round's best (else last) weights are kept as ``checkpoints/round-<r>-<kind>.pt`` and
+        the final ticket's are ``best.pt`` / ``last.pt``."""
+        from sciml.train import _pruning as pr
+
+        cfg = self.config
+        pc = cfg.pruning
+        phases = pr.lottery_phases(pc)
+        params = pr.prunable(task.model, pc["exclude"])
+        last = self._ckpt_path("last")
+        resumed = resume and last is not None and last.is_file()
+        rec = None
+        if resumed:
+            rec = ck.load_checkpoint(last).get("pruning")
+            if rec is None:
+                raise DataError(f"{last} is not a checkpoint of a pruned run; pass resume=False "
+                                "or another run_dir to start afresh")
+            rec["masks"] = None if rec["masks"] is None else {
+                k: m.to(device) for k, m in rec["masks"].items()}
+        else:
+            init = {k: v.detach().clone() for k, v in task.model.state_dict().items()}
+            rec = {"phase": 0, "masks": None, "init": init,
+                   "rewind": init if pc["rewind_step"] == 0 else None,
+                   "summary": [], "history": []}
+        self._lottery = rec
+        try:
+            while True:
+                i = rec["phase"]
+                r, kind = phases[i]
+                here = resumed  # the round last.pt is in, resumed where it stopped
+                if not here:  # the start of a round: its weights, then its mask
+                    if kind == "ticket":
+                        task.model.load_state_dict(rec["rewind"])
+                    elif kind == "reinit":
+                        pr.reinitialise(task.model, cfg.seed + 7919 * r, rec["init"])
+                    pr.apply_masks(params, rec["masks"])
+                    ck.seed_everything(cfg.seed + env.data_rank)
+                self._masks = (params, rec["masks"]) if rec["masks"] else None
+                self._row_extra = {"prune/round": r, "prune/control": int(kind == "reinit"),
+                                   "prune/sparsity": round(pr.sparsity(rec["masks"]), 6)}
+                state = self._fit_once(task, train, val, collate, n, here, False, env, device,
+                                       history=rec["history"], save_start=not here,
+                                       tb_dir=f"tb/round-{r}-{kind}")
+                resumed = False
+                if kind == "dense" and rec["rewind"] is None:
+                    raise ConfigError(f"trainer.pruning.rewind_step={pc['rewind_step']} is "
+                                      f"beyond the dense training's {state.step} steps")
+                entry = {"round": r, "kind": kind,
+                         "sparsity": round(pr.sparsity(rec["masks"]), 6),
+                         "epochs": state.epoch, "steps": state.step,
+                         "best_metric": state.best_metric,
+                         "checkpoint": f"checkpoints/round-{r}-{kind}.pt"}
+                self._keep_round(entry["checkpoint"], env)
+                rec["summary"] = [e for e in rec["summary"] if (e["round"], e["kind"]) != (r, kind)]
+                rec["summary"].append(entry)
+                if i == len(phases) - 1:
+                    return state, [dict(e) for e in rec["summary"]]
+                if kind != "reinit":  # the next round's mask, from this training's last weights
+                    rec["masks"] = pr.magnitude_masks(params, rec["masks"], pc["fraction"],
+                                                      pc["scope"])
+                    empty = [k for k, m in rec["masks"].items() if not bool(m.any())]
+                    if empty and env.is_main:
+                        warnings.warn(f"trainer.pruning: every weight of {', '.join(empty)} is "
+                                      f"pruned for round {r + 1}; exclude it "
+                                      "(pruning.exclude) or prune by layer (scope: layer)",
+                                      stacklevel=4)
+                rec["history"] = [dict(row) for row in state.history]
+                rec["phase"] = i + 1
+        finally:
+            self._lottery = self._masks = None
+            self._row_extra = {}
+
+    def _fit_granet(self, task: AbstractTask, train: Dataset, val: Dataset | None,
+                    collate: Callable, n: int, resume: bool, extend: bool, env: DistEnv,
+                    device: torch.device) -> tuple[RunState, list[dict[str, Any]]]:
+        """One training whose mask :meth:`_granet_update` changes every ``every`` steps
+        (:mod:`sciml.train._pruning`); the masks travel in every checkpoint."""
+        from sciml.train import _pruning as pr
+
+        pc = self.config.pruning
+        params = pr.prunable(task.model, pc["exclude"])
+        last = self._ckpt_path("last")
+        if resume and last is not None and last.is_file():
+            rec = ck.load_checkpoint(last).get("pruning")
+            if rec is None or rec.get("method") != "granet":
+                raise DataError(f"{last} is not a checkpoint of a GraNet run; pass resume=False "
+                                "or another run_dir to start afresh")
+            if rec["masks"] is not None:
+                rec["masks"] = {k: m.to(device) for k, m in rec["masks"].items()}
+        else:
+            masks = None
+            if pc["init_sparsity"] > 0:  # sparse-to-sparse: a random ERK mask
+                masks = pr.erk_masks(params, pc["init_sparsity"], self.config.seed)
+                pr.apply_masks(params, masks)
+            rec = {"method": "granet", "masks": masks, "updates": 0}
+        self._lottery = rec
+        self._granet = params
+        self._masks = (params, rec["masks"]) if rec["masks"] else None
+        self._row_extra = {"prune/sparsity": round(pr.sparsity(rec["masks"]), 6)}
+        per_epoch = math.ceil(n / self.config.batch_size)
+        total = self.config.max_epochs * per_epoch if self.config.max_steps is None else \
+            min(self.config.max_epochs * per_epoch, self.config.max_steps)
+        every = pc["every"] or per_epoch
+        # the first update at or after the schedule's end, where the sparsity is reached
+        self._best_after = min(math.ceil(pc["end"] * total / every) * every, total)
+        try:
+            state = self._fit_once(task, train, val, collate, n, resume, extend, env, device)
+        finally:
+            self._lottery = self._masks = self._granet = None
+            self._row_extra, self._best_after = {}, 0
+        best = self._ckpt_path("best")
+        ckpt = "checkpoints/best.pt" if best is not None and best.is_file() else \
+            "checkpoints/last.pt"
+        return state, [{"round": 0, "kind": "granet",
+                        "sparsity": round(pr.sparsity(rec["masks"]), 6),
+                        "updates": rec["updates"], "epochs": state.epoch, "steps": state.step,
+                        "best_metric": state.best_metric, "checkpoint": ckpt}]
+
+    def _granet_update(self, task: AbstractTask, optimizer: torch.optim.Optimizer,
+                       state: RunState, total: int, per_epoch: int) -> None:
+        """GraNet's mask update after step ``state.step`` (every ``every`` steps, not after the
+        last): gradual pruning towards the schedule's sparsity, then regeneration."""
+        from sciml.train import _pruning as pr
+
+        pc, params, rec = self.config.pruning, self._granet, self._lottery
+        every = pc["every"] or per_epoch
+        if state.step % every or state.step >= total:
+            return
+        masks = rec["masks"] or {k: torch.ones_like(p, dtype=torch.bool)
+                                 for k, p in params.items()}
+        target = pr.gradual_sparsity(state.step, total, pc)
+        if target is not None:
+            masks = pr.prune_to(params, masks, target)
+        rate = pr.regrow_rate(state.step, total, pc["regrow"])
+        if pr.sparsity(masks) > 0 and rate > 0:
+            masks = pr.regenerate(params, masks, rate)
+        pr.apply_masks(params, masks)
+        pr.clear_optimizer_state(optimizer, params, masks)
+        rec["masks"], rec["updates"] = masks, rec["updates"] + 1
+        self._masks = (params, masks)
+        self._row_extra = {"prune/sparsity": round(pr.sparsity(masks), 6)}
+
+    def _pass_sizes(self, n: int, epochs: int | None = None) -> list[int]:
+        """Examples per pass: ``n`` for each of ``epochs`` (default ``max_epochs``) epochs, or the
+        cyclical curriculum's shares of ``n`` (:mod:`sciml.train._curriculum`)."""
+        epochs = self.config.max_epochs if epochs is None else epochs
+        if self.config.curriculum is None:
+            return [n] * epochs
+        from sciml.train._curriculum import cycle_fractions
+
+        return [min(n, max(1, int(round(f * n))))
+                for f in cycle_fractions(self.config.curriculum, epochs)]
+
+    def _steps_of(self, sizes: list[int]) -> int:
+        return sum(math.ceil(m / self.config.batch_size) for m in sizes)
+
+    def _curriculum_draw(self, task: AbstractTask, train: Dataset, collate: Callable, e: int,
+                         fraction: float, device: torch.device) -> list[int]:
+        """Score every training example with the current model (``task.example_losses``) and
+        draw pass ``e``'s examples."""
+        from sciml.train._curriculum import draw
+
+        cfg = self.config
+        n = len(train)
+        losses = np.ones(n)
+        if cfg.curriculum["score"] != "uniform":
+            scorer = getattr(task, "example_losses", None)
+            if not callable(scorer):
+                raise ConfigError(f"trainer.curriculum scores examples by their loss, but "
+                                  f"{type(task).__name__} has no example_losses(batch); use "
+                                  "score: uniform")
+            bs = cfg.eval_batch_size or cfg.batch_size
+            out = []
+            was = task.training
+            task.eval()
+            try:
+                with torch.no_grad():
+                    for idx in global_batches(range(n), bs):
+                        batch = move_to(collate([train[i] for i in idx]), device)
+                        out.append(scorer(batch).detach().double().reshape(-1).cpu())
+            finally:
+                task.train(was)
+            losses = torch.cat(out).numpy()
+            if len(losses) != n:
+                raise ValueError(f"{type(task).__name__}.example_losses gave {len(losses)} "
+                                 f"losses for {n} examples")
+        return draw(losses, fraction, cfg.curriculum["score"], cfg.seed, e)
+
+    def _keep_round(self, name: str, env: DistEnv) -> None:
+        """Copy this round's best checkpoint (else its last) to ``run_dir/name``, atomically."""
+        if self.run_dir is None or not env.is_main:
+            return
+        from sciml.data import atomic_write
+
+        best, last = self._ckpt_path("best"), self._ckpt_path("last")
+        source = best if best.is_file() else last
+        with atomic_write(self.run_dir / name) as tmp:
+            tmp.write_bytes(source.read_bytes())
 
     def fit_full_batch(self, task: AbstractFullBatchTask, schedule: FullBatchSchedule,
                        resume: bool = True, extend: bool = False) -> FitResult:
@@ -276,12 +532,26 @@ class Trainer:
               bar: Progress) -> None:
         cfg = self.config
         n = len(train)
-        while state.epoch < cfg.max_epochs and not state.stopped_early:
+        per_epoch = math.ceil(n / cfg.batch_size)
+        sizes = self._pass_sizes(n)
+        total_steps = self._steps_of(sizes)
+        if cfg.max_steps is not None:
+            total_steps = min(total_steps, cfg.max_steps)
+        while state.epoch < len(sizes) and not state.stopped_early:
             steps_left = math.inf if cfg.max_steps is None else cfg.max_steps - state.step
             if state.batch_in_epoch == 0 and steps_left <= 0:
                 break
             e = state.epoch
-            todo = global_batches(epoch_order(n, cfg.seed, e), cfg.batch_size)
+            if cfg.curriculum is None:
+                order = epoch_order(n, cfg.seed, e)
+            else:  # this pass's examples: drawn at its start, or kept from the checkpoint
+                if self._pass_order is None or self._pass_order[0] != e:
+                    self._pass_order = (e, self._curriculum_draw(task, train, collate, e,
+                                                                 sizes[e] / n, device))
+                order = self._pass_order[1]
+                self._row_extra = {"curriculum/fraction": round(sizes[e] / n, 6)}
+                task.train()
+            todo = global_batches(order, cfg.batch_size)
             todo = todo[state.batch_in_epoch:]
             if steps_left < len(todo):
                 todo = todo[:int(steps_left)]
@@ -290,7 +560,7 @@ class Trainer:
             local = [rank_slice(gb, env.data_rank, env.data_world) or gb[:1] for gb in todo]
             loader = make_loader(train, local, collate, cfg.num_workers, device.type == "cuda",
                                  seed=epoch_seed(cfg.seed, e))
-            bar.set_epoch(e, cfg.max_epochs)
+            bar.set_epoch(e, len(sizes))
             task.train()
             t0 = time.perf_counter()
             for gb, batch in zip(todo, loader, strict=True):
@@ -299,6 +569,14 @@ class Trainer:
                                              n_local, state, env)
                 state.step += 1
                 state.batch_in_epoch += 1
+                lottery = self._lottery
+                if self._granet is not None:
+                    self._granet_update(task, optimizer, state, total_steps, per_epoch)
+                elif lottery is not None and lottery["rewind"] is None \
+                        and lottery["phase"] == 0 \
+                        and state.step == self.config.pruning["rewind_step"]:
+                    lottery["rewind"] = {k: v.detach().clone()
+                                         for k, v in task.model.state_dict().items()}
                 state.loss_sum += loss_sum
                 state.loss_count += count
                 lr = optimizer.param_groups[0]["lr"]
@@ -322,7 +600,24 @@ class Trainer:
         """One optimizer step; returns the global batch's (loss sum, sample count)."""
         cfg = self.config
         optimizer.zero_grad(set_to_none=True)
-        loss, terms = split_loss(model(batch), task)
+        local = bool(getattr(task, "trains_locally", False))
+        if local:  # block-wise training: each term back-propagated before the next is built
+            if env.data_parallel:
+                raise ConfigError(f"{type(task).__name__} trains block by block (local "
+                                  "losses), which runs in one process, not under torchrun")
+            parts: dict[str, torch.Tensor] = {}
+            scale = n_local * env.data_world / len(gb)
+            for name, part in task.local_losses(batch):
+                if cfg.detect_nonfinite and not bool(torch.isfinite(part.detach())):
+                    raise NonFiniteError(
+                        f"non-finite local loss {name} ({float(part)}) at epoch {state.epoch} "
+                        f"(0-based), step {state.step}; dataset indices of the batch: {gb}")
+                (part if scale == 1.0 else part * scale).backward()
+                parts[name] = part.detach()
+            loss = torch.stack(list(parts.values())).sum()
+            terms = {k: float(v) for k, v in parts.items()}
+        else:
+            loss, terms = split_loss(model(batch), task)
         with torch.no_grad():
             stats = torch.zeros(3 + len(terms), dtype=torch.float64, device=loss.device)
             if n_local > 0:
@@ -345,7 +640,8 @@ class Trainer:
         # DDP averages gradients over ranks: scale each rank's mean loss so that the average
         # is the gradient of the mean over the whole global batch, however it was split.
         scale = n_local * env.data_world / len(gb)
-        (loss if scale == 1.0 else loss * scale).backward()
+        if not local:
+            (loss if scale == 1.0 else loss * scale).backward()
         grads = [p.grad for p in task.parameters() if p.grad is not None]
         norm = None
         if cfg.grad_clip is not None:
@@ -359,6 +655,10 @@ class Trainer:
                 f"step {state.step} (batch {state.batch_in_epoch} of the epoch); dataset "
                 f"indices of the batch: {gb}. No optimizer step was taken")
         optimizer.step()
+        if self._masks is not None:  # pruned weights stay zero
+            from sciml.train._pruning import apply_masks
+
+            apply_masks(*self._masks)
         return loss_sum, count
 
     def _end_epoch(self, task: AbstractTask, optimizer: torch.optim.Optimizer,
@@ -378,7 +678,9 @@ class Trainer:
             raise ConfigError(f"trainer.monitor={cfg.monitor!r} is not a metric of this run; "
                               f"available: {', '.join(sorted(metrics))}")
         improved = False
-        if value is not None:
+        # GraNet: the best checkpoint and early stopping wait until the network is as sparse as
+        # asked (an earlier, denser epoch is not the sparse result)
+        if value is not None and state.step >= self._best_after:
             best = state.best_metric
             improved = math.isfinite(value) and (
                 best is None or (value < best if cfg.mode == "min" else value > best))
@@ -390,7 +692,7 @@ class Trainer:
         if schedule is not None:
             schedule.after_epoch(value)
         row = {"epoch": state.epoch + 1, "step": state.step, **metrics, "lr": lr,
-               "seconds": state.seconds}
+               "seconds": state.seconds, **self._row_extra}
         state.history.append(row)
         state.epoch += 1
         state.batch_in_epoch = 0
@@ -430,6 +732,11 @@ class Trainer:
                                "seconds": state.seconds, "term_sums": dict(state.term_sums)},
             "trainer_config": config_to_dict(self.config),
         }
+        if self._lottery is not None:
+            payload["pruning"] = self._lottery
+        if self._pass_order is not None:
+            payload["curriculum"] = {"epoch": self._pass_order[0],
+                                     "order": list(self._pass_order[1])}
         for name in which:
             ck.save_checkpoint(payload, self._ckpt_path(name))
 
@@ -462,6 +769,9 @@ class Trainer:
                        seconds=float(progress.get("seconds", 0.0)),
                        term_sums={k: float(v) for k, v in
                                   progress.get("term_sums", {}).items()})
+        kept = ckpt.get("curriculum")
+        self._pass_order = None if kept is None else (int(kept["epoch"]),
+                                                      [int(i) for i in kept["order"]])
         ranks = ckpt.get("rng_ranks") or []
         rng = ranks[env.rank] if len(ranks) == env.world_size else ckpt["rng"]
         return state, rng

@@ -198,9 +198,12 @@ class ForecastingJob(AbstractJob):
         return {"model": self.model_name, "data": self.data_cfg.name, "series": spec["name"],
                 "nodes": spec["n_nodes"], "freq": spec["freq"], "node_ids": spec["node_ids"]}
 
+    def test_samples(self, eval_data: dict[str, Any], spec: dict[str, Any]) -> tuple[Any, None]:
+        return self.prepare(eval_data).test, None
+
     def test_report(self, task: ForecastingTask, eval_data: dict[str, Any],
                     spec: dict[str, Any], trainer: Any) -> dict[str, Any]:
-        test = self.prepare(eval_data).test
+        test, _ = self.test_samples(eval_data, spec)
         keep = _mape_note(test, spec["n_channels"])
         report: dict[str, Any] = {
             "test": _without_mape(with_rmse(trainer.evaluate(task, test, prefix="test")), keep),

@@ -112,6 +112,20 @@ class ForecastingTask(AbstractTask):
     def predict(self, batch: dict[str, Tensor]) -> Tensor:
         return self.forecast(batch["x"], batch.get("u_x"))
 
+    def example_losses(self, batch: dict[str, Tensor]) -> Tensor:
+        """The training loss of each window of ``batch`` over its observed targets, shape (b,)
+        (a curriculum's scores)."""
+        pred = self.forecast(batch["x"], batch.get("u_x"))
+        y, mask = self._target(batch)
+        err = (pred - y).abs()
+        if self.loss == "mse":
+            err = err**2
+        elif self.loss == "huber":
+            d = self.huber_delta
+            err = torch.where(err <= d, 0.5 * err**2, d * (err - 0.5 * d))
+        m = mask.to(err.dtype)
+        return (err * m).flatten(1).sum(1) / m.flatten(1).sum(1).clamp_min(1)
+
     def metrics(self, batch: dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
         pred = self.forecast(batch["x"], batch.get("u_x"))
         y, mask = self._target(batch)

@@ -204,6 +204,10 @@ class MolecularJob(AbstractJob):
             cached = self._test = (eval_data, molecules_from_dict(eval_data))
         return cached[1]
 
+    def test_samples(self, eval_data: dict[str, Any], spec: dict[str, Any]
+                     ) -> tuple[MoleculeDataset, Any]:
+        return self._test_set(eval_data), collate_molecules
+
     def test_report(self, task: Any, eval_data: dict[str, Any], spec: dict[str, Any],
                     trainer: Any) -> dict[str, Any]:
         test = self._test_set(eval_data)

@@ -81,6 +81,10 @@ class NBodyJob(AbstractJob):
     def head(self, spec: dict[str, Any]) -> dict[str, Any]:
         return {"model": self.model_name, "data": spec["name"]}
 
+    def test_samples(self, eval_data: dict[str, Any], spec: dict[str, Any]
+                     ) -> tuple[NBodySamples, None]:
+        return NBodySamples(NBodySplit(**eval_data)), None
+
     def test_report(self, task: NBodyTask, eval_data: dict[str, Any], spec: dict[str, Any],
                     trainer: Any) -> dict[str, Any]:
         test = NBodySplit(**eval_data)

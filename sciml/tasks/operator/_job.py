@@ -152,11 +152,17 @@ class OperatorJob(AbstractJob):
             head.update(boundary=spec["boundary"], extent=spec["extent"])
         return head
 
+    channel_axis = 1  # fields (n, c, *spatial)
+
+    def test_samples(self, eval_data: dict[str, Any], spec: dict[str, Any]
+                     ) -> tuple[PairDataset, None]:
+        return PairDataset(eval_data["x"], eval_data["y"]), None
+
     def test_report(self, task: Any, eval_data: dict[str, Any], spec: dict[str, Any],
                     trainer: Any) -> dict[str, Any]:
         """The test metrics and the test resolution; on another grid than the training one also
         the metrics of :func:`~sciml.tasks.operator.restrict_predict_interpolate`."""
-        test = PairDataset(eval_data["x"], eval_data["y"])
+        test, _ = self.test_samples(eval_data, spec)
         resolution = list(eval_data["x"].shape[-spec["ndim"]:])
         report = {"test_resolution": resolution,
                   "test": trainer.evaluate(task, test, prefix="test")}

@@ -28,8 +28,8 @@ def _rel_sum_count(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     return rel_l2_loss(pred, target, reduction="sum"), _count(pred)
 
 
-def _h1_sum_count(pred: Tensor, target: Tensor, boundary: str,
-                  lengths: tuple[float, ...] | None = None) -> tuple[Tensor, Tensor]:
+def _h1(pred: Tensor, target: Tensor, boundary: str, lengths: tuple[float, ...] | None,
+        reduction: str) -> Tensor:
     periodic = boundary == "periodic"
     spacing = None
     if lengths is not None:  # nodes span each length: n - 1 intervals (n on a periodic axis)
@@ -37,7 +37,12 @@ def _h1_sum_count(pred: Tensor, target: Tensor, boundary: str,
         spacing = [L / (n if periodic else max(n - 1, 1)) for L, n in zip(lengths, shape,
                                                                           strict=True)]
     method = "spectral" if periodic else "fd"
-    return h1_loss(pred, target, method=method, spacing=spacing, reduction="sum"), _count(pred)
+    return h1_loss(pred, target, method=method, spacing=spacing, reduction=reduction)
+
+
+def _h1_sum_count(pred: Tensor, target: Tensor, boundary: str,
+                  lengths: tuple[float, ...] | None = None) -> tuple[Tensor, Tensor]:
+    return _h1(pred, target, boundary, lengths, "sum"), _count(pred)
 
 
 def _count(pred: Tensor) -> Tensor:
@@ -136,6 +141,13 @@ class OperatorTask(_Normalised):
     def metrics(self, batch: dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
         return self.score(self.predict(batch), batch["y"])
 
+    def example_losses(self, batch: dict[str, Tensor]) -> Tensor:
+        """The training loss of each sample of ``batch``, shape (b,) (a curriculum's scores)."""
+        pred = self.predict(batch)
+        if self.loss == "h1":
+            return _h1(pred, batch["y"], self.boundary, self.lengths, "none")
+        return rel_l2_loss(pred, batch["y"], reduction="none")
+
     def score(self, pred: Tensor, y: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
         """The metrics (sums and counts) of a prediction ``pred`` of the targets ``y``."""
         rel = _rel_sum_count(pred, y)
@@ -197,6 +209,11 @@ class RolloutTask(_Normalised):
 
     def metrics(self, batch: dict[str, Tensor]) -> dict[str, Any]:
         return self.score(self.predict(batch), batch["y"])
+
+    def example_losses(self, batch: dict[str, Tensor]) -> Tensor:
+        """The relative L2 error of each trajectory's rollout, shape (b,)."""
+        y = batch["y"][:, : self._steps(batch["y"])]
+        return rel_l2_loss(self.rollout(batch["x"], y.shape[1]), y, reduction="none")
 
     def score(self, pred: Tensor, y: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
         """The metrics (sums and counts) of a rollout ``pred`` of the trajectories ``y``."""
