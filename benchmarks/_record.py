@@ -211,6 +211,13 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                ("curriculum.darcy.error", "Darcy MgNO: median test rel L2, curriculum / plain"),
                ("curriculum.darcy.time", "Darcy MgNO: median training seconds, curriculum / "
                 "plain"))),
+    Benchmark("continual", "continual learning on a sequence of five GPVAR forecasting tasks: "
+              "the RNN hypernetwork (Chandra et al.) against fine-tuning, EWC and the MLP "
+              "hypernetwork (von Oswald et al.), over seeds",
+              "`.venv/bin/python benchmarks/continual.py` (about 25 minutes)",
+              tuple((f"continual.{k}.{o}", f"{'final test MAE' if k == 'final' else 'forgetting'}"
+                     f", RNN hypernetwork / {o}") for k in ("final", "forgetting")
+                    for o in ("finetune", "ewc", "hnet-mlp"))),
     Benchmark("node_classification", "GCN on Cora and CiteSeer's public splits: sciml's "
               "recipes against the paper and PyG's GCNConv, over seeds",
               "`.venv/bin/python benchmarks/node_classification.py` (about 10 minutes)",

@@ -84,3 +84,8 @@ from sciml.nn._ponita_conv import (  # noqa: E402
 
 __all__ += ["FibreBundleConv", "PointConv", "ConvNeXtBlock", "KernelBasis",
             "PolynomialFeatures", "PolynomialCutoff", "shared_basis_kernels"]
+
+# Task-conditioned hypernetworks (continual learning, sciml.train continual).
+from sciml.nn._hypernetwork import ChunkedHypernetwork, HyperModel  # noqa: E402
+
+__all__ += ["ChunkedHypernetwork", "HyperModel"]
