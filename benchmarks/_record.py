@@ -218,6 +218,15 @@ BENCHMARKS: tuple[Benchmark, ...] = (
               tuple((f"continual.{k}.{o}", f"{'final test MAE' if k == 'final' else 'forgetting'}"
                      f", RNN hypernetwork / {o}") for k in ("final", "forgetting")
                     for o in ("finetune", "ewc", "hnet-mlp"))),
+    Benchmark("link_prediction", "GAE link prediction on Cora and CiteSeer (random 85/5/10 "
+              "edge splits): sciml's recipes against the paper and PyG's GAE on the same splits",
+              "`.venv/bin/python benchmarks/link_prediction.py` (about 5 minutes)",
+              (("link_prediction.cora.gae_auc", "Cora: GAE mean test AUC against the paper"),
+               ("link_prediction.cora.gae_vs_pyg", "Cora: GAE mean test AUC, sciml / PyG"),
+               ("link_prediction.citeseer.gae_auc", "CiteSeer: GAE mean test AUC against the "
+                "paper"),
+               ("link_prediction.citeseer.gae_vs_pyg", "CiteSeer: GAE mean test AUC, sciml / "
+                "PyG"))),
     Benchmark("node_classification", "GCN on Cora and CiteSeer's public splits: sciml's "
               "recipes against the paper and PyG's GCNConv, over seeds",
               "`.venv/bin/python benchmarks/node_classification.py` (about 10 minutes)",

@@ -69,11 +69,13 @@ def fit_continual(job: Any, run: Any, resume: bool, extend: bool) -> dict[str, A
 
     from sciml.data import atomic_write
     from sciml.runs import load_task_state
-    from sciml.train import Trainer, barrier, dist_env
     from sciml.train import (
         EWCPenalty,
         OutputRegulariser,
         PenalisedTask,
+        Trainer,
+        barrier,
+        dist_env,
         empirical_fisher,
         forgetting_summary,
     )
@@ -154,7 +156,7 @@ def fit_continual(job: Any, run: Any, resume: bool, extend: bool) -> dict[str, A
     report = {**job.head(specs[-1]),
               **jobs[-1].test_report(task, eval_datas[-1], specs[-1], jobs[-1].eval_trainer()),
               **jobs[-1].fit_report(results[-1], task, datas[-1])}
-    lower = not (metric or "").endswith(("accuracy", "acc"))
+    lower = not (metric or "").endswith(("accuracy", "acc", "auc", "ap"))
     report["continual"] = {
         "method": cc["method"], "tasks": cc["tasks"], "metric": metric,
         "matrix": matrix, **forgetting_summary(matrix, lower_is_better=lower),

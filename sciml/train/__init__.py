@@ -2,8 +2,8 @@
 
 from sciml.runs import RunFolder  # the run folder the Trainer writes into
 from sciml.train._allocator import allocator_tuned, tune_allocator
-from sciml.train._checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from sciml.train._batches import move_to
+from sciml.train._checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from sciml.train._config import TrainerConfig
 from sciml.train._continual import (
     EWCPenalty,
