@@ -218,6 +218,12 @@ BENCHMARKS: tuple[Benchmark, ...] = (
               tuple((f"continual.{k}.{o}", f"{'final test MAE' if k == 'final' else 'forgetting'}"
                      f", RNN hypernetwork / {o}") for k in ("final", "forgetting")
                     for o in ("finetune", "ewc", "hnet-mlp"))),
+    Benchmark("hopfield", "Hopfield pooling (Ramsauer et al.) against mean, max and gated "
+              "attention pooling: multiple-instance learning on generated bags and graph read-out "
+              "on generated graphs, over seeds",
+              "`.venv/bin/python benchmarks/hopfield.py` (about 4 minutes)",
+              tuple((f"hopfield.{p}.vs_{o}", f"{p}: median test accuracy, Hopfield / {o} "
+                     "pooling") for p in ("mil", "graphs") for o in ("mean", "attention"))),
     Benchmark("link_prediction", "GAE link prediction on Cora and CiteSeer (random 85/5/10 "
               "edge splits): sciml's recipes against the paper and PyG's GAE on the same splits",
               "`.venv/bin/python benchmarks/link_prediction.py` (about 5 minutes)",

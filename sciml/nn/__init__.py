@@ -89,3 +89,8 @@ __all__ += ["FibreBundleConv", "PointConv", "ConvNeXtBlock", "KernelBasis",
 from sciml.nn._hypernetwork import ChunkedHypernetwork, HyperModel  # noqa: E402
 
 __all__ += ["ChunkedHypernetwork", "HyperModel"]
+
+# Modern Hopfield layers (Ramsauer et al., ICLR 2021).
+from sciml.nn._hopfield import Hopfield, HopfieldLayer, HopfieldPooling, hopfield_update  # noqa: E402
+
+__all__ += ["Hopfield", "HopfieldPooling", "HopfieldLayer", "hopfield_update"]
