@@ -218,6 +218,14 @@ BENCHMARKS: tuple[Benchmark, ...] = (
               tuple((f"continual.{k}.{o}", f"{'final test MAE' if k == 'final' else 'forgetting'}"
                      f", RNN hypernetwork / {o}") for k in ("final", "forgetting")
                     for o in ("finetune", "ewc", "hnet-mlp"))),
+    Benchmark("forwardgnn", "ForwardGNN (single-forward, with and without top-down signals) "
+              "against backpropagation with the same GCN layers on Cora and CiteSeer: accuracy "
+              "and activation memory",
+              "`.venv/bin/python benchmarks/forwardgnn.py` (about 12 minutes)",
+              tuple((f"forwardgnn.{d}.{a}_vs_bp", f"{d}: mean test accuracy, ForwardGNN {a} / "
+                     "backprop") for d in ("cora", "citeseer") for a in ("sf", "sf-topdown"))
+              + (("forwardgnn.memory_vs_bp", "Cora: peak activation memory, ForwardGNN / "
+                  "backprop, 4 layers"),)),
     Benchmark("hopfield", "Hopfield pooling (Ramsauer et al.) against mean, max and gated "
               "attention pooling: multiple-instance learning on generated bags and graph read-out "
               "on generated graphs, over seeds",
