@@ -16,8 +16,8 @@ ICLR 2024), the single-forward variant with top-down signals (SF-Top-To-Input).
   class there, ``label_context: true``; on Cora's public split, 140 labelled nodes, that lets the
   top layer read the answer off its input while training: test accuracy 0.51 against 0.78 for
   plain SF in a 300-epoch run here.) Layers are updated in the paper's alternating order: even
-  layers first, then odd ones with the even layers' fresh outputs. ``top_down: false`` is plain SF (each
-  layer sees the one below), all layers trained in every step.
+  layers first, then odd ones with the even layers' fresh outputs. ``top_down: false`` is plain
+  SF (each layer sees the one below), all layers trained in every step.
 - **Prediction.** A bottom-up pass (zero top-down signals), then ``test_steps`` sweeps in the
   same order; the class probabilities of every layer are summed over the sweeps after the first
   (the first and last are left out, as in the reference code) and their argmax is the class.
