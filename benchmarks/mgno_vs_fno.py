@@ -177,6 +177,8 @@ class Result:
     train_grid: str = ""  # the training grid, as the test keys ("64x64")
     # test grid -> metrics of restrict-predict-interpolate, on every grid but the training one
     rpi: dict[str, dict[str, float]] = field(default_factory=dict)
+    # the training loss of every epoch (printed as the run goes; in --json)
+    epoch_losses: list[float] = field(default_factory=list)
 
     @property
     def sec_per_epoch(self) -> float:
@@ -272,7 +274,10 @@ def run_problem(problem: str, data_section: dict, models: dict[str, dict], objec
         r = Result(problem, label, n_params, [row["seconds"] for row in fit.history],
                    {k: _unprefixed(d) for k, d in tests.items()}, fit.history[-1]["train/loss"],
                    n_real, fit.steps, -(-len(train_set) // job.train_cfg.batch_size),
-                   _key(grid), {k: _unprefixed(d) for k, d in rpi.items()})
+                   _key(grid), {k: _unprefixed(d) for k, d in rpi.items()},
+                   [row["train/loss"] for row in fit.history])
+        print(f"[{problem}] {label}: train loss by epoch "
+              + " ".join(f"{v:.3f}" for v in r.epoch_losses), flush=True)
         print(f"[{problem}] {label}: {r.sec_per_epoch:.1f} s/epoch, train loss "
               f"{r.train_loss:.4f}, " + ", ".join(
                   f"rel L2 @{k} {v['rel_l2']:.4f}" + (f" (restrict-predict-interpolate "

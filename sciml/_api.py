@@ -133,7 +133,7 @@ class Run:
         self.spec = spec
         with torch.random.fork_rng(devices=[]):  # the caller's generator stays where it was
             torch.manual_seed(self.job.seed)
-            self.task = self.job.build_task(spec)
+            self.task = self.job.trained_task(spec)
         self.checkpoint = self.folder.load_task(self.task)
         self.task.eval()
         report = self.run_dir / "report.json"

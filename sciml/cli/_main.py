@@ -40,6 +40,14 @@ def _print_report(report: dict[str, Any]) -> None:
         for e in report["pruning"]:
             print(f"  round {e['round']} {e['kind']:<7} sparsity {e['sparsity']:.3f}  "
                   f"{e['test'][key]:.4f}")
+    if report.get("continual"):  # a continual run: the metric on each task after each task
+        c = report["continual"]
+        print(f"continual learning ({c['method']}; {c['metric']} on each task's test data, "
+              f"rows: after learning task t)")
+        for t, row in enumerate(c["matrix"]):
+            print(f"  after task {t}: " + "  ".join(f"{v:.4f}" for v in row))
+        print(f"  final {c['final']:.4f}  just learned {c['just_learned']:.4f}  "
+              f"forgetting {c['forgetting']:.4f}")
 
 
 def cmd_fit(args: argparse.Namespace) -> int:

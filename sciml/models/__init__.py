@@ -98,3 +98,8 @@ __all__ += ["GCN", "GCNConfig", "GAT", "GATConfig", "GraphSAGE", "GraphSAGEConfi
 from sciml.models._noprop import NoPropConfig, NoPropDT  # noqa: E402
 
 __all__ += ["NoPropDT", "NoPropConfig"]
+
+# ForwardGNN (GNN layers trained one by one, with virtual class nodes and top-down signals).
+from sciml.models._forwardgnn import ForwardGNN, ForwardGNNConfig  # noqa: E402
+
+__all__ += ["ForwardGNN", "ForwardGNNConfig"]

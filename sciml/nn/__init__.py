@@ -84,3 +84,13 @@ from sciml.nn._ponita_conv import (  # noqa: E402
 
 __all__ += ["FibreBundleConv", "PointConv", "ConvNeXtBlock", "KernelBasis",
             "PolynomialFeatures", "PolynomialCutoff", "shared_basis_kernels"]
+
+# Task-conditioned hypernetworks (continual learning, sciml.train continual).
+from sciml.nn._hypernetwork import ChunkedHypernetwork, HyperModel  # noqa: E402
+
+__all__ += ["ChunkedHypernetwork", "HyperModel"]
+
+# Modern Hopfield layers (Ramsauer et al., ICLR 2021).
+from sciml.nn._hopfield import Hopfield, HopfieldLayer, HopfieldPooling, hopfield_update  # noqa: E402
+
+__all__ += ["Hopfield", "HopfieldPooling", "HopfieldLayer", "hopfield_update"]

@@ -150,6 +150,19 @@ class AbstractJob(abc.ABC):
     def build_task(self, spec: dict[str, Any]) -> Any:
         """The task (model, loss, metrics) from a data description."""
 
+    def trained_task(self, spec: dict[str, Any]) -> Any:
+        """The task a trained run's checkpoint loads into: :meth:`build_task`, its model wrapped
+        as the run trained it (a continual run's hypernetwork, set to the last task)."""
+        task = self.build_task(spec)
+        cc = getattr(self.trainer_config(), "continual", None)
+        if cc is not None:
+            from sciml.tasks._continual import wrap_model
+
+            task.model = wrap_model(task.model, cc, self.seed)
+            if cc["method"] == "hypernetwork":
+                task.model.set_task(len(cc["tasks"]) - 1)
+        return task
+
     def splits(self, data: Any) -> tuple[Any, Any]:
         """Training and validation sets (validation ``None`` where there is none)."""
         raise NotImplementedError
@@ -266,6 +279,14 @@ class AbstractJob(abc.ABC):
         from sciml.train import Trainer, barrier, dist_env
 
         in_memory = data is not None
+        if getattr(self.trainer_config(), "continual", None) is not None:
+            if in_memory or init is not None:
+                raise ConfigError("a continual run (trainer.continual) reads each task's data "
+                                  "from the recipe and starts from its own initialisation: "
+                                  "no in-memory data or --init")
+            from sciml.tasks._continual import fit_continual
+
+            return fit_continual(self, run, resume=resume, extend=extend)
         data = self.check_data(data) if in_memory else self.load_data()
         spec = self.describe(data)
         if resume:

@@ -2,8 +2,16 @@
 
 from sciml.runs import RunFolder  # the run folder the Trainer writes into
 from sciml.train._allocator import allocator_tuned, tune_allocator
+from sciml.train._batches import move_to
 from sciml.train._checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from sciml.train._config import TrainerConfig
+from sciml.train._continual import (
+    EWCPenalty,
+    OutputRegulariser,
+    PenalisedTask,
+    empirical_fisher,
+    forgetting_summary,
+)
 from sciml.train._distributed import DistEnv, barrier, dist_env
 from sciml.train._full_batch import FullBatchSchedule
 from sciml.train._optim import OPTIMIZERS, SCHEDULERS, WarmupCosine, build_optimizer, build_schedule
@@ -32,4 +40,10 @@ __all__ = [
     "barrier",
     "tune_allocator",
     "allocator_tuned",
+    "move_to",
+    "PenalisedTask",
+    "OutputRegulariser",
+    "EWCPenalty",
+    "empirical_fisher",
+    "forgetting_summary",
 ]

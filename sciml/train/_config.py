@@ -64,6 +64,11 @@ class TrainerConfig:
             uniform}``; passes over a share of the training set (drawn by the model's own
             per-example loss) until they have seen ``max_epochs`` epochs' worth of examples
             (see :mod:`sciml.train._curriculum`).
+        continual: ``None``, or continual learning over a sequence of tasks:
+            ``{method: hypernetwork | finetune | ewc, tasks: [{...data overrides}, ...],
+            beta: 0.01, ewc_lambda: 1e6, hypernetwork: {kind: rnn | mlp, chunk_size, task_dim,
+            chunk_dim, hidden}}``; each task trains ``max_epochs`` (see
+            :mod:`sciml.train._continual`).
     """
 
     max_epochs: int = 10
@@ -87,6 +92,7 @@ class TrainerConfig:
     detect_nonfinite: bool = True
     pruning: dict | None = None
     curriculum: dict | None = None
+    continual: dict | None = None
 
     def __post_init__(self) -> None:
         _check_int(self.max_epochs, "max_epochs", minimum=1)
@@ -127,6 +133,13 @@ class TrainerConfig:
             from sciml.train._curriculum import check_curriculum_config
 
             object.__setattr__(self, "curriculum", check_curriculum_config(self.curriculum))
+        if self.continual is not None:
+            from sciml.train._continual import check_continual_config
+
+            object.__setattr__(self, "continual", check_continual_config(self.continual))
+            if self.pruning is not None or self.curriculum is not None:
+                raise ConfigError("trainer.continual cannot be combined with trainer.pruning "
+                                  "or trainer.curriculum")
 
 
 def _check_int(value: Any, name: str, minimum: int, optional: bool = False) -> None:

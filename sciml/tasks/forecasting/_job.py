@@ -124,6 +124,8 @@ class ForecastingJob(AbstractJob):
     objective: ForecastingObjectiveConfig
     eval_cfg: ForecastingEvalConfig
     train_cfg: TrainerConfig
+    #: the metric a continual run's accuracy matrix holds (trainer.continual)
+    continual_metric = "test/mae"
 
     # ---------------------------------------------------------------- data
     def load_data(self) -> SpatioTemporal:

@@ -1,8 +1,24 @@
-"""Graphs: node classification (GCN, GAT, GraphSAGE on Cora, CiteSeer or your own graph): the
-task, the job (recipe → run folder) and its configuration."""
+"""Graphs: node classification (GCN, GAT, GraphSAGE on Cora, CiteSeer or your own graph) and link
+prediction (GAE: a GNN encoder scored by inner products): the tasks, the jobs (recipe → run
+folder) and their configuration."""
 
 from sciml.tasks.graph._job import NodeClassificationJob, NodeDataConfig, NodeEvalConfig, read_graph
+from sciml.tasks.graph._link_job import (
+    LinkDataConfig,
+    LinkObjectiveConfig,
+    LinkPredictionJob,
+    read_pairs,
+)
+from sciml.tasks.graph._links import (
+    LinkPredictionTask,
+    average_precision,
+    roc_auc,
+    sample_non_edges,
+    split_edges,
+)
 from sciml.tasks.graph._task import GraphSplit, NodeClassificationTask
 
 __all__ = ["NodeClassificationTask", "GraphSplit", "NodeClassificationJob", "NodeDataConfig",
-           "NodeEvalConfig", "read_graph"]
+           "NodeEvalConfig", "read_graph", "LinkPredictionJob", "LinkDataConfig",
+           "LinkObjectiveConfig", "LinkPredictionTask", "read_pairs", "split_edges",
+           "sample_non_edges", "roc_auc", "average_precision"]

@@ -63,6 +63,8 @@ class NodeClassificationJob(AbstractJob):
     data_cfg: NodeDataConfig
     eval_cfg: NodeEvalConfig
     train_cfg: TrainerConfig
+    #: the metric a continual run's accuracy matrix holds (trainer.continual)
+    continual_metric = "test/accuracy"
 
     # ---------------------------------------------------------------- data
     def load_data(self) -> NodeClassificationData:

@@ -1,4 +1,4 @@
-"""The node-classification job's plot: the confusion matrix of the test nodes."""
+"""The graph jobs' plots: the test nodes' confusion matrix, the test pairs' ROC curve."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from sciml.data import atomic_write
 
-__all__ = ["plot_confusion"]
+__all__ = ["plot_confusion", "plot_roc"]
 
 
 def plot_confusion(truth: np.ndarray, pred: np.ndarray, n_classes: int, path: Path,
@@ -35,6 +35,33 @@ def plot_confusion(truth: np.ndarray, pred: np.ndarray, n_classes: int, path: Pa
         ax.set_xlabel("predicted class")
         ax.set_ylabel("true class (recall)")
         ax.set_title(title, fontsize=9)
+        fig.tight_layout()
+        with atomic_write(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
+    finally:
+        plt.close(fig)
+
+
+def plot_roc(probs: np.ndarray, labels: np.ndarray, path: Path, title: str) -> None:
+    """The ROC curve of scored pairs (edges labelled 1, non-edges 0), with its area."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = np.argsort(-probs, kind="stable")
+    y = labels[order].astype(bool)
+    tpr = np.r_[0.0, np.cumsum(y) / max(y.sum(), 1)]
+    fpr = np.r_[0.0, np.cumsum(~y) / max((~y).sum(), 1)]
+    auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    fig, ax = plt.subplots(figsize=(4.0, 4.0))
+    try:
+        ax.plot(fpr, tpr, lw=1.5, label=f"AUC {auc:.3f}")
+        ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1)
+        ax.set_xlabel("false positive rate (non-edges)")
+        ax.set_ylabel("true positive rate (edges)")
+        ax.set_title(title, fontsize=9)
+        ax.legend(loc="lower right", fontsize=8)
         fig.tight_layout()
         with atomic_write(path) as tmp:
             fig.savefig(tmp, format="png", dpi=100)

@@ -63,9 +63,15 @@ class NodeClassificationTask(AbstractTask):
         return bool(getattr(self.model, "trains_locally", False))
 
     def local_losses(self, batch: dict[str, Tensor]) -> Iterator[tuple[str, Tensor]]:
-        """The model's local training terms on the split's nodes, one at a time."""
+        """The model's local training terms on the split's nodes, one at a time: the model's
+        ``graph_local_losses(x, edge_index, y, mask)`` where it has one (it needs the graph),
+        else ``local_losses(x[mask], y[mask])``."""
         m = batch["mask"]
-        yield from self.model.local_losses(batch["x"][m], batch["y"][m])
+        graph_terms = getattr(self.model, "graph_local_losses", None)
+        if callable(graph_terms):  # a model that trains on the whole graph (ForwardGNN)
+            yield from graph_terms(batch["x"], batch["edge_index"], batch["y"], m)
+        else:
+            yield from self.model.local_losses(batch["x"][m], batch["y"][m])
 
     def metrics(self, batch: dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
         m = batch["mask"]

@@ -66,6 +66,8 @@ class OperatorJob(AbstractJob):
     objective: ObjectiveConfig
     eval_cfg: OperatorEvalConfig
     train_cfg: TrainerConfig
+    #: the metric a continual run's accuracy matrix holds (trainer.continual)
+    continual_metric = "test/rel_l2"
 
     # ---------------------------------------------------------------- data
     def load_data(self) -> PDEData:
