@@ -214,14 +214,14 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("continual", "continual learning on a sequence of five GPVAR forecasting tasks: "
               "the RNN hypernetwork (Chandra et al.) against fine-tuning, EWC and the MLP "
               "hypernetwork (von Oswald et al.), over seeds",
-              "`.venv/bin/python benchmarks/continual.py` (about 25 minutes)",
+              "`.venv/bin/python benchmarks/continual.py` (about 6 minutes)",
               tuple((f"continual.{k}.{o}", f"{'final test MAE' if k == 'final' else 'forgetting'}"
                      f", RNN hypernetwork / {o}") for k in ("final", "forgetting")
                     for o in ("finetune", "ewc", "hnet-mlp"))),
     Benchmark("forwardgnn", "ForwardGNN (single-forward, with and without top-down signals) "
               "against backpropagation with the same GCN layers on Cora and CiteSeer: accuracy "
               "and activation memory",
-              "`.venv/bin/python benchmarks/forwardgnn.py` (about 12 minutes)",
+              "`.venv/bin/python benchmarks/forwardgnn.py` (about 25 minutes)",
               tuple((f"forwardgnn.{d}.{a}_vs_bp", f"{d}: mean test accuracy, ForwardGNN {a} / "
                      "backprop") for d in ("cora", "citeseer") for a in ("sf", "sf-topdown"))
               + (("forwardgnn.memory_vs_bp", "Cora: peak activation memory, ForwardGNN / "
@@ -229,12 +229,12 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("hopfield", "Hopfield pooling (Ramsauer et al.) against mean, max and gated "
               "attention pooling: multiple-instance learning on generated bags and graph read-out "
               "on generated graphs, over seeds",
-              "`.venv/bin/python benchmarks/hopfield.py` (about 4 minutes)",
+              "`.venv/bin/python benchmarks/hopfield.py` (about 2 minutes)",
               tuple((f"hopfield.{p}.vs_{o}", f"{p}: median test accuracy, Hopfield / {o} "
                      "pooling") for p in ("mil", "graphs") for o in ("mean", "attention"))),
     Benchmark("link_prediction", "GAE link prediction on Cora and CiteSeer (random 85/5/10 "
               "edge splits): sciml's recipes against the paper and PyG's GAE on the same splits",
-              "`.venv/bin/python benchmarks/link_prediction.py` (about 5 minutes)",
+              "`.venv/bin/python benchmarks/link_prediction.py` (about 7 minutes)",
               (("link_prediction.cora.gae_auc", "Cora: GAE mean test AUC against the paper"),
                ("link_prediction.cora.gae_vs_pyg", "Cora: GAE mean test AUC, sciml / PyG"),
                ("link_prediction.citeseer.gae_auc", "CiteSeer: GAE mean test AUC against the "

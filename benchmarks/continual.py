@@ -21,7 +21,7 @@ but the last task of final − just learned; 0 = nothing forgotten). GPVAR's opt
 final MAE and forgetting against fine-tuning, EWC and the MLP hypernetwork.
 
 Run (one thread, nothing else running): ``.venv/bin/python benchmarks/continual.py`` (about
-25 minutes at the defaults); ``--quick``: tiny budgets, not recorded.
+6 minutes at the defaults); ``--quick``: tiny budgets, not recorded.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ layer's activations at once, ForwardGNN one layer's (the paper: memory flat in d
 Rows of the page: per data set, SF's and SF-top-down's mean test accuracy / backprop's, and SF's
 peak activation memory / backprop's at 4 layers.
 
-Run (one thread, nothing else running): ``.venv/bin/python benchmarks/forwardgnn.py`` (about 12
+Run (one thread, nothing else running): ``.venv/bin/python benchmarks/forwardgnn.py`` (about 25
 minutes); ``--quick``: 1 seed, 20 epochs, not recorded.
 """
 

@@ -22,7 +22,7 @@ Parts:
 Rows of the page: per part, Hopfield pooling's median test accuracy over ``--seeds`` against mean
 pooling and against attention pooling (the paper's claim: at least as good).
 
-Run (one thread, nothing else running): ``.venv/bin/python benchmarks/hopfield.py`` (about 10
+Run (one thread, nothing else running): ``.venv/bin/python benchmarks/hopfield.py`` (about 2
 minutes); ``--quick``: tiny budgets, not recorded.
 """
 

@@ -13,7 +13,7 @@ Rows of the page: per data set, sciml's mean test AUC against the paper's (targe
 points) and its ratio to PyG's mean on the same splits (target ≥ 0.99).
 
 Run (one thread, nothing else running): ``.venv/bin/python benchmarks/link_prediction.py``
-(about 5 minutes); ``--quick``: 2 seeds, 20 epochs, not recorded.
+(about 7 minutes); ``--quick``: 2 seeds, 20 epochs, not recorded.
 """
 
 from __future__ import annotations
