@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _record  # noqa: E402
-from noprop import _Saved  # noqa: E402  (the saved-tensor counter of the NoProp benchmark)
+from noprop import saved_tensor_peak  # noqa: E402  (the NoProp benchmark's counter)
 
 REPO = Path(__file__).resolve().parents[1]
 PLANETOID = REPO.parent / "shared" / "data" / "graphs" / "planetoid"
@@ -53,20 +53,7 @@ def _model(arm: str, hidden: int, layers: int) -> str:
 
 def activation_peak(model: torch.nn.Module, data, local: bool) -> int:
     """Peak bytes of tensors saved for backward during one training step of ``model``."""
-    import weakref
-
-    live = {"now": 0, "peak": 0}
-
-    def pack(t: torch.Tensor) -> _Saved:
-        n = t.numel() * t.element_size()
-        live["now"] += n
-        live["peak"] = max(live["peak"], live["now"])
-        holder = _Saved(t)
-        weakref.finalize(holder, lambda n=n: live.__setitem__("now", live["now"] - n))
-        return holder
-
-    model.train()
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda h: h.t):
+    def step() -> None:
         if local:
             for _, part in model.graph_local_losses(data.x, data.edge_index, data.y,
                                                     data.train_mask):
@@ -74,7 +61,9 @@ def activation_peak(model: torch.nn.Module, data, local: bool) -> int:
         else:
             m = data.train_mask
             F.cross_entropy(model(data.x, data.edge_index)[m], data.y[m]).backward()
-    return live["peak"]
+
+    model.train()
+    return saved_tensor_peak(step)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -35,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -54,12 +55,12 @@ def _arm_model(arm: str, args: argparse.Namespace) -> str:
             f"training: {training}}}")
 
 
-def activation_peak(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, local: bool
-                    ) -> int:
-    """Peak bytes of tensors saved for backward during one training step of ``model``."""
+def saved_tensor_peak(step: Callable[[], None]) -> int:
+    """Peak bytes of the tensors autograd saves for backward while ``step()`` runs (each counted
+    from when it is saved until its graph is freed)."""
     live = {"now": 0, "peak": 0}
 
-    def pack(t: torch.Tensor) -> torch.Tensor:
+    def pack(t: torch.Tensor) -> _Saved:
         n = t.numel() * t.element_size()
         live["now"] += n
         live["peak"] = max(live["peak"], live["now"])
@@ -71,11 +72,15 @@ def activation_peak(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, lo
         weakref.finalize(holder, release)
         return holder
 
-    def unpack(h: _Saved) -> torch.Tensor:
-        return h.t
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda h: h.t):
+        step()
+    return live["peak"]
 
-    model.train()
-    with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
+
+def activation_peak(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, local: bool
+                    ) -> int:
+    """Peak bytes of tensors saved for backward during one training step of ``model``."""
+    def step() -> None:
         if local:
             for _, part in model.local_losses(x, y):
                 part.backward()
@@ -84,7 +89,9 @@ def activation_peak(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, lo
                 torch.nn.functional.cross_entropy(model(x, torch.zeros(2, 0, dtype=torch.long)),
                                                   y)
             loss.backward()
-    return live["peak"]
+
+    model.train()
+    return saved_tensor_peak(step)
 
 
 class _Saved:

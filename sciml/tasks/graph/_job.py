@@ -134,16 +134,9 @@ class NodeClassificationJob(AbstractJob):
         x = torch.as_tensor(inputs["x"], dtype=torch.float32)
         ei = torch.as_tensor(inputs["edge_index"], dtype=torch.long)
         _check_graph(x, ei, spec["n_features"], "input")
-        for module in task.model.modules():  # a cached normalisation belongs to the run's graph
-            if hasattr(module, "reset_cache"):
-                module.reset_cache()
         task.eval()
-        with torch.no_grad():
-            out = task.predict({"x": x, "edge_index": ei})
-        for module in task.model.modules():
-            if hasattr(module, "reset_cache"):
-                module.reset_cache()
-        return out
+        with fresh_graph_cache(task.model), torch.no_grad():
+            return task.predict({"x": x, "edge_index": ei})
 
     def write_prediction(self, out_dir: Path, inputs: Any, outputs: torch.Tensor,
                          spec: dict[str, Any], source: str) -> list[Path]:
@@ -171,30 +164,52 @@ def _check_graph(x: torch.Tensor, ei: torch.Tensor, n_features: int, where: str)
         raise DataError(f"{where}: node {bad} has non-finite features")
 
 
-def read_graph(path: Path, n_features: int) -> dict[str, torch.Tensor]:
-    """``x`` (N, F) and ``edge_index`` (2, E) from ``.npz`` or ``.pt`` (a dict of tensors)."""
-    input_file(path, "a graph file (x, edge_index)")
+def read_graph(path: Path, n_features: int, extra: tuple[str, ...] = ()
+               ) -> dict[str, torch.Tensor]:
+    """``x`` (N, F) and ``edge_index`` (2, E), and the ``extra`` integer arrays (such as link
+    prediction's ``pairs``), from ``.npz`` or ``.pt`` (a dict of tensors)."""
+    keys = ("x", "edge_index", *extra)
+    names = ", ".join(keys[:-1]) + " and " + keys[-1]
+    input_file(path, f"a graph file ({', '.join(keys)})")
     try:
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as f:
-                arrays = {k: torch.from_numpy(np.asarray(f[k])) for k in ("x", "edge_index")
-                          if k in f}
+                arrays = {k: torch.from_numpy(np.asarray(f[k])) for k in keys if k in f}
         elif path.suffix == ".pt":
             obj = torch.load(path, map_location="cpu", weights_only=True)
             if not isinstance(obj, dict):
-                raise DataError(f"{path}: expected a dict with x and edge_index, got "
+                raise DataError(f"{path}: expected a dict with {names}, got "
                                 f"{type(obj).__name__}")
-            arrays = {k: torch.as_tensor(obj[k]) for k in ("x", "edge_index") if k in obj}
+            arrays = {k: torch.as_tensor(obj[k]) for k in keys if k in obj}
         else:
             raise DataError(f"{path}: unsupported graph format {path.suffix!r} (use .npz or .pt "
-                            "with x and edge_index)")
+                            f"with {names})")
     except (ValueError, OSError, RuntimeError) as e:
         if isinstance(e, DataError):
             raise
         raise DataError(f"{path}: cannot read ({e})") from e
-    missing = [k for k in ("x", "edge_index") if k not in arrays]
+    missing = [k for k in keys if k not in arrays]
     if missing:
-        raise DataError(f"{path}: missing key {missing[0]} (a graph file has x and edge_index)")
-    x, ei = arrays["x"].float(), arrays["edge_index"].long()
-    _check_graph(x, ei, n_features, str(path))
-    return {"x": x, "edge_index": ei}
+        raise DataError(f"{path}: missing key {missing[0]} (a graph file has {names})")
+    out = {"x": arrays["x"].float(), **{k: arrays[k].long() for k in keys[1:]}}
+    _check_graph(out["x"], out["edge_index"], n_features, str(path))
+    return out
+
+
+class fresh_graph_cache:
+    """Within the block, the model's cached graph normalisations (``reset_cache``) are dropped
+    before and after: they belong to the run's own graph, not to a graph given to predict."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.model = model
+
+    def _reset(self) -> None:
+        for module in self.model.modules():
+            if hasattr(module, "reset_cache"):
+                module.reset_cache()
+
+    def __enter__(self) -> None:
+        self._reset()
+
+    def __exit__(self, *exc: object) -> None:
+        self._reset()

@@ -22,7 +22,8 @@ from sciml.data import atomic_write
 from sciml.datasets import NodeClassificationData
 from sciml.errors import DataError
 from sciml.registry import JOBS, MODELS
-from sciml.tasks._job import AbstractJob, build_data, input_file
+from sciml.tasks._job import AbstractJob, build_data
+from sciml.tasks.graph._job import fresh_graph_cache, read_graph
 from sciml.tasks.graph._links import LinkPredictionTask, LinkSplit, split_edges
 from sciml.tasks.graph._task import single
 from sciml.train import TrainerConfig
@@ -184,16 +185,9 @@ class LinkPredictionJob(AbstractJob):
     def predict(self, task: LinkPredictionTask, spec: dict[str, Any], inputs: Any
                 ) -> torch.Tensor:
         """``{"x", "edge_index", "pairs"}`` → the probability of an edge for each pair."""
-        for module in task.model.modules():  # a cached normalisation belongs to the run's graph
-            if hasattr(module, "reset_cache"):
-                module.reset_cache()
         task.eval()
-        with torch.no_grad():
-            out = task.predict(inputs)
-        for module in task.model.modules():
-            if hasattr(module, "reset_cache"):
-                module.reset_cache()
-        return out
+        with fresh_graph_cache(task.model), torch.no_grad():
+            return task.predict(inputs)
 
     def write_prediction(self, out_dir: Path, inputs: Any, outputs: torch.Tensor,
                          spec: dict[str, Any], source: str) -> list[Path]:
@@ -211,36 +205,10 @@ class LinkPredictionJob(AbstractJob):
 def read_pairs(path: Path, n_features: int) -> dict[str, torch.Tensor]:
     """``x`` (N, F), ``edge_index`` (2, E) and the ``pairs`` (2, P) to score, from ``.npz`` or
     ``.pt`` (a dict of tensors)."""
-    from sciml.tasks.graph._job import _check_graph
-
-    input_file(path, "a graph file (x, edge_index, pairs)")
-    try:
-        if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as f:
-                arrays = {k: torch.from_numpy(np.asarray(f[k]))
-                          for k in ("x", "edge_index", "pairs") if k in f}
-        elif path.suffix == ".pt":
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-            if not isinstance(obj, dict):
-                raise DataError(f"{path}: expected a dict with x, edge_index and pairs, got "
-                                f"{type(obj).__name__}")
-            arrays = {k: torch.as_tensor(obj[k]) for k in ("x", "edge_index", "pairs")
-                      if k in obj}
-        else:
-            raise DataError(f"{path}: unsupported graph format {path.suffix!r} (use .npz or .pt "
-                            "with x, edge_index and pairs)")
-    except (ValueError, OSError, RuntimeError) as e:
-        if isinstance(e, DataError):
-            raise
-        raise DataError(f"{path}: cannot read ({e})") from e
-    missing = [k for k in ("x", "edge_index", "pairs") if k not in arrays]
-    if missing:
-        raise DataError(f"{path}: missing key {missing[0]} (link prediction reads x, edge_index "
-                        "and the pairs to score)")
-    x, ei, pairs = arrays["x"].float(), arrays["edge_index"].long(), arrays["pairs"].long()
-    _check_graph(x, ei, n_features, str(path))
+    arrays = read_graph(path, n_features, extra=("pairs",))
+    pairs, n = arrays["pairs"], arrays["x"].shape[0]
     if pairs.dim() != 2 or pairs.shape[0] != 2:
         raise DataError(f"{path}: pairs must be (2, pairs), got {tuple(pairs.shape)}")
-    if pairs.numel() and (int(pairs.min()) < 0 or int(pairs.max()) >= x.shape[0]):
-        raise DataError(f"{path}: pairs refer to nodes outside 0..{x.shape[0] - 1}")
-    return {"x": x, "edge_index": ei, "pairs": pairs}
+    if pairs.numel() and (int(pairs.min()) < 0 or int(pairs.max()) >= n):
+        raise DataError(f"{path}: pairs refer to nodes outside 0..{n - 1}")
+    return arrays
