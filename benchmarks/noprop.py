@@ -4,7 +4,7 @@ Issue 23 asks for NoProp (Li, Teh, Pascanu 2025; ``sciml.models.NoPropDT``, mode
 on a classification task of the toolkit against backpropagation: accuracy and peak memory. The
 task is node classification on Cora's public split from the node features alone (the graph is
 not used: NoProp's blocks are MLPs here). Three arms, the same budget (``--epochs`` full-batch
-epochs, Adam, the epoch with the lowest validation loss kept), seeds 0 … n − 1, all through
+epochs, the epoch with the best validation accuracy kept), seeds 0 … n − 1, all through
 ``sciml.fit``:
 
 - ``noprop``: NoProp-DT trained locally: every block on its own denoising loss, back-propagated
@@ -14,6 +14,14 @@ epochs, Adam, the epoch with the lowest validation loss kept), seeds 0 … n −
 - ``mlp``: a two-layer MLP of the features, the usual backpropagation baseline on Cora's
   features (about 55-59 % in the GCN and GAT papers' tables): the ``gcn`` model on the graph
   without its edges, whose convolutions are then linear layers (ReLU, dropout 0.5).
+
+The two NoProp arms train as the ``cora-noprop`` recipe: AdamW (the paper's optimizer; lr 0.01,
+decoupled weight decay 5e-4); the MLP as the GCN recipe (Adam, lr 0.01, L2 5e-4). Selection by
+validation accuracy, the same rule for every arm: NoProp's chain grows more confident as it
+trains, so its validation cross entropy rises while its accuracy climbs, and the lowest
+validation loss falls on an early, near-chance epoch (the first record of this benchmark, 0.157,
+kept that epoch; it also used Adam's coupled L2, which shrinks the high-noise blocks, whose loss
+weights are about 1e-2 against 5e3 for the last block).
 
 Memory: the peak of the bytes that autograd keeps for the backward pass during one training
 step (saved tensors, counted by ``torch.autograd.graph.saved_tensors_hooks`` and released when
@@ -47,12 +55,17 @@ REPO = Path(__file__).resolve().parents[1]
 PLANETOID = REPO.parent / "shared" / "data" / "graphs" / "planetoid"
 
 
-def _arm_model(arm: str, args: argparse.Namespace) -> str:
+def _arm_overrides(arm: str, args: argparse.Namespace) -> tuple[str, list[str]]:
+    """The recipe and the overrides of one arm."""
     if arm == "mlp":
-        return f"{{name: gcn, hidden: {args.hidden}, dropout: 0.5, cached: false}}"
+        return "cora-gcn", [
+            f"model={{name: gcn, hidden: {args.hidden}, dropout: 0.5, cached: false}}",
+            f"train.optimizer={{name: adam, lr: {args.lr}, weight_decay: 0.0005}}"]
     training = "local" if arm == "noprop" else "backprop"
-    return (f"{{name: noprop, steps: {args.steps}, hidden: {args.hidden}, dropout: 0.5, "
-            f"training: {training}}}")
+    return "cora-noprop", [
+        f"model={{name: noprop, steps: {args.steps}, hidden: {args.hidden}, dropout: 0.5, "
+        f"training: {training}}}",
+        f"train.optimizer={{name: adamw, lr: {args.lr}, weight_decay: 0.0005}}"]
 
 
 def saved_tensor_peak(step: Callable[[], None]) -> int:
@@ -131,10 +144,10 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for arm in arms:
             for seed in range(args.seeds):
-                recipe = sciml.load_recipe("cora-gcn", [
-                    f"model={_arm_model(arm, args)}", f"train.max_epochs={args.epochs}",
-                    f"train.seed={seed}", "train.tensorboard=false",
-                    f"train.optimizer={{name: adam, lr: {args.lr}, weight_decay: 0.0005}}"])
+                name, over = _arm_overrides(arm, args)
+                recipe = sciml.load_recipe(name, [
+                    *over, f"train.max_epochs={args.epochs}", f"train.seed={seed}",
+                    "train.tensorboard=false", "train.monitor=val/accuracy", "train.mode=max"])
                 rep = sciml.fit(recipe, run_dir=Path(tmp) / f"{arm}-{seed}", data=no_edges,
                                 progress=False)
                 acc[arm].append(rep["test"]["test/accuracy"])
@@ -143,7 +156,9 @@ def main(argv: list[str] | None = None) -> None:
             peak[arm] = activation_peak(model, cora.x, cora.y, local=arm == "noprop")
     mean = {a: statistics.mean(v) for a, v in acc.items()}
     lines = [f"- Cora's public split, node features only; {args.seeds} seeds, {args.epochs} "
-             f"full-batch epochs, Adam lr {args.lr}, weight decay 5e-4; NoProp T = {args.steps}, "
+             f"full-batch epochs, lr {args.lr}, weight decay 5e-4 (NoProp arms AdamW, MLP Adam "
+             f"with L2), the epoch with the best validation accuracy kept; "
+             f"NoProp T = {args.steps}, "
              f"{args.hidden} hidden units per block, dropout 0.5; {args.threads} thread(s)",
              "- activation memory: peak bytes saved for backward in one training step over all "
              f"{cora.n_nodes} nodes", "",

@@ -26,6 +26,13 @@ embedding at level k = T − t + 1 and predicts ``u_y`` as the softmax of its lo
 The blocks here are MLPs on node features (the graph is not used): the paper's image encoder is
 replaced by a two-layer MLP of the features, its label path by one linear layer, as its Fig. 6
 fuses them.
+
+Training settings (recipe ``cora-noprop``): AdamW, as the paper. With Adam's coupled L2 the
+high-noise blocks, whose loss weights ``(T η / 2)(SNR(k − 1) − SNR(k))`` are about 1e-2 against
+5e3 for the last block at T = 10, are pulled to zero by the decay rather than trained (Cora's
+features: 0.44 test accuracy against 0.54 with AdamW, one seed). Keep the epoch with the best
+validation *accuracy*: the chain's cross entropy rises as its predictions sharpen, and the
+lowest validation loss falls on an early, near-chance epoch.
 """
 
 from __future__ import annotations

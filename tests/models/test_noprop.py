@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,6 +13,8 @@ import sciml
 from sciml.models import NoPropConfig, NoPropDT
 
 pytestmark = pytest.mark.usefixtures("one_thread")
+
+PLANETOID = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "graphs" / "planetoid"
 
 
 def _model(**kw):
@@ -82,3 +85,16 @@ def test_noprop_learns_separable_classes_through_the_engine(tmp_path, training):
     rows = list(csv.DictReader(open(tmp_path / "r" / "metrics.csv")))
     if training == "local":  # each block's loss is logged
         assert {"train/block_1", "train/block_4", "train/out"} <= set(rows[0])
+
+
+@pytest.mark.skipif(not PLANETOID.is_dir(), reason="real sample data folder absent")
+def test_the_recipe_learns_coras_classes(tmp_path, monkeypatch):
+    """The cora-noprop recipe (AdamW, best validation accuracy kept) learns Cora's classes from
+    the features: well above chance (0.14) after a third of its epochs. With the GCN recipe's
+    Adam + L2 and lowest-validation-loss selection the benchmark's first record kept a
+    near-chance epoch (0.157)."""
+    monkeypatch.setenv("SCIML_DATA", str(tmp_path / "cache"))
+    report = sciml.fit(sciml.load_recipe("cora-noprop", [
+        f"data.options.root={PLANETOID}", "train.max_epochs=100", "train.tensorboard=false"]),
+        run_dir=tmp_path / "run", progress=False)
+    assert report["test"]["test/accuracy"] > 0.4  # 0.54 after the recipe's 300 epochs
