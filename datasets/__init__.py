@@ -147,3 +147,17 @@ from sciml.datasets._planetoid import (  # noqa: E402
 )
 
 __all__ += ["NodeClassificationData", "load_planetoid", "PLANETOID_NAMES", "PLANETOID_URL"]
+
+# Sets of small graphs for graph classification, registered as "planted_clique", "tu",
+# "graph_file".
+from sciml.datasets._graph_sets import (  # noqa: E402
+    TU_URL,
+    GraphClassificationData,
+    load_graph_file,
+    load_tu,
+    planted_clique,
+    read_graph_set,
+)
+
+__all__ += ["GraphClassificationData", "planted_clique", "load_tu", "load_graph_file", "TU_URL",
+            "read_graph_set"]

@@ -103,3 +103,8 @@ __all__ += ["NoPropDT", "NoPropConfig"]
 from sciml.models._forwardgnn import ForwardGNN, ForwardGNNConfig  # noqa: E402
 
 __all__ += ["ForwardGNN", "ForwardGNNConfig"]
+
+# Graph classification: message passing and a per-graph read-out, registered as "graph_gnn".
+from sciml.models._graph_gnn import READOUTS, GraphGNN, GraphGNNConfig  # noqa: E402
+
+__all__ += ["GraphGNN", "GraphGNNConfig", "READOUTS"]

@@ -7,7 +7,8 @@
 - :mod:`sciml.tasks.hard_constraint`: PI-HC-MoE / PI-SC on the PDE residual.
 - :mod:`sciml.tasks.molecular`: energies and forces, molecular properties.
 - :mod:`sciml.tasks.nbody`: charged N-body position forecasting.
-- :mod:`sciml.tasks.graph`: node classification (GCN, GAT, GraphSAGE).
+- :mod:`sciml.tasks.graph`: node classification (GCN, GAT, GraphSAGE), link prediction,
+  graph classification.
 
 Every job shares :class:`AbstractJob`'s fit skeleton and trains through the one engine,
 :class:`sciml.train.Trainer`. Importing this package registers every job, model and data set.

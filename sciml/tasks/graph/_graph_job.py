@@ -1,0 +1,260 @@
+"""The graph-classification job: recipe → a set of graphs (generated, a TU data set or your own
+file), a GNN with a read-out → run folder with the test accuracy and the confusion matrix.
+
+Mini-batch training over graphs: each batch is the disjoint union of ``train.batch_size``
+graphs (node ids shifted, a graph id per node), the cross entropy of their classes; validated on
+the validation graphs (the best epoch by ``train.monitor``, ``val/loss`` by default, is the
+result). ``sciml predict RUN --input graphs.npz`` classifies the graphs of a file (``x``,
+``edge_index``, ``graph_index``; or a ``.pt`` list of per-graph dicts) into ``predictions.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from sciml.data import atomic_write
+from sciml.datasets import GraphClassificationData, read_graph_set
+from sciml.errors import DataError
+from sciml.registry import JOBS, MODELS
+from sciml.tasks._job import AbstractJob, build_data, input_file
+from sciml.train import AbstractTask, TrainerConfig
+
+__all__ = ["GraphClassificationJob", "GraphClassificationTask", "GraphSet", "collate_graphs",
+           "GraphDataConfig"]
+
+
+class GraphSet(torch.utils.data.Dataset):
+    """The graphs ``ids`` of a concatenated set, one item per graph: ``x`` ``(n_i, F)``,
+    ``edge_index`` ``(2, e_i)`` (local node ids) and ``y`` (a 0-d class)."""
+
+    def __init__(self, x: Tensor, edge_index: Tensor, node_ptr: Tensor, edge_ptr: Tensor,
+                 y: Tensor | None, ids: Tensor) -> None:
+        self.x, self.edge_index, self.node_ptr, self.edge_ptr = x, edge_index, node_ptr, edge_ptr
+        self.y, self.ids = y, ids.long()
+
+    @classmethod
+    def of(cls, d: dict[str, Any], ids: Tensor) -> GraphSet:
+        return cls(d["x"], d["edge_index"], d["node_ptr"], d["edge_ptr"], d.get("y"), ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> dict[str, Tensor]:
+        g = int(self.ids[i])
+        a, b = int(self.node_ptr[g]), int(self.node_ptr[g + 1])
+        ea, eb = int(self.edge_ptr[g]), int(self.edge_ptr[g + 1])
+        item = {"x": self.x[a:b], "edge_index": self.edge_index[:, ea:eb] - a}
+        if self.y is not None:
+            item["y"] = self.y[g]
+        return item
+
+
+def collate_graphs(items: list[dict[str, Tensor]]) -> dict[str, Tensor]:
+    """A batch of graphs as one disjoint graph: node features and edges concatenated (node ids
+    shifted), ``graph_index`` (the batch position of each node) and ``y`` ``(B,)``."""
+    sizes = torch.tensor([it["x"].shape[0] for it in items])
+    offsets = torch.cumsum(sizes, 0) - sizes
+    batch = {"x": torch.cat([it["x"] for it in items]),
+             "edge_index": torch.cat([it["edge_index"] + int(o)
+                                      for it, o in zip(items, offsets, strict=True)], 1),
+             "graph_index": torch.repeat_interleave(torch.arange(len(items)), sizes)}
+    if all("y" in it for it in items):
+        batch["y"] = torch.stack([it["y"] for it in items])
+    return batch
+
+
+class GraphClassificationTask(AbstractTask):
+    """Cross entropy of the graphs' logits; metrics ``loss`` and ``accuracy`` over graphs."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model)
+
+    def logits(self, batch: dict[str, Tensor]) -> Tensor:
+        return self.model(batch["x"], batch["edge_index"], batch["graph_index"])
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        return F.cross_entropy(self.logits(batch), batch["y"])
+
+    def metrics(self, batch: dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
+        logits, y = self.logits(batch), batch["y"]
+        n = torch.tensor(float(len(y)), device=logits.device)
+        return {"loss": (F.cross_entropy(logits, y, reduction="sum"), n),
+                "accuracy": ((logits.argmax(-1) == y).sum().to(logits.dtype), n)}
+
+    def predict(self, batch: dict[str, Any]) -> Tensor:
+        """Class probabilities of every graph ``(B, classes)``."""
+        return self.logits(batch).softmax(-1)
+
+
+@dataclass(frozen=True)
+class GraphDataConfig:
+    """Which set of graphs (``name``: planted_clique, tu, graph_file) and its ``options``."""
+
+    name: str = "planted_clique"
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GraphEvalConfig:
+    """Args: plot: write ``confusion.png`` (the test graphs' confusion matrix)."""
+
+    plot: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.plot, bool):
+            raise ValueError(f"plot must be true or false, got {self.plot!r}")
+
+
+def _arrays(data: GraphClassificationData) -> dict[str, Any]:
+    return {"x": data.x, "edge_index": data.edge_index, "node_ptr": data.node_ptr,
+            "edge_ptr": data.edge_ptr, "y": data.y}
+
+
+@JOBS.register("graph_classification", help="graphs: classify whole graphs (GNN + read-out: "
+               "mean, sum, max, attention, Hopfield; generated, TU or your own graphs)")
+class GraphClassificationJob(AbstractJob):
+    """Graph-classification recipes: ``data`` (GraphDataConfig), ``model`` (``graph_gnn``),
+    ``train`` (TrainerConfig; ``batch_size`` graphs per step), ``eval`` (GraphEvalConfig)."""
+
+    sections = ("data", "model", "train", "eval")
+    configs = {"data": ("data_cfg", GraphDataConfig), "eval": ("eval_cfg", GraphEvalConfig),
+               "train": ("train_cfg", TrainerConfig)}
+    models = ("graph_gnn",)
+    data_kind = "a GraphClassificationData (sciml.datasets.GraphClassificationData)"
+    collate_fn = staticmethod(collate_graphs)
+    data_cfg: GraphDataConfig
+    eval_cfg: GraphEvalConfig
+    train_cfg: TrainerConfig
+    continual_metric = "test/accuracy"
+
+    # ---------------------------------------------------------------- data
+    def load_data(self) -> GraphClassificationData:
+        return build_data(self.data_cfg.name, self.data_cfg.options, GraphClassificationData,
+                          "a set of graphs")
+
+    def check_data(self, data: Any) -> GraphClassificationData:
+        if not isinstance(data, GraphClassificationData):
+            raise TypeError(f"a graph_classification recipe takes {self.data_kind} as data, "
+                            f"got {type(data).__name__}")
+        return data
+
+    def describe(self, data: GraphClassificationData) -> dict[str, Any]:
+        return {"name": data.name, "n_graphs": data.n_graphs, "n_features": data.n_features,
+                "n_classes": int(data.n_classes), "class_names": list(data.class_names),
+                "meta": {k: str(v) for k, v in data.meta.items()},
+                "splits": {"train": int(len(data.train_idx)), "val": int(len(data.val_idx)),
+                           "test": int(len(data.test_idx))}}
+
+    def splits(self, data: GraphClassificationData) -> tuple[GraphSet, GraphSet | None]:
+        a = _arrays(data)
+        return GraphSet.of(a, data.train_idx), (GraphSet.of(a, data.val_idx)
+                                                if len(data.val_idx) else None)
+
+    def eval_data(self, data: GraphClassificationData) -> dict[str, Any]:
+        return {**_arrays(data), "test_idx": data.test_idx}
+
+    # ---------------------------------------------------------------- task
+    def build_task(self, spec: dict[str, Any]) -> GraphClassificationTask:
+        model = MODELS.build(self.model_name, self.model_values, where="model",
+                             in_channels=spec["n_features"], out_channels=spec["n_classes"])
+        return GraphClassificationTask(model)
+
+    # ---------------------------------------------------------------- reports
+    def head(self, spec: dict[str, Any]) -> dict[str, Any]:
+        return {"model": self.model_name, "data": spec["name"], "graphs": spec.get("splits"),
+                **({"data_meta": spec["meta"]} if spec.get("meta") else {})}
+
+    def test_samples(self, eval_data: dict[str, Any], spec: dict[str, Any]
+                     ) -> tuple[GraphSet, Any]:
+        return GraphSet.of(eval_data, eval_data["test_idx"]), collate_graphs
+
+    def test_report(self, task: GraphClassificationTask, eval_data: dict[str, Any],
+                    spec: dict[str, Any], trainer: Any) -> dict[str, Any]:
+        if not len(eval_data["test_idx"]):
+            raise DataError(f"{spec['name']}: no test graph (split's test fraction is 0)")
+        test, collate = self.test_samples(eval_data, spec)
+        metrics = trainer.evaluate(task, test, collate_fn=collate, prefix="test")
+        return {"test": metrics, "test_graphs": int(len(eval_data["test_idx"]))}
+
+    def plots(self, run_dir: Path, task: GraphClassificationTask, eval_data: dict[str, Any],
+              spec: dict[str, Any]) -> None:
+        if not self.eval_cfg.plot or not len(eval_data["test_idx"]):
+            return
+        from sciml.tasks.graph._plots import plot_confusion
+
+        test = GraphSet.of(eval_data, eval_data["test_idx"])
+        batch = collate_graphs([test[i] for i in range(len(test))])
+        task.eval()
+        with torch.no_grad():
+            pred = task.predict(batch).argmax(-1)
+        plot_confusion(batch["y"].numpy(), pred.numpy(), spec["n_classes"],
+                       run_dir / "confusion.png",
+                       f"{self.model_name} on {spec['name']}: test graphs")
+
+    # ---------------------------------------------------------------- predict
+    def read_input(self, path: Path, spec: dict[str, Any]) -> dict[str, Tensor]:
+        path = input_file(path, "a graph-set file (x, edge_index, graph_index)")
+        return _checked_input(read_graph_set(path, need_y=False), spec["n_features"], str(path))
+
+    def predict(self, task: GraphClassificationTask, spec: dict[str, Any], inputs: Any
+                ) -> Tensor:
+        """``{"x", "edge_index", "graph_index"}`` (graphs concatenated) → class probabilities
+        ``(graphs, classes)``."""
+        inputs = _checked_input({k: torch.as_tensor(inputs[k]) for k in
+                                 ("x", "edge_index", "graph_index")}, spec["n_features"],
+                                "input")
+        task.eval()
+        with torch.no_grad():
+            return task.predict(inputs)
+
+    def write_prediction(self, out_dir: Path, inputs: Any, outputs: Tensor,
+                         spec: dict[str, Any], source: str) -> list[Path]:
+        out = Path(out_dir) / "predictions.csv"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        names = spec.get("class_names") or [str(c) for c in range(outputs.shape[1])]
+        probs = outputs.numpy()
+        with atomic_write(out) as tmp, open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["graph", "class", "label"] + [f"p_{c}" for c in range(probs.shape[1])])
+            for i, row in enumerate(probs):
+                c = int(row.argmax())
+                w.writerow([i, c, names[c]] + [f"{v:.6g}" for v in row])
+        return [out]
+
+
+def _checked_input(a: dict[str, Tensor], n_features: int, where: str) -> dict[str, Tensor]:
+    """Graphs to classify: shapes, node ids, graph ids and finite features checked."""
+    x = a["x"].float()
+    x = x[:, None] if x.dim() == 1 else x
+    ei, gi = a["edge_index"].long(), a["graph_index"].long().reshape(-1)
+    if x.dim() != 2 or x.shape[1] != n_features:
+        raise DataError(f"{where}: x must be (nodes, {n_features}) as the run was trained on, "
+                        f"got {tuple(x.shape)}")
+    if gi.shape != (x.shape[0],):
+        raise DataError(f"{where}: graph_index must have one graph id per node ({x.shape[0]}), "
+                        f"got shape {tuple(gi.shape)}")
+    if int(gi.min()) != 0 or bool((gi[1:] < gi[:-1]).any()) or bool(
+            (torch.bincount(gi) == 0).any()):
+        raise DataError(f"{where}: graph_index must be non-decreasing graph ids 0, 1, ... with "
+                        f"every graph non-empty")
+    if ei.dim() != 2 or ei.shape[0] != 2:
+        raise DataError(f"{where}: edge_index must be (2, edges), got {tuple(ei.shape)}")
+    if ei.numel():
+        if int(ei.min()) < 0 or int(ei.max()) >= x.shape[0]:
+            raise DataError(f"{where}: edge_index refers to nodes outside 0..{x.shape[0] - 1}")
+        cross = gi[ei[0]] != gi[ei[1]]
+        if bool(cross.any()):
+            k = int(cross.nonzero()[0])
+            raise DataError(f"{where}: edge {k} joins graphs {int(gi[ei[0, k]])} and "
+                            f"{int(gi[ei[1, k]])}")
+    if not bool(torch.isfinite(x).all()):
+        node = int((~torch.isfinite(x)).any(1).nonzero()[0])
+        raise DataError(f"{where}: node {node} (graph {int(gi[node])}) has non-finite features")
+    return {"x": x, "edge_index": ei, "graph_index": gi}
