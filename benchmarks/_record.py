@@ -261,6 +261,13 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                 "two-layer MLP"),
                ("noprop.memory_vs_backprop", "Cora features: peak activation memory of a step, "
                 "NoProp-DT / backpropagation"))),
+    Benchmark("similarity", "representation similarity: layer identification across seeds "
+              "(Kornblith et al.'s sanity check), CKA against SVCCA",
+              "`.venv/bin/python benchmarks/similarity.py` (about 10 minutes)",
+              (("similarity.linear_cka_identification", "layer identification across seeds: "
+                "accuracy, linear CKA / SVCCA"),
+               ("similarity.kernel_cka_identification", "layer identification across seeds: "
+                "accuracy, RBF CKA / SVCCA"))),
     Benchmark("darcy16_floor", "the information floor of darcy_16 (binary 16² input): the "
               "lowest test error any model can reach",
               "`.venv/bin/python benchmarks/darcy16_floor.py` (about 13 minutes)",

@@ -239,18 +239,18 @@ def evaluate(run_dir: str | os.PathLike, data: Any = None) -> dict[str, Any]:
 
 def compare(run_a: str | os.PathLike, run_b: str | os.PathLike, *, data: Any = None,
             samples: int = 200, layers: Iterable[str] | None = None, kernel: bool = False,
-            out: str | os.PathLike | None = None) -> dict[str, Any]:
+            all_svcca: bool = False, out: str | os.PathLike | None = None) -> dict[str, Any]:
     """How alike the representations of two trained runs of one job are, layer by layer, on
     run A's test samples (or ``data``): linear CKA between every layer of A and every layer of B
-    (kernel CKA too with ``kernel``), SVCCA and one-to-one unit matching for the paired layers;
-    with ``out``, ``compare.json`` and the heat map ``cka.png`` are written there together.
-    ``sciml compare RUN_A RUN_B`` on the command line; see
+    (kernel CKA too with ``kernel``; SVCCA too with ``all_svcca``), SVCCA and one-to-one unit
+    matching for the paired layers; with ``out``, ``compare.json`` and the heat map ``cka.png``
+    are written there together. ``sciml compare RUN_A RUN_B`` on the command line; see
     :func:`sciml.analysis.compare_runs` for the details."""
     from sciml.analysis import compare_runs
 
     return compare_runs(run_a, run_b, data=data, samples=samples,
                         layers=list(layers) if layers is not None else None, kernel=kernel,
-                        out=out)
+                        all_svcca=all_svcca, out=out)
 
 
 def list_recipes() -> list[str]:

@@ -246,7 +246,8 @@ def _subset(dataset: Any, n: int) -> Any:
 def compare_runs(run_a: str | os.PathLike, run_b: str | os.PathLike, *, data: Any = None,
                  samples: int = DEFAULT_SAMPLES, layers: Sequence[str] | None = None,
                  kernel: bool = False, sigma: float = 0.8, batch_size: int = 16,
-                 out: str | os.PathLike | None = None) -> dict[str, Any]:
+                 all_svcca: bool = False, out: str | os.PathLike | None = None
+                 ) -> dict[str, Any]:
     """Compare the representations of two trained runs on the same inputs (see the module text).
 
     Args:
@@ -258,6 +259,8 @@ def compare_runs(run_a: str | os.PathLike, run_b: str | os.PathLike, *, data: An
             :func:`layer_names`).
         kernel: Also kernel CKA with an RBF kernel of ``sigma`` × the median distance.
         batch_size: Samples per forward call.
+        all_svcca: Also SVCCA between every layer of A and every layer of B (units views with
+            as many rows), as ``svcca``: the matrix that layer identification by SVCCA needs.
         out: Folder for ``compare.json`` and ``cka.png`` (written together, or neither); None:
             nothing written.
 
@@ -321,6 +324,8 @@ def compare_runs(run_a: str | os.PathLike, run_b: str | os.PathLike, *, data: An
         cache: dict[int, np.ndarray] = {}
         report["kernel_cka"] = matrix(lambda x, y: _kernel_cka(x, y, sigma, cache))
         report["kernel_sigma"] = sigma
+    if all_svcca:
+        report["svcca"] = [[_svcca_or_none(x, y) for y in lb] for x in la]
     pairs, rule = _pairs([x.name for x in la], [y.name for y in lb])
     report["paired_by"] = rule
     by_a, by_b = {x.name: x for x in la}, {y.name: y for y in lb}
@@ -334,6 +339,16 @@ def compare_runs(run_a: str | os.PathLike, run_b: str | os.PathLike, *, data: An
     if out is not None:
         _write(Path(out), report)
     return report
+
+
+def _svcca_or_none(x: _Layer, y: _Layer) -> float | None:
+    """Mean SVCCA correlation of two layers' units views, None where they cannot be compared."""
+    if x.skipped or y.skipped or x.units is None or y.units is None or x.unit_rows != y.unit_rows:
+        return None
+    try:
+        return round(svcca(x.units, y.units).mean, 6)
+    except ValueError:  # a constant units view
+        return None
 
 
 def _describe(layer: _Layer) -> dict[str, Any]:

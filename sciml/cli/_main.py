@@ -170,7 +170,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     layers = [p.strip() for p in args.layers.split(",") if p.strip()] if args.layers else None
     report = sciml.compare(run_a, run_b, data=args.data, samples=args.samples, layers=layers,
-                           kernel=args.kernel, out=out)
+                           kernel=args.kernel, all_svcca=args.all_svcca, out=out)
     rows = sorted({x["rows"] for x in report["layers_a"] + report["layers_b"] if x["rows"]})
     span = (f"{rows[0]}" if len(rows) == 1 else f"{rows[0]} to {rows[-1]}") if rows else "no"
     print(f"A: {report['run_a']} ({report['model_a']}), B: {report['run_b']} "
@@ -376,6 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--layers", metavar="PATTERNS", help="comma-separated module-name patterns, "
                    "e.g. 'layers.*,output' (default: the model's children and its output)")
     c.add_argument("--kernel", action="store_true", help="also kernel (RBF) CKA")
+    c.add_argument("--all-svcca", action="store_true", help="also SVCCA between every pair of "
+                   "layers (default: the paired layers only)")
     c.add_argument("--out", help="folder for compare.json and cka.png (default "
                    "compare-A-B; replaced as a whole)")
     c.set_defaults(func=cmd_compare)

@@ -88,6 +88,25 @@ def test_the_cka_values_are_those_of_the_activations(runs):
                 kernel_cka(acts["a"][na], acts["b"][nb]), abs=2e-6)
 
 
+def test_all_svcca_is_the_paired_svcca_on_its_diagonal_and_one_against_itself(runs):
+    """``all_svcca``: SVCCA between every pair of layers; the same-name entries equal the pairs'
+    SVCCA, and a run against itself gives 1 on the diagonal."""
+    report = sciml.compare(runs["op0"], runs["op1"], all_svcca=True)
+    names_a = [x["name"] for x in report["layers_a"]]
+    names_b = [x["name"] for x in report["layers_b"]]
+    m = report["svcca"]
+    assert len(m) == len(names_a) and all(len(r) == len(names_b) for r in m)
+    for p in report["pairs"]:
+        if "svcca" in p:
+            assert m[names_a.index(p["a"])][names_b.index(p["b"])] == p["svcca"]
+    off = [v for i, r in enumerate(m) for j, v in enumerate(r) if v is not None and i != j]
+    assert off and all(0 <= v <= 1 + 1e-9 for v in off)
+    itself = sciml.compare(runs["op0"], runs["op0"], all_svcca=True)["svcca"]
+    assert all(itself[i][i] == pytest.approx(1.0, abs=1e-6) for i in range(len(itself))
+               if itself[i][i] is not None)
+    assert "svcca" not in sciml.compare(runs["op0"], runs["op1"], layers=["output"])
+
+
 @pytest.mark.parametrize("wide", [True, False])
 def test_gram_and_feature_forms_agree(wide):
     rng = np.random.default_rng(0)
