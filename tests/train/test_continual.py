@@ -62,7 +62,7 @@ def test_generated_weights_start_at_the_targets_initial_scale():
     assert abs(float(w.std()) / std - 1) < 0.3 and abs(float(w.mean()) - mean) < 0.2 * std
     # a constant-initialised gain (LayerNorm) stays near its value, not at zero
     ln = HyperModel(nn.LayerNorm(64), n_tasks=1, chunk_size=32, seed=0)
-    gain = ln.parameters_for(ln.weights(0))["weight"]
+    gain = ln.parameters_for(ln.weights(0))["weight"].detach()
     assert abs(float(gain.mean()) - 1) < 0.3
 
 
