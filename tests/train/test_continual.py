@@ -104,7 +104,7 @@ def test_output_regulariser_holds_earlier_tasks_outputs():
     with torch.no_grad():
         targets = torch.stack([model.weights(t) for t in range(2)])
     reg = OutputRegulariser(model, beta=0.5, targets=targets)
-    assert float(reg()) == pytest.approx(0.0, abs=1e-10)
+    assert float(reg().detach()) == pytest.approx(0.0, abs=1e-10)
     with torch.no_grad():
         model.hnet.head.bias += 0.1
     value = reg()
