@@ -140,13 +140,16 @@ __all__ += ["DiffusionSorption1D"]
 
 # Citation graphs for node classification (Planetoid public splits), registered as "planetoid".
 from sciml.datasets._planetoid import (  # noqa: E402
+    FEATURE_TRANSFORMS,
     PLANETOID_NAMES,
     PLANETOID_URL,
     NodeClassificationData,
     load_planetoid,
+    row_sum_normalize,
 )
 
-__all__ += ["NodeClassificationData", "load_planetoid", "PLANETOID_NAMES", "PLANETOID_URL"]
+__all__ += ["NodeClassificationData", "load_planetoid", "PLANETOID_NAMES", "PLANETOID_URL",
+            "FEATURE_TRANSFORMS", "row_sum_normalize"]
 
 # Sets of small graphs for graph classification, registered as "planted_clique", "tu",
 # "graph_file".

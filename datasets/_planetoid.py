@@ -25,7 +25,8 @@ from torch import Tensor
 from sciml.data import atomic_write, cache_dir, download, file_sha256
 from sciml.errors import ConfigError, DataError
 
-__all__ = ["NodeClassificationData", "load_planetoid", "PLANETOID_URL", "PLANETOID_NAMES"]
+__all__ = ["NodeClassificationData", "load_planetoid", "PLANETOID_URL", "PLANETOID_NAMES",
+           "FEATURE_TRANSFORMS", "row_sum_normalize"]
 
 PLANETOID_URL = "https://github.com/kimiyoung/planetoid/raw/master/data"
 PLANETOID_NAMES = {"cora": "Cora", "citeseer": "CiteSeer"}
@@ -54,6 +55,15 @@ _SHA256 = {
 }
 
 
+def row_sum_normalize(x: Tensor) -> Tensor:
+    """Each row divided by its sum (rows summing to 0 are left at 0)."""
+    return x / x.sum(1, keepdim=True).clamp_min(1e-12)
+
+
+#: Feature transforms a node data set may declare, by name (None: the features as they are).
+FEATURE_TRANSFORMS = {None: lambda x: x, "row_sum": row_sum_normalize}
+
+
 @dataclass
 class NodeClassificationData:
     """One graph with a class per node and its train / validation / test node masks.
@@ -65,6 +75,9 @@ class NodeClassificationData:
         edge_index: Directed edges ``(2, E)`` (both directions of an undirected graph).
         train_mask, val_mask, test_mask: Boolean ``(N,)``.
         n_classes: Number of classes.
+        feature_transform: What was done to the file's features to give ``x``: ``None``, or
+            ``"row_sum"`` (each row divided by its sum, as the Planetoid papers; a trained run
+            applies the same to the features given to predict).
     """
 
     name: str
@@ -75,6 +88,7 @@ class NodeClassificationData:
     val_mask: Tensor
     test_mask: Tensor
     n_classes: int
+    feature_transform: str | None = None
 
     def __post_init__(self) -> None:
         n = self.x.shape[0] if self.x.dim() == 2 else -1
@@ -98,6 +112,9 @@ class NodeClassificationData:
             raise DataError(f"{self.name}: classes must lie in 0..{self.n_classes - 1}")
         if not bool(self.train_mask.any()):
             raise DataError(f"{self.name}: no training node")
+        if self.feature_transform not in FEATURE_TRANSFORMS:
+            raise DataError(f"{self.name}: feature_transform must be one of "
+                            f"{list(FEATURE_TRANSFORMS)}, got {self.feature_transform!r}")
 
     @property
     def n_nodes(self) -> int:
@@ -160,11 +177,12 @@ def load_planetoid(name: str = "cora", root: str | os.PathLike | None = None,
     d = ds[0]
     x = d.x.float()
     if normalize_features:
-        x = x / x.sum(1, keepdim=True).clamp_min(1e-12)
+        x = row_sum_normalize(x)
     return NodeClassificationData(
         name=PLANETOID_NAMES[key], x=x, y=d.y.long(), edge_index=d.edge_index.long(),
         train_mask=d.train_mask.bool(), val_mask=d.val_mask.bool(),
-        test_mask=d.test_mask.bool(), n_classes=int(ds.num_classes))
+        test_mask=d.test_mask.bool(), n_classes=int(ds.num_classes),
+        feature_transform="row_sum" if normalize_features else None)
 
 
 def _register() -> None:

@@ -48,6 +48,11 @@ class MgNOConfig:
     residual_output: add the input state to the output (time stepping, ``u + Δu``);
     restrict_residual: restrict ``f - A u`` (paper) instead of ``f`` (reference code);
     projection_hidden: hidden channels of a two-layer 1×1 projection (0 = one linear 1×1 map);
+    zero_init_output: start the projection's last layer at zero, so that the model's output is
+    0 at initialisation: a residual time stepper (``u_{k+1} = u_k + G(u_k)``) then starts at
+    persistence instead of adding random increments that compound over the rollout (2-D
+    Navier–Stokes, 10-step rollouts, 20 epochs, the mgno_vs_fno setting: test rel L2 0.078 at
+    128² with it against 0.244 without, one seed); the other weights are drawn as without it;
     resolution_transfer: on another grid than the training ``resolution``, run the network on
     the training grid (input resampled there, output interpolated back; see :class:`MgNO`);
     False: run it on the input's own grid with stencils in grid points (the behaviour before
@@ -66,6 +71,7 @@ class MgNOConfig:
     residual_output: bool = False
     restrict_residual: bool = True
     projection_hidden: int = 0
+    zero_init_output: bool = False
     resolution_transfer: bool = True
 
     def __post_init__(self) -> None:
@@ -100,7 +106,8 @@ class MgNOConfig:
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, "
                              f"got {self.activation!r}")
-        for name in ("residual_output", "restrict_residual", "resolution_transfer"):
+        for name in ("residual_output", "restrict_residual", "resolution_transfer",
+                     "zero_init_output"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
 
@@ -232,6 +239,16 @@ class MgNO(AbstractModel):
                 conv(config.projection_hidden, out_channels, 1))
         else:
             self.projection = conv(w, out_channels, 1)
+        if config.zero_init_output:
+            self._zero_output()
+
+    def _zero_output(self) -> None:
+        last = self.projection[-1] if isinstance(self.projection, nn.Sequential) \
+            else self.projection
+        with torch.no_grad():
+            last.weight.zero_()
+            if last.bias is not None:
+                last.bias.zero_()
 
     @staticmethod
     def _resolve_levels(config: MgNOConfig, resolution: int | Sequence[int] | None) -> int:
@@ -249,6 +266,8 @@ class MgNO(AbstractModel):
         for m in self.modules():
             if m is not self and hasattr(m, "reset_parameters"):
                 m.reset_parameters()
+        if self.config.zero_init_output:
+            self._zero_output()
 
     def adapt_state(self, state: dict[str, Tensor]) -> tuple[dict[str, Tensor], dict]:
         """A trained MgNO's weights on this model's levels (fine-tuning at another resolution).

@@ -131,8 +131,9 @@ def fit_continual(job: Any, run: Any, resume: bool, extend: bool) -> dict[str, A
             for i in range(k + 1):
                 if hyper:
                     model.set_task(i)
-                test = jobs[i].test_report(tasks[i], eval_datas[i], specs[i],
-                                           jobs[i].eval_trainer())["test"]
+                last_report = jobs[i].test_report(tasks[i], eval_datas[i], specs[i],
+                                                  jobs[i].eval_trainer())
+                test = last_report["test"]
                 metric, value = _metric(job, test)
                 row.append(value)
                 rows.append(test)
@@ -153,8 +154,8 @@ def fit_continual(job: Any, run: Any, resume: bool, extend: bool) -> dict[str, A
         run.checkpoint("last").parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(run.checkpoint("last")) as tmp:
             torch.save({"task_state": task.state_dict(), "continual": True}, tmp)
-    report = {**job.head(specs[-1]),
-              **jobs[-1].test_report(task, eval_datas[-1], specs[-1], jobs[-1].eval_trainer()),
+    # the last task's test report is the matrix's last entry (made with the same weights)
+    report = {**job.head(specs[-1]), **last_report,
               **jobs[-1].fit_report(results[-1], task, datas[-1])}
     lower = not (metric or "").endswith(("accuracy", "acc", "auc", "ap"))
     report["continual"] = {

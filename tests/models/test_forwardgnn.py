@@ -45,6 +45,25 @@ def test_each_layer_learns_from_its_own_loss_only(top_down):
     assert seen == ([0, 2, 1] if top_down else [0, 1, 2])
 
 
+def test_top_down_inputs_are_unit_rows_at_every_layer():
+    """With top-down signals each layer's two inputs are scaled to unit rows (as the reference
+    code scales them), the features and the top layer's label context included."""
+    torch.manual_seed(0)
+    x, ei, _, _ = _graph()
+    x = x.abs() / x.abs().sum(1, keepdim=True)  # row-normalised features, norms well below 1
+    model = MODELS.build("forwardgnn", {"hidden": 8, "n_layers": 2, "top_down": True},
+                         in_channels=5, out_channels=3)
+    seen = {}
+    for i, conv in enumerate(model.convs):  # the input of the last call (the last sweep)
+        conv.register_forward_pre_hook(lambda m, args, i=i: seen.__setitem__(i, args[0]))
+    model(x, ei)
+    for i, width in ((0, 5), (1, 8)):
+        for part in (seen[i][:, :width], seen[i][:, width:]):
+            norms = part.norm(dim=1)
+            unit = (norms - 1).abs() < 1e-5
+            assert bool((unit | (norms == 0)).all()) and unit.float().mean() > 0.5, (i, norms)
+
+
 def test_class_nodes_join_only_the_training_nodes():
     x, ei, y, mask = _graph()
     model = MODELS.build("forwardgnn", {"hidden": 8, "n_layers": 2}, in_channels=5,

@@ -75,6 +75,30 @@ def test_residual_output_adds_the_state():
         build(ndim=1, in_channels=1, out_channels=2, levels=2, residual_output=True)
 
 
+@pytest.mark.parametrize("hidden", [0, 4])
+def test_zero_init_output_starts_a_rollout_at_persistence(hidden):
+    """zero_init_output: the output is 0 at initialisation (a residual stepper rolls out the
+    initial state unchanged), every other weight as drawn without it, and training moves it."""
+    torch.manual_seed(0)
+    plain = build(levels=2, projection_hidden=hidden)
+    torch.manual_seed(0)
+    zero = build(levels=2, projection_hidden=hidden, zero_init_output=True)
+    last = "projection.2" if hidden else "projection"
+    for (name, a), (_, b) in zip(plain.named_parameters(), zero.named_parameters(), strict=True):
+        if name.startswith(last):
+            assert not b.any() and a.any(), name
+        else:
+            assert torch.equal(a, b), name
+    u0 = torch.randn(3, 1, 16, 16)
+    traj = rollout(zero, u0, steps=4)
+    torch.testing.assert_close(traj, u0[:, None].expand(-1, 4, -1, -1, -1))
+    zero.reset_parameters()
+    assert not dict(zero.named_parameters())[f"{last}.weight"].any()
+    loss = rollout_loss(zero, torch.randn(3, 4, 1, 16, 16), False, u0=u0)
+    loss.backward()
+    assert dict(zero.named_parameters())[f"{last}.weight"].grad.abs().sum() > 0
+
+
 def test_gradients_reach_all_parameters():
     model = build(levels=3, num_smooth=[1, 2, 1], num_post_smooth=1, projection_hidden=4).double()
     model(torch.randn(2, 1, 17, 17, dtype=torch.float64)).square().sum().backward()

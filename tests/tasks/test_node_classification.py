@@ -98,6 +98,16 @@ def test_the_command_line_fit_eval_predict_and_compare(tmp_path, capsys):
     rows = list(csv.DictReader(open(run / "predictions" / "predictions.csv")))
     assert len(rows) == 300 and set(rows[0]) == {"node", "class"} | {f"p_{c}" for c in range(7)}
     assert sum(float(rows[5][f"p_{c}"]) for c in range(7)) == pytest.approx(1.0, abs=1e-5)
+    # PyG's raw bag-of-words features (what Planetoid(...)[0].x holds) are row-normalised as
+    # the training features were: the same probabilities
+    raw = load_planetoid("cora", PLANETOID, normalize_features=False)
+    np.savez(tmp_path / "raw.npz", x=raw.x[:300].numpy(), edge_index=cora.edge_index[:, keep])
+    assert main(["predict", str(run), "--input", str(tmp_path / "raw.npz"), "--out",
+                 str(tmp_path / "raw-pred")]) == 0
+    raw_rows = list(csv.DictReader(open(tmp_path / "raw-pred" / "predictions.csv")))
+    assert [r["class"] for r in raw_rows] == [r["class"] for r in rows]
+    assert all(float(a["p_0"]) == pytest.approx(float(b["p_0"]), rel=1e-4, abs=1e-6)
+               for a, b in zip(raw_rows, rows, strict=True))
     # the run still predicts its own graph as before (the cached normalisation was not kept)
     before = sciml.load_run(run).evaluate(write=False)["test"]
     assert before == json_report(run)["test"]

@@ -17,14 +17,15 @@ import numpy as np
 import torch
 
 from sciml.data import atomic_write
-from sciml.datasets import NodeClassificationData
+from sciml.datasets import FEATURE_TRANSFORMS, NodeClassificationData
 from sciml.errors import DataError
 from sciml.registry import JOBS, MODELS
 from sciml.tasks._job import AbstractJob, build_data, input_file
 from sciml.tasks.graph._task import GraphSplit, NodeClassificationTask, single
 from sciml.train import TrainerConfig
 
-__all__ = ["NodeClassificationJob", "NodeDataConfig", "NodeEvalConfig", "read_graph"]
+__all__ = ["NodeClassificationJob", "NodeDataConfig", "NodeEvalConfig", "read_graph",
+           "training_features"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class NodeClassificationJob(AbstractJob):
 
     def describe(self, data: NodeClassificationData) -> dict[str, Any]:
         return {"name": data.name, "n_nodes": data.n_nodes, "n_features": int(data.x.shape[1]),
-                "n_classes": int(data.n_classes)}
+                "n_classes": int(data.n_classes), "feature_transform": data.feature_transform}
 
     def splits(self, data: NodeClassificationData) -> tuple[GraphSplit, GraphSplit]:
         g = (data.x, data.y, data.edge_index)
@@ -130,8 +131,10 @@ class NodeClassificationJob(AbstractJob):
 
     def predict(self, task: NodeClassificationTask, spec: dict[str, Any], inputs: Any
                 ) -> torch.Tensor:
-        """``{"x": (N, F), "edge_index": (2, E)}`` → class probabilities ``(N, classes)``."""
-        x = torch.as_tensor(inputs["x"], dtype=torch.float32)
+        """``{"x": (N, F), "edge_index": (2, E)}`` → class probabilities ``(N, classes)``. The
+        features get the transform the training features had (``feature_transform`` of the
+        data: Planetoid's row sums of one), so raw bag-of-words rows are read as in training."""
+        x = training_features(torch.as_tensor(inputs["x"], dtype=torch.float32), spec)
         ei = torch.as_tensor(inputs["edge_index"], dtype=torch.long)
         _check_graph(x, ei, spec["n_features"], "input")
         task.eval()
@@ -149,6 +152,12 @@ class NodeClassificationJob(AbstractJob):
             for i, row in enumerate(probs):
                 w.writerow([i, int(row.argmax())] + [f"{v:.6g}" for v in row])
         return [out]
+
+
+def training_features(x: torch.Tensor, spec: dict[str, Any]) -> torch.Tensor:
+    """``x`` with the transform the run's training features had (none for runs made before
+    the data declared one)."""
+    return FEATURE_TRANSFORMS[spec.get("feature_transform")](x)
 
 
 def _check_graph(x: torch.Tensor, ei: torch.Tensor, n_features: int, where: str) -> None:

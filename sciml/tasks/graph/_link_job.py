@@ -23,7 +23,7 @@ from sciml.datasets import NodeClassificationData
 from sciml.errors import DataError
 from sciml.registry import JOBS, MODELS
 from sciml.tasks._job import AbstractJob, build_data
-from sciml.tasks.graph._job import fresh_graph_cache, read_graph
+from sciml.tasks.graph._job import fresh_graph_cache, read_graph, training_features
 from sciml.tasks.graph._links import LinkPredictionTask, LinkSplit, split_edges
 from sciml.tasks.graph._task import single
 from sciml.train import TrainerConfig
@@ -126,7 +126,7 @@ class LinkPredictionJob(AbstractJob):
     def describe(self, data: NodeClassificationData) -> dict[str, Any]:
         s = self._split(data)
         return {"name": data.name, "n_nodes": data.n_nodes, "n_features": int(data.x.shape[1]),
-                "embedding": self.objective.embedding,
+                "embedding": self.objective.embedding, "feature_transform": data.feature_transform,
                 "edges": {k: int(s[k].shape[1]) for k in ("train_pos", "val_pos", "test_pos")}}
 
     def splits(self, data: NodeClassificationData) -> tuple[LinkSplit, LinkSplit | None]:
@@ -184,7 +184,9 @@ class LinkPredictionJob(AbstractJob):
 
     def predict(self, task: LinkPredictionTask, spec: dict[str, Any], inputs: Any
                 ) -> torch.Tensor:
-        """``{"x", "edge_index", "pairs"}`` → the probability of an edge for each pair."""
+        """``{"x", "edge_index", "pairs"}`` → the probability of an edge for each pair (the
+        features transformed as the training features were, see the node job's predict)."""
+        inputs = {**inputs, "x": training_features(inputs["x"].float(), spec)}
         task.eval()
         with fresh_graph_cache(task.model), torch.no_grad():
             return task.predict(inputs)

@@ -141,6 +141,8 @@ class LinkPredictionTask(AbstractTask):
         super().__init__(model)
         self.n_nodes, self.seed = n_nodes, seed
         self.register_buffer("draws", torch.zeros((), dtype=torch.long))
+        # the sorted pair ids of the last edge set seen (the split's, the same tensor each step)
+        self._forbidden: tuple[Tensor, Tensor] | None = None
 
     def embed(self, batch: dict[str, Tensor]) -> Tensor:
         return self.model(batch["x"], batch["edge_index"])
@@ -155,7 +157,10 @@ class LinkPredictionTask(AbstractTask):
             return batch["neg"]
         g = torch.Generator().manual_seed(self.seed * 1000003 + int(self.draws))
         self.draws += 1
-        forbidden = torch.unique(_pair_ids(batch["all_edges"].cpu(), self.n_nodes))
+        edges = batch["all_edges"]
+        if self._forbidden is None or self._forbidden[0] is not edges:
+            self._forbidden = (edges, torch.unique(_pair_ids(edges.cpu(), self.n_nodes)))
+        forbidden = self._forbidden[1]
         return sample_non_edges(self.n_nodes, batch["pos"].shape[1], forbidden, g).to(
             batch["pos"].device)
 
