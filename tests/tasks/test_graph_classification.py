@@ -200,6 +200,9 @@ def test_graph_classification_command_line_on_tu_files(tmp_path, capsys):
                 (data.graph(i) for i in range(6))], tmp_path / "new.pt")
     assert main(["predict", str(run), "--input", str(tmp_path / "new.pt")]) == 0
     rows = list(csv.DictReader(open(run / "predictions" / "predictions.csv")))
+    probs = sciml.load_run(run).predict(tmp_path / "new.pt")  # a path, read the same way
+    assert probs.shape == (6, 2)
+    assert [int(c) for c in probs.argmax(1)] == [int(r["class"]) for r in rows]
     assert [int(r["graph"]) for r in rows] == list(range(6))
     assert {r["label"] for r in rows} <= {"-1", "1"}
     assert all(abs(float(r["p_0"]) + float(r["p_1"]) - 1) < 1e-4 for r in rows)
