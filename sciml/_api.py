@@ -150,7 +150,10 @@ class Run:
     def predict(self, inputs: Any) -> Any:
         """What ``sciml predict`` computes, in memory (the inputs' form depends on the job:
         see its ``predict``; e.g. fields ``(n, c, *s)`` for operators, a table of sensors for
-        forecasters)."""
+        forecasters). A path is read as ``sciml predict --input`` reads it; nothing is written
+        (:meth:`predict_file` writes the prediction files)."""
+        if isinstance(inputs, (str, os.PathLike)):
+            inputs = self.job.read_input(Path(inputs), self.spec)
         return self.job.predict(self.task, self.spec, inputs)
 
     def predict_file(self, path: str | os.PathLike, output: str | os.PathLike | None = None

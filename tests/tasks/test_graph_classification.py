@@ -165,6 +165,21 @@ def test_the_job_learns_and_a_killed_run_resumes_to_the_same_result(tmp_path, mo
         straight["test"]["test/accuracy"])
 
 
+@pytest.mark.parametrize("training", ["local", "backprop"])
+def test_noprop_classifies_graphs_from_their_mean_node_features(tmp_path, training):
+    """NoProp-DT in a second job family: each graph's mean node features, block-wise training."""
+    recipe = sciml.load_recipe("clique-hopfield", [
+        f"model={{name: noprop, steps: 4, hidden: 16, training: {training}}}",
+        "train.max_epochs=20", "train.tensorboard=false",
+        "train.optimizer={name: adamw, lr: 0.01}", "train.monitor=val/accuracy",
+        "train.mode=max"])
+    report = sciml.fit(recipe, run_dir=tmp_path / "r", data=_separable(), progress=False)
+    assert report["test"]["test/accuracy"] >= 0.9
+    rows = list(csv.DictReader(open(tmp_path / "r" / "metrics.csv")))
+    assert ({"train/block_1", "train/block_4", "train/out"} <= set(rows[0])) == (
+        training == "local")
+
+
 def test_graph_classification_command_line_on_tu_files(tmp_path, capsys):
     _write_tu(tmp_path / "tu")
     run = tmp_path / "run"
@@ -185,6 +200,9 @@ def test_graph_classification_command_line_on_tu_files(tmp_path, capsys):
                 (data.graph(i) for i in range(6))], tmp_path / "new.pt")
     assert main(["predict", str(run), "--input", str(tmp_path / "new.pt")]) == 0
     rows = list(csv.DictReader(open(run / "predictions" / "predictions.csv")))
+    probs = sciml.load_run(run).predict(tmp_path / "new.pt")  # a path, read the same way
+    assert probs.shape == (6, 2)
+    assert [int(c) for c in probs.argmax(1)] == [int(r["class"]) for r in rows]
     assert [int(r["graph"]) for r in rows] == list(range(6))
     assert {r["label"] for r in rows} <= {"-1", "1"}
     assert all(abs(float(r["p_0"]) + float(r["p_1"]) - 1) < 1e-4 for r in rows)

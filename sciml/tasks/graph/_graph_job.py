@@ -27,7 +27,7 @@ from sciml.tasks._job import AbstractJob, build_data, input_file
 from sciml.train import AbstractTask, TrainerConfig
 
 __all__ = ["GraphClassificationJob", "GraphClassificationTask", "GraphSet", "collate_graphs",
-           "GraphDataConfig"]
+           "GraphDataConfig", "mean_node_features", "VECTOR_MODELS"]
 
 
 class GraphSet(torch.utils.data.Dataset):
@@ -70,17 +70,50 @@ def collate_graphs(items: list[dict[str, Tensor]]) -> dict[str, Tensor]:
     return batch
 
 
-class GraphClassificationTask(AbstractTask):
-    """Cross entropy of the graphs' logits; metrics ``loss`` and ``accuracy`` over graphs."""
+#: models of feature vectors that the job feeds each graph's mean node features (no message
+#: passing): NoProp-DT, trained block by block
+VECTOR_MODELS = ("noprop",)
 
-    def __init__(self, model: nn.Module) -> None:
+
+def mean_node_features(batch: dict[str, Tensor]) -> Tensor:
+    """Each graph's mean node feature vector ``(B, F)``."""
+    gi = batch["graph_index"]
+    n_graphs = int(gi[-1]) + 1
+    sums = torch.zeros(n_graphs, batch["x"].shape[1], dtype=batch["x"].dtype,
+                       device=batch["x"].device).index_add_(0, gi, batch["x"])
+    return sums / torch.bincount(gi, minlength=n_graphs)[:, None].to(sums)
+
+
+class GraphClassificationTask(AbstractTask):
+    """Cross entropy of the graphs' logits; metrics ``loss`` and ``accuracy`` over graphs.
+
+    A graph model (``graph_gnn``) sees the nodes and edges; a model of feature vectors
+    (``vectors=True``: NoProp-DT) sees each graph's mean node features, and trains as it
+    trains on nodes (block-wise ``local_losses``, or its own ``backprop_loss``)."""
+
+    def __init__(self, model: nn.Module, vectors: bool = False) -> None:
         super().__init__(model)
+        self.vectors = vectors
 
     def logits(self, batch: dict[str, Tensor]) -> Tensor:
+        if self.vectors:
+            return self.model(mean_node_features(batch))
         return self.model(batch["x"], batch["edge_index"], batch["graph_index"])
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        backprop = getattr(self.model, "backprop_loss", None)
+        if self.vectors and callable(backprop):
+            return backprop(mean_node_features(batch), batch["y"])
         return F.cross_entropy(self.logits(batch), batch["y"])
+
+    @property
+    def trains_locally(self) -> bool:
+        """Whether the model trains block by block (NoProp's ``local_losses``)."""
+        return self.vectors and bool(getattr(self.model, "trains_locally", False))
+
+    def local_losses(self, batch: dict[str, Tensor]) -> Any:
+        """The model's local training terms on the batch's graphs, one at a time."""
+        yield from self.model.local_losses(mean_node_features(batch), batch["y"])
 
     def metrics(self, batch: dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
         logits, y = self.logits(batch), batch["y"]
@@ -126,7 +159,7 @@ class GraphClassificationJob(AbstractJob):
     sections = ("data", "model", "train", "eval")
     configs = {"data": ("data_cfg", GraphDataConfig), "eval": ("eval_cfg", GraphEvalConfig),
                "train": ("train_cfg", TrainerConfig)}
-    models = ("graph_gnn",)
+    models = ("graph_gnn", *VECTOR_MODELS)
     data_kind = "a GraphClassificationData (sciml.datasets.GraphClassificationData)"
     collate_fn = staticmethod(collate_graphs)
     data_cfg: GraphDataConfig
@@ -164,7 +197,7 @@ class GraphClassificationJob(AbstractJob):
     def build_task(self, spec: dict[str, Any]) -> GraphClassificationTask:
         model = MODELS.build(self.model_name, self.model_values, where="model",
                              in_channels=spec["n_features"], out_channels=spec["n_classes"])
-        return GraphClassificationTask(model)
+        return GraphClassificationTask(model, vectors=self.model_name in VECTOR_MODELS)
 
     # ---------------------------------------------------------------- reports
     def head(self, spec: dict[str, Any]) -> dict[str, Any]:
