@@ -106,6 +106,10 @@ class GraphClassificationData:
                             "features")
         if int(self.y.min()) < 0 or int(self.y.max()) >= self.n_classes:
             raise DataError(f"{where}: classes must lie in 0..{self.n_classes - 1}")
+        if self.n_classes < 2:
+            source = f" ({self.meta['source']})" if self.meta.get("source") else ""
+            raise DataError(f"{where}{source}: every graph has the same class; classification "
+                            "needs at least 2")
         for split in ("train_idx", "val_idx", "test_idx"):
             idx = getattr(self, split)
             if idx.dim() != 1 or (idx.numel() and (int(idx.min()) < 0

@@ -120,6 +120,7 @@ def test_a_pyg_list_and_an_npz_file_give_the_same_graphs(tmp_path):
     (lambda a: a["x"].__setitem__((3, 1), np.nan), "node 3 \\(graph 0\\) has non-finite"),
     (lambda a: a.pop("y"), "missing key y"),
     (lambda a: a.update(graph_index=a["graph_index"][::-1].copy()), "non-decreasing"),
+    (lambda a: a.update(y=np.full_like(a["y"], 3)), "bad.npz\\): every graph has the same class"),
 ])
 def test_bad_graph_files_name_the_problem(tmp_path, change, message):
     ref = planted_clique(n_graphs=10, seed=3)
