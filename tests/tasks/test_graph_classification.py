@@ -201,6 +201,17 @@ def test_graph_classification_command_line_on_tu_files(tmp_path, capsys):
                 (data.graph(i) for i in range(6))], tmp_path / "new.pt")
     assert main(["predict", str(run), "--input", str(tmp_path / "new.pt")]) == 0
     rows = list(csv.DictReader(open(run / "predictions" / "predictions.csv")))
+    # evaluation on a labelled file of one's own (TU labels -1 / 1, as the training files)
+    np.savez(tmp_path / "labelled.npz", x=data.x.numpy(), edge_index=data.edge_index.numpy(),
+             graph_index=data.graph_index.numpy(),
+             y=np.array([int(data.class_names[c]) for c in data.y]))
+    assert main(["eval", str(run), "--data", str(tmp_path / "labelled.npz")]) == 0
+    on_file = sciml.evaluate(run, data=tmp_path / "labelled.npz")
+    assert on_file["test_graphs"] == 40 and 0 <= on_file["test"]["test/accuracy"] <= 1
+    np.savez(tmp_path / "odd.npz", x=data.x.numpy(), edge_index=data.edge_index.numpy(),
+             graph_index=data.graph_index.numpy(), y=np.full(40, 5))
+    assert main(["eval", str(run), "--data", str(tmp_path / "odd.npz")]) == 2
+    assert "label 5 is not one of the run's classes [-1, 1]" in capsys.readouterr().err
     probs = sciml.load_run(run).predict(tmp_path / "new.pt")  # a path, read the same way
     assert probs.shape == (6, 2)
     assert [int(c) for c in probs.argmax(1)] == [int(r["class"]) for r in rows]

@@ -236,6 +236,38 @@ class GraphClassificationJob(AbstractJob):
         path = input_file(path, "a graph-set file (x, edge_index, graph_index)")
         return _checked_input(read_graph_set(path, need_y=False), spec["n_features"], str(path))
 
+    def read_eval_file(self, path: Path, spec: dict[str, Any]) -> dict[str, Any]:
+        """Labelled graphs of a file (``x``, ``edge_index``, ``graph_index``, ``y``; or a ``.pt``
+        list of graphs with ``y``), every one a test graph (``sciml eval RUN --data FILE``). Labels
+        are read as the training file wrote them (TU's -1 / 1) where the run's classes have such
+        names, else as class indices."""
+        path = input_file(path, "a graph-set file (x, edge_index, graph_index, y)")
+        a = read_graph_set(path, need_y=True)
+        arrays = _checked_input(a, spec["n_features"], str(path))
+        names = spec.get("class_names") or []
+        raw = a["y"].long()
+        if names and all(n.lstrip("-").isdigit() for n in names):
+            lookup = {int(n): c for c, n in enumerate(names)}
+            bad = [int(v) for v in raw.tolist() if int(v) not in lookup]
+            if bad:
+                raise DataError(f"{path}: label {bad[0]} is not one of the run's classes "
+                                f"{[int(n) for n in names]}")
+            y = torch.tensor([lookup[int(v)] for v in raw.tolist()], dtype=torch.long)
+        else:
+            y = raw
+            if int(y.min()) < 0 or int(y.max()) >= spec["n_classes"]:
+                raise DataError(f"{path}: classes must lie in 0..{spec['n_classes'] - 1} (the "
+                                f"run's {names or spec['n_classes']})")
+        n_graphs = int(arrays["graph_index"][-1]) + 1
+        if y.shape != (n_graphs,):
+            raise DataError(f"{path}: y must have one class per graph ({n_graphs}), got shape "
+                            f"{tuple(y.shape)}")
+        everything = torch.arange(n_graphs)
+        data = GraphClassificationData(
+            path.stem, arrays["x"], arrays["edge_index"], arrays["graph_index"], y, everything,
+            everything[:0], everything, max(2, spec["n_classes"]), list(names))
+        return self.eval_data(data)
+
     def predict(self, task: GraphClassificationTask, spec: dict[str, Any], inputs: Any
                 ) -> Tensor:
         """``{"x", "edge_index", "graph_index"}`` (graphs concatenated) → class probabilities
