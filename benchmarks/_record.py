@@ -261,6 +261,16 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                 "two-layer MLP"),
                ("noprop.memory_vs_backprop", "Cora features: peak activation memory of a step, "
                 "NoProp-DT / backpropagation"))),
+    Benchmark("graph_classification", "graph classification: the clique-hopfield recipe's data "
+              "and network against PyG's GCN + global mean pool, and Hopfield against mean "
+              "read-out",
+              "`.venv/bin/python benchmarks/graph_classification.py` (about 5 minutes)",
+              (("graph_classification.mean_vs_pyg", "planted cliques: mean test accuracy, GCN + "
+                "mean read-out, sciml / PyG"),
+               ("graph_classification.seconds_vs_pyg", "planted cliques: seconds per training "
+                "epoch, sciml / PyG"),
+               ("graph_classification.hopfield_vs_mean", "planted cliques: mean test accuracy, "
+                "Hopfield / mean read-out"))),
     Benchmark("similarity", "representation similarity: layer identification across seeds "
               "(Kornblith et al.'s sanity check), CKA against SVCCA",
               "`.venv/bin/python benchmarks/similarity.py` (about 10 minutes)",
