@@ -156,6 +156,7 @@ __all__ += ["NodeClassificationData", "load_planetoid", "PLANETOID_NAMES", "PLAN
 from sciml.datasets._graph_sets import (  # noqa: E402
     TU_URL,
     GraphClassificationData,
+    check_graph_set,
     load_graph_file,
     load_tu,
     planted_clique,
@@ -163,4 +164,4 @@ from sciml.datasets._graph_sets import (  # noqa: E402
 )
 
 __all__ += ["GraphClassificationData", "planted_clique", "load_tu", "load_graph_file", "TU_URL",
-            "read_graph_set"]
+            "read_graph_set", "check_graph_set"]

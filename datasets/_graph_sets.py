@@ -36,9 +36,45 @@ from torch import Tensor
 from sciml.errors import ConfigError, DataError
 
 __all__ = ["GraphClassificationData", "planted_clique", "load_tu", "load_graph_file",
-           "graphs_from_list", "read_graph_set", "TU_URL"]
+           "graphs_from_list", "read_graph_set", "check_graph_set", "TU_URL"]
 
 TU_URL = "https://www.chrsmrrs.com/graphkerneldatasets/{name}.zip"
+
+
+def check_graph_set(x: Tensor, edge_index: Tensor, graph_index: Tensor, where: str) -> int:
+    """Check concatenated graphs (shapes, graph ids non-decreasing from 0 with every graph
+    non-empty, edges inside one graph, finite features); return the number of graphs. Errors
+    name ``where`` and the node, edge or graph."""
+    if x.dim() != 2 or x.shape[0] < 1:
+        raise DataError(f"{where}: x must be (nodes, features), got {tuple(x.shape)}")
+    n = x.shape[0]
+    if graph_index.shape != (n,):
+        raise DataError(f"{where}: graph_index must have one graph id per node ({n}), got "
+                        f"shape {tuple(graph_index.shape)}")
+    gi = graph_index
+    if int(gi.min()) < 0 or bool((gi[1:] < gi[:-1]).any()):
+        raise DataError(f"{where}: graph_index must be non-decreasing graph ids from 0 "
+                        "(the nodes of each graph together, graphs in order)")
+    n_graphs = int(gi.max()) + 1
+    sizes = torch.bincount(gi, minlength=n_graphs)
+    if bool((sizes == 0).any()):
+        raise DataError(f"{where}: graph {int((sizes == 0).nonzero()[0])} has no node")
+    ei = edge_index
+    if ei.dim() != 2 or ei.shape[0] != 2:
+        raise DataError(f"{where}: edge_index must be (2, E), got {tuple(ei.shape)}")
+    if ei.numel():
+        if int(ei.min()) < 0 or int(ei.max()) >= n:
+            raise DataError(f"{where}: edge_index refers to nodes outside 0..{n - 1}")
+        cross = gi[ei[0]] != gi[ei[1]]
+        if bool(cross.any()):
+            k = int(cross.nonzero()[0])
+            raise DataError(f"{where}: edge {k} joins node {int(ei[0, k])} of graph "
+                            f"{int(gi[ei[0, k]])} to node {int(ei[1, k])} of graph "
+                            f"{int(gi[ei[1, k]])}")
+    if not bool(torch.isfinite(x).all()):
+        node = int((~torch.isfinite(x)).any(1).nonzero()[0])
+        raise DataError(f"{where}: node {node} (graph {int(gi[node])}) has non-finite features")
+    return n_graphs
 
 
 @dataclass
@@ -71,39 +107,12 @@ class GraphClassificationData:
 
     def __post_init__(self) -> None:
         where = self.name
-        if self.x.dim() != 2 or self.x.shape[0] < 1:
-            raise DataError(f"{where}: x must be (nodes, features), got {tuple(self.x.shape)}")
-        n = self.x.shape[0]
-        if self.graph_index.shape != (n,):
-            raise DataError(f"{where}: graph_index must have one graph id per node ({n}), got "
-                            f"shape {tuple(self.graph_index.shape)}")
-        gi = self.graph_index
-        if int(gi.min()) < 0 or bool((gi[1:] < gi[:-1]).any()):
-            raise DataError(f"{where}: graph_index must be non-decreasing graph ids from 0 "
-                            "(the nodes of each graph together, graphs in order)")
-        n_graphs = int(gi.max()) + 1
+        n_graphs = check_graph_set(self.x, self.edge_index, self.graph_index, where)
+        gi, ei = self.graph_index, self.edge_index
         sizes = torch.bincount(gi, minlength=n_graphs)
-        if bool((sizes == 0).any()):
-            raise DataError(f"{where}: graph {int((sizes == 0).nonzero()[0])} has no node")
         if self.y.shape != (n_graphs,):
             raise DataError(f"{where}: y must have one class per graph ({n_graphs}), got shape "
                             f"{tuple(self.y.shape)}")
-        ei = self.edge_index
-        if ei.dim() != 2 or ei.shape[0] != 2:
-            raise DataError(f"{where}: edge_index must be (2, E), got {tuple(ei.shape)}")
-        if ei.numel():
-            if int(ei.min()) < 0 or int(ei.max()) >= n:
-                raise DataError(f"{where}: edge_index refers to nodes outside 0..{n - 1}")
-            cross = gi[ei[0]] != gi[ei[1]]
-            if bool(cross.any()):
-                k = int(cross.nonzero()[0])
-                raise DataError(f"{where}: edge {k} joins node {int(ei[0, k])} of graph "
-                                f"{int(gi[ei[0, k]])} to node {int(ei[1, k])} of graph "
-                                f"{int(gi[ei[1, k]])}")
-        if not bool(torch.isfinite(self.x).all()):
-            node = int((~torch.isfinite(self.x)).any(1).nonzero()[0])
-            raise DataError(f"{where}: node {node} (graph {int(gi[node])}) has non-finite "
-                            "features")
         if int(self.y.min()) < 0 or int(self.y.max()) >= self.n_classes:
             raise DataError(f"{where}: classes must lie in 0..{self.n_classes - 1}")
         if self.n_classes < 2:

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sciml.kernels import scatter_softmax, segment
+from sciml.kernels import scatter, scatter_softmax, segment
 from sciml.models._base import AbstractModel
 from sciml.nn import GATConv, GCNConv, HopfieldPooling, SAGEConv
 from sciml.registry import MODELS
@@ -83,8 +83,7 @@ class _GatedAttention(nn.Module):
     def forward(self, h: Tensor, graph_index: Tensor, n_graphs: int) -> Tensor:
         score = self.w(torch.tanh(self.v(h)) * torch.sigmoid(self.u(h)))[:, 0]
         a = scatter_softmax(score, graph_index, dim_size=n_graphs)
-        return torch.zeros(n_graphs, h.shape[1], dtype=h.dtype, device=h.device).index_add_(
-            0, graph_index, a[:, None] * h)
+        return scatter(a[:, None] * h, graph_index, dim_size=n_graphs)
 
 
 @MODELS.register("graph_gnn", GraphGNNConfig, help="graph classification: GCN / GraphSAGE / GAT "

@@ -20,10 +20,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sciml.data import atomic_write
-from sciml.datasets import GraphClassificationData, read_graph_set
+from sciml.datasets import GraphClassificationData, check_graph_set, read_graph_set
 from sciml.errors import DataError
+from sciml.kernels import scatter
 from sciml.registry import JOBS, MODELS
 from sciml.tasks._job import AbstractJob, build_data, input_file
+from sciml.tasks.graph._job import NodeEvalConfig
 from sciml.train import AbstractTask, TrainerConfig
 
 __all__ = ["GraphClassificationJob", "GraphClassificationTask", "GraphSet", "collate_graphs",
@@ -77,11 +79,7 @@ VECTOR_MODELS = ("noprop",)
 
 def mean_node_features(batch: dict[str, Tensor]) -> Tensor:
     """Each graph's mean node feature vector ``(B, F)``."""
-    gi = batch["graph_index"]
-    n_graphs = int(gi[-1]) + 1
-    sums = torch.zeros(n_graphs, batch["x"].shape[1], dtype=batch["x"].dtype,
-                       device=batch["x"].device).index_add_(0, gi, batch["x"])
-    return sums / torch.bincount(gi, minlength=n_graphs)[:, None].to(sums)
+    return scatter(batch["x"], batch["graph_index"], reduce="mean")
 
 
 class GraphClassificationTask(AbstractTask):
@@ -134,17 +132,6 @@ class GraphDataConfig:
     options: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class GraphEvalConfig:
-    """Args: plot: write ``confusion.png`` (the test graphs' confusion matrix)."""
-
-    plot: bool = True
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.plot, bool):
-            raise ValueError(f"plot must be true or false, got {self.plot!r}")
-
-
 def _arrays(data: GraphClassificationData) -> dict[str, Any]:
     return {"x": data.x, "edge_index": data.edge_index, "node_ptr": data.node_ptr,
             "edge_ptr": data.edge_ptr, "y": data.y}
@@ -154,16 +141,16 @@ def _arrays(data: GraphClassificationData) -> dict[str, Any]:
                "mean, sum, max, attention, Hopfield; generated, TU or your own graphs)")
 class GraphClassificationJob(AbstractJob):
     """Graph-classification recipes: ``data`` (GraphDataConfig), ``model`` (``graph_gnn``),
-    ``train`` (TrainerConfig; ``batch_size`` graphs per step), ``eval`` (GraphEvalConfig)."""
+    ``train`` (TrainerConfig; ``batch_size`` graphs per step), ``eval`` (NodeEvalConfig)."""
 
     sections = ("data", "model", "train", "eval")
-    configs = {"data": ("data_cfg", GraphDataConfig), "eval": ("eval_cfg", GraphEvalConfig),
+    configs = {"data": ("data_cfg", GraphDataConfig), "eval": ("eval_cfg", NodeEvalConfig),
                "train": ("train_cfg", TrainerConfig)}
     models = ("graph_gnn", *VECTOR_MODELS)
     data_kind = "a GraphClassificationData (sciml.datasets.GraphClassificationData)"
     collate_fn = staticmethod(collate_graphs)
     data_cfg: GraphDataConfig
-    eval_cfg: GraphEvalConfig
+    eval_cfg: NodeEvalConfig
     train_cfg: TrainerConfig
     continual_metric = "test/accuracy"
 
@@ -295,31 +282,12 @@ class GraphClassificationJob(AbstractJob):
 
 
 def _checked_input(a: dict[str, Tensor], n_features: int, where: str) -> dict[str, Tensor]:
-    """Graphs to classify: shapes, node ids, graph ids and finite features checked."""
+    """Graphs to classify: the run's feature width, then the checks of every graph set."""
     x = a["x"].float()
     x = x[:, None] if x.dim() == 1 else x
     ei, gi = a["edge_index"].long(), a["graph_index"].long().reshape(-1)
     if x.dim() != 2 or x.shape[1] != n_features:
         raise DataError(f"{where}: x must be (nodes, {n_features}) as the run was trained on, "
                         f"got {tuple(x.shape)}")
-    if gi.shape != (x.shape[0],):
-        raise DataError(f"{where}: graph_index must have one graph id per node ({x.shape[0]}), "
-                        f"got shape {tuple(gi.shape)}")
-    if int(gi.min()) != 0 or bool((gi[1:] < gi[:-1]).any()) or bool(
-            (torch.bincount(gi) == 0).any()):
-        raise DataError(f"{where}: graph_index must be non-decreasing graph ids 0, 1, ... with "
-                        f"every graph non-empty")
-    if ei.dim() != 2 or ei.shape[0] != 2:
-        raise DataError(f"{where}: edge_index must be (2, edges), got {tuple(ei.shape)}")
-    if ei.numel():
-        if int(ei.min()) < 0 or int(ei.max()) >= x.shape[0]:
-            raise DataError(f"{where}: edge_index refers to nodes outside 0..{x.shape[0] - 1}")
-        cross = gi[ei[0]] != gi[ei[1]]
-        if bool(cross.any()):
-            k = int(cross.nonzero()[0])
-            raise DataError(f"{where}: edge {k} joins graphs {int(gi[ei[0, k]])} and "
-                            f"{int(gi[ei[1, k]])}")
-    if not bool(torch.isfinite(x).all()):
-        node = int((~torch.isfinite(x)).any(1).nonzero()[0])
-        raise DataError(f"{where}: node {node} (graph {int(gi[node])}) has non-finite features")
+    check_graph_set(x, ei, gi, where)
     return {"x": x, "edge_index": ei, "graph_index": gi}

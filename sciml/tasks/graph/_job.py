@@ -38,7 +38,8 @@ class NodeDataConfig:
 
 @dataclass(frozen=True)
 class NodeEvalConfig:
-    """Args: plot: write ``confusion.png`` (the test nodes' confusion matrix)."""
+    """Args: plot: write ``confusion.png`` (the confusion matrix of the test nodes, or of the
+    test graphs in graph classification)."""
 
     plot: bool = True
 
