@@ -271,6 +271,27 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                 "epoch, sciml / PyG"),
                ("graph_classification.hopfield_vs_mean", "planted cliques: mean test accuracy, "
                 "Hopfield / mean read-out"))),
+    Benchmark("rrn_sudoku", "recurrent relational network on generated Sudoku puzzles: cell "
+              "accuracy and puzzles solved against a fixed-depth GNN and constraint propagation, "
+              "by number of givens and of steps",
+              "`.venv/bin/python benchmarks/rrn_sudoku.py` (about 40 minutes)",
+              (("rrn_sudoku.accuracy_vs_gnn", "Sudoku: cell accuracy on empty cells, RRN / "
+                "GraphSAGE"),
+               ("rrn_sudoku.solved_vs_gnn", "Sudoku: test puzzles solved, RRN and GraphSAGE"),
+               ("rrn_sudoku.solved_vs_propagation", "Sudoku: test puzzles solved, RRN and "
+                "constraint propagation"),
+               ("rrn_sudoku.more_steps", "Sudoku: RRN cell accuracy at 4 T test steps / at T"))),
+    Benchmark("pointer_nets", "pointer networks on convex hull, TSP and Delaunay "
+              "triangulation, trained on small point sets and tested on larger ones",
+              "`.venv/bin/python benchmarks/pointer_nets.py` (about 40 minutes)",
+              (("pointer_nets.hull_area_20", "convex hull, 20 points: area coverage"),
+               ("pointer_nets.hull_area_50", "convex hull, 50 points: area coverage"),
+               ("pointer_nets.tsp_10", "TSP, 10 points: tour length ratio against nearest "
+                "neighbour"),
+               ("pointer_nets.tsp_20", "TSP, 20 points: tour length ratio against nearest "
+                "neighbour"),
+               ("pointer_nets.delaunay_5", "Delaunay, 5 points: triangle coverage"),
+               ("pointer_nets.delaunay_10", "Delaunay, 10 points: triangle coverage"))),
     Benchmark("similarity", "representation similarity: layer identification across seeds "
               "(Kornblith et al.'s sanity check), CKA against SVCCA",
               "`.venv/bin/python benchmarks/similarity.py` (about 10 minutes)",

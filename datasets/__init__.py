@@ -165,3 +165,18 @@ from sciml.datasets._graph_sets import (  # noqa: E402
 
 __all__ += ["GraphClassificationData", "planted_clique", "load_tu", "load_graph_file", "TU_URL",
             "read_graph_set", "check_graph_set"]
+
+# Sudoku puzzles as node-level graph sets (recurrent relational networks).
+from sciml.datasets._sudoku import puzzle_givens, read_sudoku_file, sudoku, sudoku_graphs  # noqa: E402
+
+__all__ += ["sudoku", "sudoku_graphs", "read_sudoku_file", "puzzle_givens"]
+
+# Point sets with exact answers (convex hull, Delaunay, TSP) for pointer networks.
+from sciml.datasets._point_sets import (  # noqa: E402
+    POINT_PROBLEMS,
+    PointSetData,
+    point_sets,
+    read_point_sets,
+)
+
+__all__ += ["PointSetData", "point_sets", "read_point_sets", "POINT_PROBLEMS"]

@@ -1,4 +1,5 @@
-"""Sets of small graphs with one class per graph (graph classification).
+"""Sets of small graphs with one class per graph (graph classification), or a class per node
+(node classification over many graphs: ``level="node"``, e.g. the cells of Sudoku puzzles).
 
 A data set is stored the way PyG's ``InMemoryDataset`` and the TU collection store one: the nodes
 of all graphs concatenated, a graph id per node, the edges with global node ids.
@@ -16,11 +17,14 @@ of all graphs concatenated, a graph id per node, the edges with global node ids.
 - ``graph_file``: your own graphs in ``.npz`` / ``.pt``: either concatenated arrays ``x``,
   ``edge_index``, ``graph_index`` (or PyG's name ``batch``), ``y``; or, ``.pt`` only, a list of
   per-graph dicts with ``x``, ``edge_index`` and ``y`` (what ``torch.save([g.to_dict() for g in
-  dataset], path)`` writes from a PyG data set).
+  dataset], path)`` writes from a PyG data set). ``y`` with one entry per node (and not one per
+  graph) makes a node-level set; there ``-1`` marks a node without a label.
+- ``sudoku`` (:mod:`sciml.datasets._sudoku`): generated puzzles, or your own file of puzzles and
+  solutions, as graphs of 81 cells with a digit to find per empty cell.
 
 Splits: arrays ``train_idx`` / ``val_idx`` / ``test_idx`` (graph ids) where the file has them;
-otherwise a stratified random split by ``split`` fractions (default 0.8 / 0.1 / 0.1) with
-``split_seed``.
+otherwise a random split by ``split`` fractions (default 0.8 / 0.1 / 0.1) with ``split_seed``,
+stratified by class for graph-level sets.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from torch import Tensor
 from sciml.errors import ConfigError, DataError
 
 __all__ = ["GraphClassificationData", "planted_clique", "load_tu", "load_graph_file",
-           "graphs_from_list", "read_graph_set", "check_graph_set", "TU_URL"]
+           "graphs_from_list", "read_graph_set", "check_graph_set", "graph_level", "TU_URL"]
 
 TU_URL = "https://www.chrsmrrs.com/graphkerneldatasets/{name}.zip"
 
@@ -86,11 +90,13 @@ class GraphClassificationData:
         x: Node features of all graphs, concatenated ``(N, F)`` (float32).
         edge_index: Directed edges ``(2, E)`` with global node ids, each within one graph.
         graph_index: The graph of each node ``(N,)``, non-decreasing, every graph non-empty.
-        y: The class of each graph ``(G,)`` (int64, 0 … ``n_classes`` − 1).
+        y: The class of each graph ``(G,)`` (int64, 0 … ``n_classes`` − 1); with
+            ``level="node"`` the class of each node ``(N,)``, ``-1`` where a node has no label.
         train_idx, val_idx, test_idx: Graph ids of each split (int64).
         n_classes: Number of classes.
         class_names: The file's label of each class (TU labels are often -1 / 1).
         meta: How the data were made or read (source, features, split rule).
+        level: ``"graph"`` (a class per graph) or ``"node"`` (a class per node).
     """
 
     name: str
@@ -104,21 +110,29 @@ class GraphClassificationData:
     n_classes: int
     class_names: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    level: str = "graph"
 
     def __post_init__(self) -> None:
         where = self.name
         n_graphs = check_graph_set(self.x, self.edge_index, self.graph_index, where)
         gi, ei = self.graph_index, self.edge_index
         sizes = torch.bincount(gi, minlength=n_graphs)
-        if self.y.shape != (n_graphs,):
-            raise DataError(f"{where}: y must have one class per graph ({n_graphs}), got shape "
+        if self.level not in ("graph", "node"):
+            raise DataError(f"{where}: level must be 'graph' or 'node', got {self.level!r}")
+        node = self.level == "node"
+        want = self.x.shape[0] if node else n_graphs
+        if self.y.shape != (want,):
+            what = f"node ({want})" if node else f"graph ({want})"
+            raise DataError(f"{where}: y must have one class per {what}, got shape "
                             f"{tuple(self.y.shape)}")
-        if int(self.y.min()) < 0 or int(self.y.max()) >= self.n_classes:
-            raise DataError(f"{where}: classes must lie in 0..{self.n_classes - 1}")
+        lo = -1 if node else 0
+        if int(self.y.min()) < lo or int(self.y.max()) >= self.n_classes:
+            raise DataError(f"{where}: classes must lie in 0..{self.n_classes - 1}"
+                            + (" (-1: no label)" if node else ""))
         if self.n_classes < 2:
             source = f" ({self.meta['source']})" if self.meta.get("source") else ""
-            raise DataError(f"{where}{source}: every graph has the same class; classification "
-                            "needs at least 2")
+            raise DataError(f"{where}{source}: every {self.level} has the same class; "
+                            "classification needs at least 2")
         for split in ("train_idx", "val_idx", "test_idx"):
             idx = getattr(self, split)
             if idx.dim() != 1 or (idx.numel() and (int(idx.min()) < 0
@@ -126,6 +140,8 @@ class GraphClassificationData:
                 raise DataError(f"{where}: {split} must be graph ids in 0..{n_graphs - 1}")
         if not self.train_idx.numel():
             raise DataError(f"{where}: no training graph")
+        if node and not bool((self.y[torch.isin(gi, self.train_idx)] >= 0).any()):
+            raise DataError(f"{where}: no labelled node in the training graphs")
         if not self.class_names:
             self.class_names = [str(c) for c in range(self.n_classes)]
         # node and edge offsets of each graph (edges sorted by graph once)
@@ -138,7 +154,7 @@ class GraphClassificationData:
 
     @property
     def n_graphs(self) -> int:
-        return int(self.y.shape[0])
+        return int(self.node_ptr.shape[0]) - 1
 
     @property
     def n_features(self) -> int:
@@ -176,8 +192,16 @@ def _check_split(split: Any) -> tuple[float, float, float]:
     return float(split[0]), float(split[1]), float(split[2])
 
 
-def _labels(raw: Tensor) -> tuple[Tensor, list[str]]:
-    """Arbitrary integer labels (TU's -1 / 1, 1 / 2, ...) → 0 … C − 1 and their names."""
+def _labels(raw: Tensor, node: bool = False) -> tuple[Tensor, list[str]]:
+    """Arbitrary integer labels (TU's -1 / 1, 1 / 2, ...) → 0 … C − 1 and their names. Node
+    labels (``node``) are class ids already, ``-1`` where a node has none: kept as they are,
+    named by their numbers."""
+    if node:
+        if int(raw.min()) < -1:
+            raise DataError(f"node labels must be class ids >= 0 or -1 (no label), got "
+                            f"{int(raw.min())}")
+        n = int(raw.max()) + 1
+        return raw.long(), [str(c) for c in range(max(n, 0))]
     values, y = torch.unique(raw, return_inverse=True)
     return y.long(), [str(int(v)) for v in values]
 
@@ -335,7 +359,7 @@ def graphs_from_list(items: list, where: str) -> dict[str, Tensor]:
         eis.append(ei + offset)
         owner.append(torch.full((x.shape[0],), k))
         if "y" in item and item["y"] is not None:
-            ys.append(torch.as_tensor(item["y"]).reshape(-1)[:1])
+            ys.append(torch.as_tensor(item["y"]).reshape(-1))
         offset += x.shape[0]
     if not xs:
         raise DataError(f"{where}: no graph")
@@ -346,6 +370,14 @@ def graphs_from_list(items: list, where: str) -> dict[str, Tensor]:
     if ys:
         if len(ys) != len(xs):
             raise DataError(f"{where}: {len(ys)} of {len(xs)} graphs have y")
+        per_node = all(len(y) == len(x) for y, x in zip(ys, xs, strict=True)) \
+            and any(len(x) > 1 for x in xs)
+        if not per_node:
+            bad = [k for k, y in enumerate(ys) if len(y) != 1]
+            if bad:
+                raise DataError(f"{where}: graph {bad[0]}: y must be one class for the graph or "
+                                f"one per node ({len(xs[bad[0]])}), got {len(ys[bad[0]])} "
+                                "value(s)")
         out["y"] = torch.cat(ys)
     return out
 
@@ -390,15 +422,35 @@ def read_graph_set(path: Path, need_y: bool) -> dict[str, Tensor]:
     return arrays
 
 
+def graph_level(y: Tensor, n_nodes: int, n_graphs: int, level: str, where: str) -> str:
+    """``"graph"`` or ``"node"``: as asked, or (``"auto"``) by the length of ``y``."""
+    if level not in ("auto", "graph", "node"):
+        raise ConfigError(f"level must be auto, graph or node, got {level!r}")
+    want = {"graph": n_graphs, "node": n_nodes}
+    if level == "auto":
+        level = "graph" if len(y) == n_graphs else "node" if len(y) == n_nodes else ""
+        if not level:
+            raise DataError(f"{where}: y has {len(y)} value(s): neither one per graph "
+                            f"({n_graphs}) nor one per node ({n_nodes})")
+    elif len(y) != want[level]:
+        raise DataError(f"{where}: level {level}: y must have {want[level]} value(s) (one per "
+                        f"{level}), got {len(y)}")
+    return level
+
+
 def load_graph_file(path: str | Path, split: tuple[float, float, float] = (0.8, 0.1, 0.1),
-                    split_seed: int = 0, name: str | None = None) -> GraphClassificationData:
-    """Your own graphs from ``.npz`` / ``.pt`` (see the module text)."""
+                    split_seed: int = 0, name: str | None = None, level: str = "auto"
+                    ) -> GraphClassificationData:
+    """Your own graphs from ``.npz`` / ``.pt`` (see the module text); ``level``: ``auto`` (a
+    class per graph or per node, by the length of ``y``), ``graph`` or ``node``."""
     if path is None:
         raise ConfigError("graph_file: path is required (an .npz or .pt file of graphs)")
     fractions = _check_split(split)
     path = Path(path).expanduser()
     a = read_graph_set(path, need_y=True)
-    y, names = _labels(a["y"])
+    n_graphs = int(a["graph_index"].max()) + 1 if a["graph_index"].numel() else 0
+    level = graph_level(a["y"], a["x"].shape[0], n_graphs, level, str(path))
+    y, names = _labels(a["y"], node=level == "node")
     given = [k for k in ("train_idx", "val_idx", "test_idx") if k in a]
     if given and len(given) != 3:
         raise DataError(f"{path}: has {', '.join(given)} but not all of train_idx, val_idx, "
@@ -406,12 +458,16 @@ def load_graph_file(path: str | Path, split: tuple[float, float, float] = (0.8, 
     if given:
         tr, va, te = a["train_idx"], a["val_idx"], a["test_idx"]
         rule = "the file's train_idx / val_idx / test_idx"
+    elif level == "node":
+        tr, va, te = stratified_split(torch.zeros(n_graphs, dtype=torch.long), fractions,
+                                      split_seed)
+        rule = f"random {fractions} of the graphs (seed {split_seed})"
     else:
         tr, va, te = stratified_split(y, fractions, split_seed)
         rule = f"stratified {fractions} (seed {split_seed})"
     return GraphClassificationData(
         name or path.stem, a["x"], a["edge_index"], a["graph_index"], y, tr, va, te,
-        len(names), names, {"source": str(path), "split": rule})
+        len(names), names, {"source": str(path), "split": rule}, level)
 
 
 def _register() -> None:
@@ -443,12 +499,14 @@ def _register() -> None:
     @dataclass(frozen=True)
     class GraphFileConfig:
         """Options of ``graph_file``: ``path`` (.npz / .pt), ``split`` fractions and
-        ``split_seed`` (unless the file has train_idx / val_idx / test_idx), ``name``."""
+        ``split_seed`` (unless the file has train_idx / val_idx / test_idx), ``name``, ``level``
+        (auto, graph or node: a class per graph or per node)."""
 
         path: str | None = None
         split: tuple = (0.8, 0.1, 0.1)
         split_seed: int = 0
         name: str | None = None
+        level: str = "auto"
 
     def build_clique(cfg: PlantedCliqueConfig) -> GraphClassificationData:
         return planted_clique(cfg.n_graphs, cfg.min_nodes, cfg.max_nodes, cfg.p, cfg.clique,
@@ -458,7 +516,8 @@ def _register() -> None:
         return load_tu(cfg.name, cfg.root, tuple(cfg.split), cfg.split_seed)
 
     def build_file(cfg: GraphFileConfig) -> GraphClassificationData:
-        return load_graph_file(cfg.path, tuple(cfg.split), cfg.split_seed, cfg.name)
+        return load_graph_file(cfg.path, tuple(cfg.split), cfg.split_seed, cfg.name,
+                               cfg.level)
 
     build_clique.__doc__, build_tu.__doc__ = planted_clique.__doc__, load_tu.__doc__
     build_file.__doc__ = load_graph_file.__doc__

@@ -17,6 +17,7 @@ from sciml.solvers.gpvar import (
 from sciml.solvers.grf import gaussian_random_field, grf_spectrum
 from sciml.solvers.helmholtz import helmholtz_top_flux, helmholtz_wave_speed, solve_helmholtz
 from sciml.solvers.navier_stokes import ns2d_forcing, ns2d_initial_vorticity, solve_navier_stokes_2d
+from sciml.solvers.sudoku import count_solutions, generate_puzzles, solve_sudoku
 
 __all__ = [
     "GPVAR_AZ_THETA",
@@ -41,6 +42,9 @@ __all__ = [
     "solve_burgers",
     "solve_darcy",
     "solve_helmholtz",
+    "solve_sudoku",
+    "count_solutions",
+    "generate_puzzles",
     "solve_navier_stokes_2d",
 ]
 

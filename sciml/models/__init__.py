@@ -108,3 +108,13 @@ __all__ += ["ForwardGNN", "ForwardGNNConfig"]
 from sciml.models._graph_gnn import READOUTS, GraphGNN, GraphGNNConfig  # noqa: E402
 
 __all__ += ["GraphGNN", "GraphGNNConfig", "READOUTS"]
+
+# Recurrent relational network (Palm et al. 2018): T message-passing steps, a loss per step.
+from sciml.models._rrn import RRN, RRNConfig  # noqa: E402
+
+__all__ += ["RRN", "RRNConfig"]
+
+# Pointer network (Vinyals et al. 2015): attention that points at input positions.
+from sciml.models._pointer import PointerNet, PointerNetConfig  # noqa: E402
+
+__all__ += ["PointerNet", "PointerNetConfig"]

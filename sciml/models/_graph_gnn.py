@@ -10,7 +10,9 @@ into one vector, and a two-layer MLP gives the class logits. Read-outs:
   ``a_v = softmax_v(w^T (tanh(V h_v) ⊙ σ(U h_v)))``, ``Σ_v a_v h_v``;
 - ``hopfield``: :class:`sciml.nn.HopfieldPooling` (Ramsauer et al., ICLR 2021): learned state
   patterns retrieve from the graph's node states as stored patterns,
-  ``softmax(β Q K^T) V`` with ``K``, ``V`` projections of the nodes, masked to the graph.
+  ``softmax(β Q K^T) V`` with ``K``, ``V`` projections of the nodes, masked to the graph;
+- ``none``: no pooling, the MLP classifies every node (node-level sets such as ``sudoku``;
+  ``forward`` returns ``(N, classes)``).
 
 Every read-out is invariant to the order of a graph's nodes, and a graph's logits do not
 depend on the other graphs of its batch (tests check both).
@@ -35,14 +37,15 @@ from sciml.registry import MODELS
 
 __all__ = ["GraphGNN", "GraphGNNConfig", "READOUTS"]
 
-READOUTS = ("mean", "sum", "max", "attention", "hopfield")
+READOUTS = ("mean", "sum", "max", "attention", "hopfield", "none")
 CONVS = ("gcn", "sage", "gat")
 
 
 @dataclass(frozen=True)
 class GraphGNNConfig:
     """``conv``: gcn | sage | gat; ``hidden``: units of every layer; ``n_layers``:
-    convolutions; ``readout``: mean | sum | max | attention | hopfield; ``dropout``: before the
+    convolutions; ``readout``: mean | sum | max | attention | hopfield | none (a class per
+    node); ``dropout``: before the
     classifier; ``heads``: GAT heads (concatenated) and Hopfield heads; ``queries``: Hopfield
     state patterns; ``beta``: Hopfield inverse temperature (null: 1/√hidden)."""
 
@@ -141,5 +144,13 @@ class GraphGNN(AbstractModel):
         mask = torch.arange(nmax, device=h.device)[None] >= sizes[:, None]
         return self.pool(padded, mask)
 
+    @property
+    def node_level(self) -> bool:
+        """Whether the model classifies nodes (``readout: none``) rather than graphs."""
+        return self.config.readout == "none"
+
     def forward(self, x: Tensor, edge_index: Tensor, graph_index: Tensor) -> Tensor:
-        return self.classifier(self.readout(self.node_states(x, edge_index), graph_index))
+        h = self.node_states(x, edge_index)
+        if self.node_level:
+            return self.classifier(h)
+        return self.classifier(self.readout(h, graph_index))

@@ -8,7 +8,9 @@
 - :mod:`sciml.tasks.molecular`: energies and forces, molecular properties.
 - :mod:`sciml.tasks.nbody`: charged N-body position forecasting.
 - :mod:`sciml.tasks.graph`: node classification (GCN, GAT, GraphSAGE), link prediction,
-  graph classification.
+  graph classification (and node classification over sets of graphs, e.g. Sudoku).
+- :mod:`sciml.tasks.pointer`: point sets answered by sequences of their positions (pointer
+  networks: convex hull, Delaunay triangulation, travelling salesman).
 
 Every job shares :class:`AbstractJob`'s fit skeleton and trains through the one engine,
 :class:`sciml.train.Trainer`. Importing this package registers every job, model and data set.
@@ -92,6 +94,7 @@ from sciml.tasks.physics_informed import (
     make_objective,
     reference_solution,
 )
+from sciml.tasks.pointer import PointerJob, PointerTask
 
 __all__ = [
     "AbstractJob", "build_data", "n_parameters",
@@ -119,4 +122,6 @@ __all__ = [
     # particles
     "NBodyTask", "NBodySamples", "NBodyJob", "NBodyDataConfig", "NBodyObjectiveConfig",
     "NBodyEvalConfig",
+    # point sets
+    "PointerJob", "PointerTask",
 ]

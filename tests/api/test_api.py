@@ -120,7 +120,7 @@ def test_registries_fill_themselves():
     assert int(out[0]) >= 10 and int(out[1]) >= 10
     assert out[2].split(",") == ["forecasting", "graph_classification", "hard_constraint",
                                  "link_prediction", "molecular", "nbody", "node_classification",
-                                 "operator", "physics_informed"]
+                                 "operator", "physics_informed", "pointer"]
     assert "mgno" in sciml.list_models() and "darcy" in sciml.list_datasets()
     assert "darcy-mgno" in sciml.list_recipes() and "operator" in sciml.list_jobs()
 

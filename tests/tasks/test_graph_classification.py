@@ -29,7 +29,7 @@ def _model(readout: str, conv: str = "gcn"):
                         out_channels=3).eval()
 
 
-@pytest.mark.parametrize("readout", READOUTS)
+@pytest.mark.parametrize("readout", [r for r in READOUTS if r != "none"])
 @pytest.mark.parametrize("conv", ["gcn", "sage", "gat"])
 def test_logits_ignore_node_order_and_the_rest_of_the_batch(readout, conv):
     data = planted_clique(n_graphs=12, seed=1)

@@ -6,6 +6,13 @@ graphs (node ids shifted, a graph id per node), the cross entropy of their class
 the validation graphs (the best epoch by ``train.monitor``, ``val/loss`` by default, is the
 result). ``sciml predict RUN --input graphs.npz`` classifies the graphs of a file (``x``,
 ``edge_index``, ``graph_index``; or a ``.pt`` list of per-graph dicts) into ``predictions.csv``.
+
+Node-level sets (``level="node"``: a class per node, ``-1`` for none; e.g. ``sudoku``) train a
+node-level model (``rrn``, or ``graph_gnn`` with ``readout: none``) on the labelled nodes of the
+graphs; metrics ``accuracy`` over labelled nodes and ``exact``, the fraction of graphs whose every
+labelled node is right (a Sudoku solved). A model with a loss per step (RRN) trains on it.
+``sciml predict`` writes a row per node; a Sudoku run also reads a file of puzzles (one
+81-character line each) and writes ``solutions.csv``.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from torch import Tensor, nn
 
 from sciml.data import atomic_write
 from sciml.datasets import GraphClassificationData, check_graph_set, read_graph_set
-from sciml.errors import DataError
+from sciml.errors import ConfigError, DataError
 from sciml.kernels import scatter
 from sciml.registry import JOBS, MODELS
 from sciml.tasks._job import AbstractJob, build_data, input_file
@@ -34,16 +41,18 @@ __all__ = ["GraphClassificationJob", "GraphClassificationTask", "GraphSet", "col
 
 class GraphSet(torch.utils.data.Dataset):
     """The graphs ``ids`` of a concatenated set, one item per graph: ``x`` ``(n_i, F)``,
-    ``edge_index`` ``(2, e_i)`` (local node ids) and ``y`` (a 0-d class)."""
+    ``edge_index`` ``(2, e_i)`` (local node ids) and ``y`` (a 0-d class, or ``(n_i,)`` node
+    classes with ``node_level``)."""
 
     def __init__(self, x: Tensor, edge_index: Tensor, node_ptr: Tensor, edge_ptr: Tensor,
-                 y: Tensor | None, ids: Tensor) -> None:
+                 y: Tensor | None, ids: Tensor, node_level: bool = False) -> None:
         self.x, self.edge_index, self.node_ptr, self.edge_ptr = x, edge_index, node_ptr, edge_ptr
-        self.y, self.ids = y, ids.long()
+        self.y, self.ids, self.node_level = y, ids.long(), node_level
 
     @classmethod
     def of(cls, d: dict[str, Any], ids: Tensor) -> GraphSet:
-        return cls(d["x"], d["edge_index"], d["node_ptr"], d["edge_ptr"], d.get("y"), ids)
+        return cls(d["x"], d["edge_index"], d["node_ptr"], d["edge_ptr"], d.get("y"), ids,
+                   d.get("level") == "node")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -54,13 +63,14 @@ class GraphSet(torch.utils.data.Dataset):
         ea, eb = int(self.edge_ptr[g]), int(self.edge_ptr[g + 1])
         item = {"x": self.x[a:b], "edge_index": self.edge_index[:, ea:eb] - a}
         if self.y is not None:
-            item["y"] = self.y[g]
+            item["y"] = self.y[a:b] if self.node_level else self.y[g]
         return item
 
 
 def collate_graphs(items: list[dict[str, Tensor]]) -> dict[str, Tensor]:
     """A batch of graphs as one disjoint graph: node features and edges concatenated (node ids
-    shifted), ``graph_index`` (the batch position of each node) and ``y`` ``(B,)``."""
+    shifted), ``graph_index`` (the batch position of each node) and ``y`` ``(B,)`` (node
+    classes: ``(N,)``)."""
     sizes = torch.tensor([it["x"].shape[0] for it in items])
     offsets = torch.cumsum(sizes, 0) - sizes
     batch = {"x": torch.cat([it["x"] for it in items]),
@@ -68,7 +78,8 @@ def collate_graphs(items: list[dict[str, Tensor]]) -> dict[str, Tensor]:
                                       for it, o in zip(items, offsets, strict=True)], 1),
              "graph_index": torch.repeat_interleave(torch.arange(len(items)), sizes)}
     if all("y" in it for it in items):
-        batch["y"] = torch.stack([it["y"] for it in items])
+        ys = [it["y"] for it in items]
+        batch["y"] = torch.stack(ys) if ys[0].dim() == 0 else torch.cat(ys)
     return batch
 
 
@@ -87,11 +98,16 @@ class GraphClassificationTask(AbstractTask):
 
     A graph model (``graph_gnn``) sees the nodes and edges; a model of feature vectors
     (``vectors=True``: NoProp-DT) sees each graph's mean node features, and trains as it
-    trains on nodes (block-wise ``local_losses``, or its own ``backprop_loss``)."""
+    trains on nodes (block-wise ``local_losses``, or its own ``backprop_loss``).
 
-    def __init__(self, model: nn.Module, vectors: bool = False) -> None:
+    ``node_level``: the model gives logits per node, labels ``-1`` are skipped; a model with
+    ``step_loss`` (RRN: a loss at every message-passing step) trains on that; metrics add
+    ``exact`` (graphs whose every labelled node is right)."""
+
+    def __init__(self, model: nn.Module, vectors: bool = False, node_level: bool = False
+                 ) -> None:
         super().__init__(model)
-        self.vectors = vectors
+        self.vectors, self.node_level = vectors, node_level
 
     def logits(self, batch: dict[str, Tensor]) -> Tensor:
         if self.vectors:
@@ -102,6 +118,11 @@ class GraphClassificationTask(AbstractTask):
         backprop = getattr(self.model, "backprop_loss", None)
         if self.vectors and callable(backprop):
             return backprop(mean_node_features(batch), batch["y"])
+        if self.node_level:
+            step_loss = getattr(self.model, "step_loss", None)
+            if callable(step_loss):
+                return step_loss(batch["x"], batch["edge_index"], batch["y"])
+            return F.cross_entropy(self.logits(batch), batch["y"], ignore_index=-1)
         return F.cross_entropy(self.logits(batch), batch["y"])
 
     @property
@@ -115,13 +136,33 @@ class GraphClassificationTask(AbstractTask):
 
     def metrics(self, batch: dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
         logits, y = self.logits(batch), batch["y"]
+        if self.node_level:
+            return node_metrics(logits, y, batch["graph_index"])
         n = torch.tensor(float(len(y)), device=logits.device)
         return {"loss": (F.cross_entropy(logits, y, reduction="sum"), n),
                 "accuracy": ((logits.argmax(-1) == y).sum().to(logits.dtype), n)}
 
     def predict(self, batch: dict[str, Any]) -> Tensor:
-        """Class probabilities of every graph ``(B, classes)``."""
+        """Class probabilities of every graph ``(B, classes)`` (node-level: of every node
+        ``(N, classes)``)."""
         return self.logits(batch).softmax(-1)
+
+
+def node_metrics(logits: Tensor, y: Tensor, graph_index: Tensor
+                 ) -> dict[str, tuple[Tensor, Tensor]]:
+    """``loss`` and ``accuracy`` over the labelled nodes (``y`` ≥ 0), and ``exact``: the
+    fraction of graphs with a labelled node whose labelled nodes are all right."""
+    lab = y >= 0
+    wrong = (logits.argmax(-1) != y) & lab
+    n_graphs = int(graph_index[-1]) + 1 if graph_index.numel() else 0
+    has = torch.zeros(n_graphs, dtype=torch.bool, device=y.device).index_fill_(
+        0, graph_index[lab], True)
+    bad = torch.zeros(n_graphs, dtype=torch.bool, device=y.device).index_fill_(
+        0, graph_index[wrong], True)
+    n = lab.sum().to(logits.dtype)
+    return {"loss": (F.cross_entropy(logits[lab], y[lab], reduction="sum"), n),
+            "accuracy": ((~wrong & lab).sum().to(logits.dtype), n),
+            "exact": ((has & ~bad).sum().to(logits.dtype), has.sum().to(logits.dtype))}
 
 
 @dataclass(frozen=True)
@@ -134,7 +175,7 @@ class GraphDataConfig:
 
 def _arrays(data: GraphClassificationData) -> dict[str, Any]:
     return {"x": data.x, "edge_index": data.edge_index, "node_ptr": data.node_ptr,
-            "edge_ptr": data.edge_ptr, "y": data.y}
+            "edge_ptr": data.edge_ptr, "y": data.y, "level": data.level}
 
 
 @JOBS.register("graph_classification", help="graphs: classify whole graphs (GNN + read-out: "
@@ -146,7 +187,7 @@ class GraphClassificationJob(AbstractJob):
     sections = ("data", "model", "train", "eval")
     configs = {"data": ("data_cfg", GraphDataConfig), "eval": ("eval_cfg", NodeEvalConfig),
                "train": ("train_cfg", TrainerConfig)}
-    models = ("graph_gnn", *VECTOR_MODELS)
+    models = ("graph_gnn", "rrn", *VECTOR_MODELS)
     data_kind = "a GraphClassificationData (sciml.datasets.GraphClassificationData)"
     collate_fn = staticmethod(collate_graphs)
     data_cfg: GraphDataConfig
@@ -166,7 +207,8 @@ class GraphClassificationJob(AbstractJob):
         return data
 
     def describe(self, data: GraphClassificationData) -> dict[str, Any]:
-        return {"name": data.name, "n_graphs": data.n_graphs, "n_features": data.n_features,
+        return {"name": data.name, "level": data.level, "n_graphs": data.n_graphs,
+                "n_features": data.n_features,
                 "n_classes": int(data.n_classes), "class_names": list(data.class_names),
                 "meta": {k: str(v) for k, v in data.meta.items()},
                 "splits": {"train": int(len(data.train_idx)), "val": int(len(data.val_idx)),
@@ -184,7 +226,18 @@ class GraphClassificationJob(AbstractJob):
     def build_task(self, spec: dict[str, Any]) -> GraphClassificationTask:
         model = MODELS.build(self.model_name, self.model_values, where="model",
                              in_channels=spec["n_features"], out_channels=spec["n_classes"])
-        return GraphClassificationTask(model, vectors=self.model_name in VECTOR_MODELS)
+        node_level = spec.get("level", "graph") == "node"
+        per_node = bool(getattr(model, "node_level", False))
+        if per_node != node_level:
+            raise ConfigError(
+                f"model {self.model_name}: the data {spec['name']!r} has a class per "
+                f"{'node' if node_level else 'graph'}, the model gives one per "
+                f"{'node' if per_node else 'graph'}" + (
+                    " (use rrn, or graph_gnn with readout: none)" if node_level else
+                    " (use graph_gnn with a pooling read-out: mean, sum, max, attention, "
+                    "hopfield)"))
+        return GraphClassificationTask(model, vectors=self.model_name in VECTOR_MODELS,
+                                       node_level=node_level)
 
     # ---------------------------------------------------------------- reports
     def head(self, spec: dict[str, Any]) -> dict[str, Any]:
@@ -201,7 +254,13 @@ class GraphClassificationJob(AbstractJob):
             raise DataError(f"{spec['name']}: no test graph (split's test fraction is 0)")
         test, collate = self.test_samples(eval_data, spec)
         metrics = trainer.evaluate(task, test, collate_fn=collate, prefix="test")
-        return {"test": metrics, "test_graphs": int(len(eval_data["test_idx"]))}
+        out = {"test": metrics, "test_graphs": int(len(eval_data["test_idx"]))}
+        if eval_data.get("level") == "node":
+            ids = eval_data["test_idx"]
+            ptr = eval_data["node_ptr"]
+            out["test_labelled_nodes"] = int(sum(
+                int((eval_data["y"][int(ptr[g]):int(ptr[g + 1])] >= 0).sum()) for g in ids))
+        return out
 
     def plots(self, run_dir: Path, task: GraphClassificationTask, eval_data: dict[str, Any],
               spec: dict[str, Any]) -> None:
@@ -214,12 +273,22 @@ class GraphClassificationJob(AbstractJob):
         task.eval()
         with torch.no_grad():
             pred = task.predict(batch).argmax(-1)
-        plot_confusion(batch["y"].numpy(), pred.numpy(), spec["n_classes"],
-                       run_dir / "confusion.png",
-                       f"{self.model_name} on {spec['name']}: test graphs")
+        y = batch["y"]
+        what = "test graphs"
+        if eval_data.get("level") == "node":
+            lab = y >= 0
+            y, pred, what = y[lab], pred[lab], "labelled nodes of the test graphs"
+        plot_confusion(y.numpy(), pred.numpy(), spec["n_classes"], run_dir / "confusion.png",
+                       f"{self.model_name} on {spec['name']}: {what}")
 
     # ---------------------------------------------------------------- predict
     def read_input(self, path: Path, spec: dict[str, Any]) -> dict[str, Tensor]:
+        if _is_sudoku(spec) and Path(path).suffix.lower() in (".csv", ".txt"):
+            from sciml.datasets import read_sudoku_file, sudoku_graphs
+
+            puzzles, _ = read_sudoku_file(Path(path), need_solutions=False)
+            a = sudoku_graphs(puzzles)
+            return {**_checked_input(a, spec["n_features"], str(path)), "puzzles": puzzles}
         path = input_file(path, "a graph-set file (x, edge_index, graph_index)")
         return _checked_input(read_graph_set(path, need_y=False), spec["n_features"], str(path))
 
@@ -228,11 +297,34 @@ class GraphClassificationJob(AbstractJob):
         list of graphs with ``y``), every one a test graph (``sciml eval RUN --data FILE``). Labels
         are read as the training file wrote them (TU's -1 / 1) where the run's classes have such
         names, else as class indices."""
+        if _is_sudoku(spec) and Path(path).suffix.lower() in (".csv", ".txt"):
+            from sciml.datasets import sudoku
+
+            data = sudoku(path=str(path), split=(1.0, 0.0, 0.0))
+            everything = torch.arange(data.n_graphs)
+            data.train_idx, data.test_idx = everything[:0], everything
+            return self.eval_data(data)
         path = input_file(path, "a graph-set file (x, edge_index, graph_index, y)")
         a = read_graph_set(path, need_y=True)
         arrays = _checked_input(a, spec["n_features"], str(path))
         names = spec.get("class_names") or []
         raw = a["y"].long()
+        n_graphs = int(arrays["graph_index"][-1]) + 1
+        if spec.get("level", "graph") == "node":
+            y = raw.reshape(-1)
+            if y.shape != (arrays["x"].shape[0],):
+                raise DataError(f"{path}: y must have one class per node "
+                                f"({arrays['x'].shape[0]}; -1: no label), got shape "
+                                f"{tuple(y.shape)}")
+            if int(y.min()) < -1 or int(y.max()) >= spec["n_classes"]:
+                raise DataError(f"{path}: node classes must lie in 0..{spec['n_classes'] - 1} "
+                                "or be -1 (no label)")
+            everything = torch.arange(n_graphs)
+            data = GraphClassificationData(
+                path.stem, arrays["x"], arrays["edge_index"], arrays["graph_index"], y,
+                everything, everything[:0], everything, max(2, spec["n_classes"]), list(names),
+                level="node")
+            return self.eval_data(data)
         if names and all(n.lstrip("-").isdigit() for n in names):
             lookup = {int(n): c for c, n in enumerate(names)}
             bad = [int(v) for v in raw.tolist() if int(v) not in lookup]
@@ -245,7 +337,6 @@ class GraphClassificationJob(AbstractJob):
             if int(y.min()) < 0 or int(y.max()) >= spec["n_classes"]:
                 raise DataError(f"{path}: classes must lie in 0..{spec['n_classes'] - 1} (the "
                                 f"run's {names or spec['n_classes']})")
-        n_graphs = int(arrays["graph_index"][-1]) + 1
         if y.shape != (n_graphs,):
             raise DataError(f"{path}: y must have one class per graph ({n_graphs}), got shape "
                             f"{tuple(y.shape)}")
@@ -258,7 +349,7 @@ class GraphClassificationJob(AbstractJob):
     def predict(self, task: GraphClassificationTask, spec: dict[str, Any], inputs: Any
                 ) -> Tensor:
         """``{"x", "edge_index", "graph_index"}`` (graphs concatenated) → class probabilities
-        ``(graphs, classes)``."""
+        ``(graphs, classes)`` (node-level runs: ``(nodes, classes)``)."""
         inputs = _checked_input({k: torch.as_tensor(inputs[k]) for k in
                                  ("x", "edge_index", "graph_index")}, spec["n_features"],
                                 "input")
@@ -272,13 +363,38 @@ class GraphClassificationJob(AbstractJob):
         out.parent.mkdir(parents=True, exist_ok=True)
         names = spec.get("class_names") or [str(c) for c in range(outputs.shape[1])]
         probs = outputs.numpy()
+        node = spec.get("level", "graph") == "node"
+        gi = torch.as_tensor(inputs["graph_index"]).long() if node else None
+        if node:
+            start = torch.searchsorted(gi, gi, right=False)
+            local = (torch.arange(len(gi)) - start).tolist()
         with atomic_write(out) as tmp, open(tmp, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["graph", "class", "label"] + [f"p_{c}" for c in range(probs.shape[1])])
+            w.writerow((["graph", "node"] if node else ["graph"]) + ["class", "label"]
+                       + [f"p_{c}" for c in range(probs.shape[1])])
             for i, row in enumerate(probs):
                 c = int(row.argmax())
-                w.writerow([i, c, names[c]] + [f"{v:.6g}" for v in row])
-        return [out]
+                where = [int(gi[i]), local[i]] if node else [i]
+                w.writerow(where + [c, names[c]] + [f"{v:.6g}" for v in row])
+        written = [out]
+        if node and "puzzles" in inputs:
+            # Sudoku: the givens kept, every empty cell filled with its most likely digit
+            grids = inputs["puzzles"].astype("int64").reshape(-1)
+            filled = [str(int(q)) if q else names[int(c)]
+                      for q, c in zip(grids, probs.argmax(1), strict=True)]
+            sol = Path(out_dir) / "solutions.csv"
+            with atomic_write(sol) as tmp, open(tmp, "w", newline="") as f:
+                f.write("puzzle,solution\n")
+                for k in range(len(grids) // 81):
+                    q = "".join(str(int(v)) for v in grids[81 * k:81 * k + 81])
+                    f.write(f"{q},{''.join(filled[81 * k:81 * k + 81])}\n")
+            written.append(sol)
+        return written
+
+
+def _is_sudoku(spec: dict[str, Any]) -> bool:
+    """Whether the run was trained on Sudoku grids (``sciml.datasets.sudoku``)."""
+    return spec.get("level") == "node" and "sudoku" in str(spec.get("meta", {}).get("format", ""))
 
 
 def _checked_input(a: dict[str, Tensor], n_features: int, where: str) -> dict[str, Tensor]:
