@@ -292,6 +292,13 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                 "neighbour"),
                ("pointer_nets.delaunay_5", "Delaunay, 5 points: triangle coverage"),
                ("pointer_nets.delaunay_10", "Delaunay, 10 points: triangle coverage"))),
+    Benchmark("epignn", "EpiGNN against an R-GCN on interval-algebra composition graphs: "
+              "accuracy by path length, trained on paths of 2-4 relations",
+              "`.venv/bin/python benchmarks/epignn.py` (about 30 minutes)",
+              (("epignn.unseen_vs_rgcn", "intervals: mean test accuracy on unseen path lengths "
+                "5-9, EpiGNN / R-GCN"),
+               ("epignn.seen_vs_rgcn", "intervals: mean test accuracy on the training path "
+                "lengths 2-4, EpiGNN / R-GCN"))),
     Benchmark("similarity", "representation similarity: layer identification across seeds "
               "(Kornblith et al.'s sanity check), CKA against SVCCA",
               "`.venv/bin/python benchmarks/similarity.py` (about 10 minutes)",

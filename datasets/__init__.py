@@ -180,3 +180,8 @@ from sciml.datasets._point_sets import (  # noqa: E402
 )
 
 __all__ += ["PointSetData", "point_sets", "read_point_sets", "POINT_PROBLEMS"]
+
+# Relation-composition graphs (Allen's interval algebra) for systematic relational reasoning.
+from sciml.datasets._relation_paths import relation_paths  # noqa: E402
+
+__all__ += ["relation_paths"]

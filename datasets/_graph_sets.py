@@ -14,7 +14,8 @@ of all graphs concatenated, a graph id per node, the edges with global node ids.
   (the 1-based graph id of each node), ``{NAME}_graph_labels.txt`` (one label per graph), and
   optionally ``{NAME}_node_labels.txt`` (one-hot encoded) and ``{NAME}_node_attributes.txt``
   (comma-separated floats). Without either node file every node has the single feature 1.
-- ``graph_file``: your own graphs in ``.npz`` / ``.pt``: either concatenated arrays ``x``,
+- ``graph_file``: your own graphs in ``.npz`` / ``.pt`` (optionally with ``edge_type``, one
+  integer type per edge, for models of typed edges): either concatenated arrays ``x``,
   ``edge_index``, ``graph_index`` (or PyG's name ``batch``), ``y``; or, ``.pt`` only, a list of
   per-graph dicts with ``x``, ``edge_index`` and ``y`` (what ``torch.save([g.to_dict() for g in
   dataset], path)`` writes from a PyG data set). ``y`` with one entry per node (and not one per
@@ -97,6 +98,11 @@ class GraphClassificationData:
         class_names: The file's label of each class (TU labels are often -1 / 1).
         meta: How the data were made or read (source, features, split rule).
         level: ``"graph"`` (a class per graph) or ``"node"`` (a class per node).
+        edge_type: The type of each edge ``(E,)`` (int64, 0 … ``n_edge_types`` − 1), for
+            models of typed edges (relations: ``epignn``, ``rgcn``), or None.
+        n_edge_types: Number of edge types (0 without ``edge_type``).
+        graph_info: Per-graph facts ``{name: (G,) tensor}`` for reports by group (e.g. the
+            path length of ``relation_paths``); not used in training.
     """
 
     name: str
@@ -111,6 +117,9 @@ class GraphClassificationData:
     class_names: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     level: str = "graph"
+    edge_type: Tensor | None = None
+    n_edge_types: int = 0
+    graph_info: dict[str, Tensor] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         where = self.name
@@ -144,9 +153,21 @@ class GraphClassificationData:
             raise DataError(f"{where}: no labelled node in the training graphs")
         if not self.class_names:
             self.class_names = [str(c) for c in range(self.n_classes)]
+        if self.edge_type is not None:
+            et = self.edge_type
+            if et.shape != (ei.shape[1],):
+                raise DataError(f"{where}: edge_type must have one type per edge "
+                                f"({ei.shape[1]}), got shape {tuple(et.shape)}")
+            if et.numel() and (int(et.min()) < 0 or int(et.max()) >= self.n_edge_types):
+                raise DataError(f"{where}: edge types must lie in 0..{self.n_edge_types - 1}")
+        for k, v in self.graph_info.items():
+            if v.shape[:1] != (n_graphs,):
+                raise DataError(f"{where}: graph_info[{k!r}] must have one entry per graph")
         # node and edge offsets of each graph (edges sorted by graph once)
         order = torch.argsort(gi[ei[0]], stable=True) if ei.numel() else torch.zeros(0).long()
         self.edge_index = ei[:, order]
+        if self.edge_type is not None:
+            self.edge_type = self.edge_type[order]
         self.node_ptr = torch.cat([torch.zeros(1, dtype=torch.long), sizes.cumsum(0)])
         edge_counts = torch.bincount(gi[self.edge_index[0]], minlength=n_graphs) \
             if ei.numel() else torch.zeros(n_graphs, dtype=torch.long)
@@ -341,7 +362,7 @@ def load_tu(name: str, root: str | Path, split: tuple[float, float, float] = (0.
 # ------------------------------------------------------------------------------- own files
 def graphs_from_list(items: list, where: str) -> dict[str, Tensor]:
     """Per-graph dicts (``x``, ``edge_index``[, ``y``]) → concatenated arrays."""
-    xs, eis, owner, ys, offset = [], [], [], [], 0
+    xs, eis, owner, ys, types, offset = [], [], [], [], [], 0
     for k, item in enumerate(items):
         if not isinstance(item, dict) or "x" not in item or "edge_index" not in item:
             raise DataError(f"{where}: graph {k} must be a dict with x and edge_index (as "
@@ -357,6 +378,8 @@ def graphs_from_list(items: list, where: str) -> dict[str, Tensor]:
                             f"0..{x.shape[0] - 1}")
         xs.append(x.float())
         eis.append(ei + offset)
+        if item.get("edge_type") is not None:
+            types.append(torch.as_tensor(item["edge_type"]).long().reshape(-1))
         owner.append(torch.full((x.shape[0],), k))
         if "y" in item and item["y"] is not None:
             ys.append(torch.as_tensor(item["y"]).reshape(-1))
@@ -367,6 +390,10 @@ def graphs_from_list(items: list, where: str) -> dict[str, Tensor]:
     if len(widths) != 1:
         raise DataError(f"{where}: graphs have different feature widths {sorted(widths)}")
     out = {"x": torch.cat(xs), "edge_index": torch.cat(eis, 1), "graph_index": torch.cat(owner)}
+    if types:
+        if len(types) != len(xs):
+            raise DataError(f"{where}: {len(types)} of {len(xs)} graphs have edge_type")
+        out["edge_type"] = torch.cat(types)
     if ys:
         if len(ys) != len(xs):
             raise DataError(f"{where}: {len(ys)} of {len(xs)} graphs have y")
@@ -465,9 +492,13 @@ def load_graph_file(path: str | Path, split: tuple[float, float, float] = (0.8, 
     else:
         tr, va, te = stratified_split(y, fractions, split_seed)
         rule = f"stratified {fractions} (seed {split_seed})"
+    typed = {}
+    if "edge_type" in a:
+        et = a["edge_type"].long().reshape(-1)
+        typed = {"edge_type": et, "n_edge_types": int(et.max()) + 1 if et.numel() else 0}
     return GraphClassificationData(
         name or path.stem, a["x"], a["edge_index"], a["graph_index"], y, tr, va, te,
-        len(names), names, {"source": str(path), "split": rule}, level)
+        len(names), names, {"source": str(path), "split": rule}, level, **typed)
 
 
 def _register() -> None:

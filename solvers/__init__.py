@@ -100,3 +100,13 @@ __all__ += ["MOL_BOUNDARY_KINDS", "MOL_METHODS", "MOLBoundary", "MOLSolution",
 from sciml.solvers.poisson import GridSolution2D, poisson_matrix, solve_poisson_2d  # noqa: E402
 
 __all__ += ["GridSolution2D", "poisson_matrix", "solve_poisson_2d"]
+
+# Allen's interval algebra: relations and their composition table, derived by enumeration.
+from sciml.solvers.relation_algebra import (  # noqa: E402
+    INTERVAL_RELATIONS,
+    interval_composition,
+    interval_relation,
+    path_mask,
+)
+
+__all__ += ["INTERVAL_RELATIONS", "interval_composition", "interval_relation", "path_mask"]

@@ -118,3 +118,8 @@ __all__ += ["RRN", "RRNConfig"]
 from sciml.models._pointer import PointerNet, PointerNetConfig  # noqa: E402
 
 __all__ += ["PointerNet", "PointerNetConfig"]
+
+# Relational reasoning on typed edges: EpiGNN (Khalid and Schockaert 2025) and an R-GCN baseline.
+from sciml.models._epignn import RGCN, EpiGNN, EpiGNNConfig, RGCNConfig  # noqa: E402
+
+__all__ += ["EpiGNN", "EpiGNNConfig", "RGCN", "RGCNConfig"]

@@ -45,14 +45,16 @@ class GraphSet(torch.utils.data.Dataset):
     classes with ``node_level``)."""
 
     def __init__(self, x: Tensor, edge_index: Tensor, node_ptr: Tensor, edge_ptr: Tensor,
-                 y: Tensor | None, ids: Tensor, node_level: bool = False) -> None:
+                 y: Tensor | None, ids: Tensor, node_level: bool = False,
+                 edge_type: Tensor | None = None) -> None:
         self.x, self.edge_index, self.node_ptr, self.edge_ptr = x, edge_index, node_ptr, edge_ptr
         self.y, self.ids, self.node_level = y, ids.long(), node_level
+        self.edge_type = edge_type
 
     @classmethod
     def of(cls, d: dict[str, Any], ids: Tensor) -> GraphSet:
         return cls(d["x"], d["edge_index"], d["node_ptr"], d["edge_ptr"], d.get("y"), ids,
-                   d.get("level") == "node")
+                   d.get("level") == "node", d.get("edge_type"))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -62,6 +64,8 @@ class GraphSet(torch.utils.data.Dataset):
         a, b = int(self.node_ptr[g]), int(self.node_ptr[g + 1])
         ea, eb = int(self.edge_ptr[g]), int(self.edge_ptr[g + 1])
         item = {"x": self.x[a:b], "edge_index": self.edge_index[:, ea:eb] - a}
+        if self.edge_type is not None:
+            item["edge_type"] = self.edge_type[ea:eb]
         if self.y is not None:
             item["y"] = self.y[a:b] if self.node_level else self.y[g]
         return item
@@ -77,6 +81,8 @@ def collate_graphs(items: list[dict[str, Tensor]]) -> dict[str, Tensor]:
              "edge_index": torch.cat([it["edge_index"] + int(o)
                                       for it, o in zip(items, offsets, strict=True)], 1),
              "graph_index": torch.repeat_interleave(torch.arange(len(items)), sizes)}
+    if all("edge_type" in it for it in items):
+        batch["edge_type"] = torch.cat([it["edge_type"] for it in items])
     if all("y" in it for it in items):
         ys = [it["y"] for it in items]
         batch["y"] = torch.stack(ys) if ys[0].dim() == 0 else torch.cat(ys)
@@ -112,6 +118,12 @@ class GraphClassificationTask(AbstractTask):
     def logits(self, batch: dict[str, Tensor]) -> Tensor:
         if self.vectors:
             return self.model(mean_node_features(batch))
+        if getattr(self.model, "uses_edge_types", False):
+            if "edge_type" not in batch:
+                raise DataError("the model reads edge types: the graphs need edge_type (one "
+                                "type per edge)")
+            return self.model(batch["x"], batch["edge_index"], batch["graph_index"],
+                              batch["edge_type"])
         return self.model(batch["x"], batch["edge_index"], batch["graph_index"])
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
@@ -174,8 +186,11 @@ class GraphDataConfig:
 
 
 def _arrays(data: GraphClassificationData) -> dict[str, Any]:
-    return {"x": data.x, "edge_index": data.edge_index, "node_ptr": data.node_ptr,
-            "edge_ptr": data.edge_ptr, "y": data.y, "level": data.level}
+    out = {"x": data.x, "edge_index": data.edge_index, "node_ptr": data.node_ptr,
+           "edge_ptr": data.edge_ptr, "y": data.y, "level": data.level}
+    if data.edge_type is not None:
+        out["edge_type"] = data.edge_type
+    return out
 
 
 @JOBS.register("graph_classification", help="graphs: classify whole graphs (GNN + read-out: "
@@ -187,7 +202,7 @@ class GraphClassificationJob(AbstractJob):
     sections = ("data", "model", "train", "eval")
     configs = {"data": ("data_cfg", GraphDataConfig), "eval": ("eval_cfg", NodeEvalConfig),
                "train": ("train_cfg", TrainerConfig)}
-    models = ("graph_gnn", "rrn", *VECTOR_MODELS)
+    models = ("graph_gnn", "rrn", "epignn", "rgcn", *VECTOR_MODELS)
     data_kind = "a GraphClassificationData (sciml.datasets.GraphClassificationData)"
     collate_fn = staticmethod(collate_graphs)
     data_cfg: GraphDataConfig
@@ -208,7 +223,7 @@ class GraphClassificationJob(AbstractJob):
 
     def describe(self, data: GraphClassificationData) -> dict[str, Any]:
         return {"name": data.name, "level": data.level, "n_graphs": data.n_graphs,
-                "n_features": data.n_features,
+                "n_features": data.n_features, "n_edge_types": int(data.n_edge_types),
                 "n_classes": int(data.n_classes), "class_names": list(data.class_names),
                 "meta": {k: str(v) for k, v in data.meta.items()},
                 "splits": {"train": int(len(data.train_idx)), "val": int(len(data.val_idx)),
@@ -224,8 +239,16 @@ class GraphClassificationJob(AbstractJob):
 
     # ---------------------------------------------------------------- task
     def build_task(self, spec: dict[str, Any]) -> GraphClassificationTask:
+        cls, _ = MODELS.get(self.model_name)
+        typed = {}
+        if getattr(cls, "uses_edge_types", False):
+            if not spec.get("n_edge_types"):
+                raise ConfigError(f"model {self.model_name} reads edge types; the data "
+                                  f"{spec['name']!r} has none (edge_type)")
+            typed = {"n_edge_types": int(spec["n_edge_types"])}
         model = MODELS.build(self.model_name, self.model_values, where="model",
-                             in_channels=spec["n_features"], out_channels=spec["n_classes"])
+                             in_channels=spec["n_features"], out_channels=spec["n_classes"],
+                             **typed)
         node_level = spec.get("level", "graph") == "node"
         per_node = bool(getattr(model, "node_level", False))
         if per_node != node_level:
@@ -323,7 +346,7 @@ class GraphClassificationJob(AbstractJob):
             data = GraphClassificationData(
                 path.stem, arrays["x"], arrays["edge_index"], arrays["graph_index"], y,
                 everything, everything[:0], everything, max(2, spec["n_classes"]), list(names),
-                level="node")
+                level="node", **_typed(arrays, spec))
             return self.eval_data(data)
         if names and all(n.lstrip("-").isdigit() for n in names):
             lookup = {int(n): c for c, n in enumerate(names)}
@@ -343,7 +366,8 @@ class GraphClassificationJob(AbstractJob):
         everything = torch.arange(n_graphs)
         data = GraphClassificationData(
             path.stem, arrays["x"], arrays["edge_index"], arrays["graph_index"], y, everything,
-            everything[:0], everything, max(2, spec["n_classes"]), list(names))
+            everything[:0], everything, max(2, spec["n_classes"]), list(names),
+            **_typed(arrays, spec))
         return self.eval_data(data)
 
     def predict(self, task: GraphClassificationTask, spec: dict[str, Any], inputs: Any
@@ -351,8 +375,12 @@ class GraphClassificationJob(AbstractJob):
         """``{"x", "edge_index", "graph_index"}`` (graphs concatenated) → class probabilities
         ``(graphs, classes)`` (node-level runs: ``(nodes, classes)``)."""
         inputs = _checked_input({k: torch.as_tensor(inputs[k]) for k in
-                                 ("x", "edge_index", "graph_index")}, spec["n_features"],
-                                "input")
+                                 ("x", "edge_index", "graph_index", "edge_type")
+                                 if k in inputs}, spec["n_features"], "input")
+        n_types = int(spec.get("n_edge_types") or 0)
+        if "edge_type" in inputs and n_types and inputs["edge_type"].numel() and (
+                int(inputs["edge_type"].min()) < 0 or int(inputs["edge_type"].max()) >= n_types):
+            raise DataError(f"input: edge types must lie in 0..{n_types - 1} as in training")
         task.eval()
         with torch.no_grad():
             return task.predict(inputs)
@@ -392,6 +420,16 @@ class GraphClassificationJob(AbstractJob):
         return written
 
 
+def _typed(arrays: dict[str, Tensor], spec: dict[str, Any]) -> dict[str, Any]:
+    """The edge types of a file's graphs as the data class takes them (none: {})."""
+    if "edge_type" not in arrays:
+        return {}
+    return {"edge_type": arrays["edge_type"],
+            "n_edge_types": max(int(spec.get("n_edge_types") or 0),
+                                int(arrays["edge_type"].max()) + 1 if arrays["edge_type"].numel()
+                                else 0)}
+
+
 def _is_sudoku(spec: dict[str, Any]) -> bool:
     """Whether the run was trained on Sudoku grids (``sciml.datasets.sudoku``)."""
     return spec.get("level") == "node" and "sudoku" in str(spec.get("meta", {}).get("format", ""))
@@ -406,4 +444,11 @@ def _checked_input(a: dict[str, Tensor], n_features: int, where: str) -> dict[st
         raise DataError(f"{where}: x must be (nodes, {n_features}) as the run was trained on, "
                         f"got {tuple(x.shape)}")
     check_graph_set(x, ei, gi, where)
-    return {"x": x, "edge_index": ei, "graph_index": gi}
+    out = {"x": x, "edge_index": ei, "graph_index": gi}
+    if "edge_type" in a:
+        et = torch.as_tensor(a["edge_type"]).long().reshape(-1)
+        if et.shape != (ei.shape[1],):
+            raise DataError(f"{where}: edge_type must have one type per edge ({ei.shape[1]}), "
+                            f"got {tuple(et.shape)}")
+        out["edge_type"] = et
+    return out
