@@ -77,9 +77,10 @@ def relation_paths(n_per_cell: int = 40, train_lengths: tuple = (2, 3, 4),
                    test_lengths: tuple = (2, 3, 4, 5, 6, 7, 8, 9),
                    branches: tuple = (1, 2, 3), val_fraction: float = 0.2,
                    seed: int = 0) -> GraphClassificationData:
-    """Interval-algebra composition graphs (see the module text): ``n_per_cell`` graphs per
-    label, length and number of paths; training and validation from ``train_lengths``, test
-    graphs from ``test_lengths``."""
+    """Interval-algebra composition graphs, short paths to train on, longer ones to test.
+
+    ``n_per_cell`` graphs per label, length and number of paths; training and validation from
+    ``train_lengths``, test graphs from ``test_lengths`` (see the module text)."""
     from sciml.solvers.relation_algebra import INTERVAL_RELATIONS, path_mask
 
     for name, v in (("train_lengths", train_lengths), ("test_lengths", test_lengths),

@@ -123,7 +123,6 @@ class EpiGNN(AbstractModel):
         f, d = self.config.facets, self.config.dim
         eye = torch.eye(d, dtype=self.table.dtype, device=self.table.device)
         a = torch.zeros(f, d, d, d, dtype=self.table.dtype, device=self.table.device)
-        a = a.clone()
         a[:, :, 1:, 1:] = self.table.softmax(1)
         a[:, :, 0, :] = eye.T  # A[:, p, 0, j] = [p == j]
         a[:, :, :, 0] = eye.T
