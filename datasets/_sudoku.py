@@ -149,7 +149,7 @@ def sudoku(n_puzzles: int = 2000, min_givens: int = 24, max_givens: int = 34, se
         from sciml.data import cache_dir
 
         params = {"min_givens": min_givens, "max_givens": max_givens, "seed": seed,
-                  "generator": "propagate-search-v1"}
+                  "generator": "propagate-search-v2"}
         try:
             arrays = generate_cached(
                 "sudoku", params, n_puzzles, _chunk, chunk_size=250,

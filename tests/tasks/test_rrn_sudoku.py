@@ -71,6 +71,10 @@ def test_generated_puzzles_have_one_solution_and_the_asked_givens():
     assert [int((r != 0).sum()) for r in a] == [28, 29, 30, 28, 29, 30]
     with pytest.raises(ValueError, match="no Sudoku with fewer than 17"):
         generate_puzzle(16, rng)
+    # below random removal's minimal puzzles (22-28 givens): the local search goes on
+    puzzle, solution = generate_puzzle(21, np.random.default_rng(1))
+    assert sum(v != 0 for v in puzzle) == 21 and count_solutions(puzzle, 2) == 1
+    assert all(q in (0, v) for q, v in zip(puzzle, solution, strict=True))
 
 
 def test_the_sudoku_graph_and_its_features():
