@@ -299,6 +299,14 @@ BENCHMARKS: tuple[Benchmark, ...] = (
                 "5-9, EpiGNN / R-GCN"),
                ("epignn.seen_vs_rgcn", "intervals: mean test accuracy on the training path "
                 "lengths 2-4, EpiGNN / R-GCN"))),
+    Benchmark("paretognn", "ParetoGNN: multi-task self-supervised pretraining combined by MGDA "
+              "against each single pretext task and the plain sum, node classification and link "
+              "prediction on Cora and CiteSeer",
+              "`.venv/bin/python benchmarks/paretognn.py` (about 45 minutes)",
+              (("paretognn.vs_best_single", "Cora and CiteSeer: mean relative score, MGDA / the "
+                "best single pretext task"),
+               ("paretognn.vs_sum", "Cora and CiteSeer: mean relative score, MGDA / the plain "
+                "sum"))),
     Benchmark("similarity", "representation similarity: layer identification across seeds "
               "(Kornblith et al.'s sanity check), CKA against SVCCA",
               "`.venv/bin/python benchmarks/similarity.py` (about 10 minutes)",

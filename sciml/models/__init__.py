@@ -123,3 +123,13 @@ __all__ += ["PointerNet", "PointerNetConfig"]
 from sciml.models._epignn import RGCN, EpiGNN, EpiGNNConfig, RGCNConfig  # noqa: E402
 
 __all__ += ["EpiGNN", "EpiGNNConfig", "RGCN", "RGCNConfig"]
+
+# ParetoGNN (Ju et al. 2023): multi-task self-supervised pretraining, gradients combined by MGDA.
+from sciml.models._paretognn import (  # noqa: E402
+    PRETEXT_TASKS,
+    ParetoGNN,
+    ParetoGNNConfig,
+    min_norm_weights,
+)
+
+__all__ += ["ParetoGNN", "ParetoGNNConfig", "min_norm_weights", "PRETEXT_TASKS"]
