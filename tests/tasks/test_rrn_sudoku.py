@@ -226,7 +226,8 @@ def test_node_level_sets_of_ones_own_in_the_graph_job(tmp_path):
         "model.n_layers=1", "model.conv=sage"])
     report = sciml.fit(recipe, run_dir=tmp_path / "r", data=d, progress=False)
     assert report["test"]["test/accuracy"] > 0.8
-    json.loads((tmp_path / "r" / "report.json").read_text())
+    written = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert written["test"]["test/exact"] == report["test"]["test/exact"]  # graphs all right
     with pytest.raises(ConfigError, match="has a class per node, the model gives one per graph"):
         sciml.fit(sciml.load_recipe("clique-hopfield", ["train.max_epochs=1"]),
                   run_dir=tmp_path / "bad", data=d, progress=False)
